@@ -1,0 +1,76 @@
+// Command toto is the command-line interface to the toto supply-chain
+// integrity framework. It parses flags and calls the library packages; no
+// logic lives only here.
+//
+// Exit codes: 0 success, 1 verification failed (or the wrapped command
+// failed, for `toto run`), 2 usage or input error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes that scripts can rely on.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsageOrData = 2
+)
+
+// exitError carries a specific exit code up to main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// failed marks err as a verification (or wrapped command) failure: exit 1.
+func failed(err error) error { return &exitError{code: exitFailed, err: err} }
+
+// withCode lets a command choose its exit code explicitly, e.g. to propagate
+// the wrapped command's status.
+func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+var rootCmd = &cobra.Command{
+	Use:   "toto",
+	Short: "Prove and check that every step of a software supply chain ran as agreed",
+	Long: `toto creates and verifies in-toto supply-chain metadata.
+
+Build pipelines wrap each step with 'toto run' to produce signed links,
+security teams author and sign layouts with 'toto layout', and consumers
+check a final artifact with 'toto verify'.
+
+Exit codes: 0 success, 1 verification failed, 2 usage or input error.`,
+	SilenceUsage:  true,
+	SilenceErrors: true,
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := rootCmd.ExecuteContext(ctx)
+	stop()
+	os.Exit(exitCode(err))
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(os.Stderr, "toto:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "toto:", err)
+	return exitUsageOrData
+}

@@ -1,0 +1,131 @@
+// Package jsonobj decodes JSON objects strictly while keeping the fields a
+// struct does not know, so that metadata survives a decode/encode round trip
+// without losing anything another implementation wrote.
+package jsonobj
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Fields holds the members of a JSON object by name, undecoded.
+type Fields map[string]json.RawMessage
+
+// Split decodes data as a JSON object into its raw members. It rejects
+// duplicate member names, which Go's decoder would otherwise resolve silently
+// (last wins) and which an attacker could use to show two parsers different
+// documents.
+func Split(data []byte) (Fields, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("expected a JSON object")
+	}
+	out := Fields{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("invalid JSON: %w", err)
+		}
+		name, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("field %q: invalid JSON: %w", name, err)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("field %q appears more than once", name)
+		}
+		out[name] = raw
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, errors.New("invalid JSON: trailing data after object")
+	}
+	return out, nil
+}
+
+// Take decodes member name into v and removes it from f. A missing member is
+// an error when required is true; otherwise v is left untouched.
+func (f Fields) Take(name string, v any, required bool) error {
+	raw, ok := f[name]
+	if !ok {
+		if required {
+			return &FieldError{Field: name, Err: errors.New("missing")}
+		}
+		return nil
+	}
+	delete(f, name)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return &FieldError{Field: name, Err: simplify(err)}
+	}
+	return nil
+}
+
+// Join encodes known members plus the extra ones into one object with keys in
+// sorted order. Known members win over extras of the same name.
+func Join(known map[string]any, extra Fields) ([]byte, error) {
+	names := make([]string, 0, len(known)+len(extra))
+	for k := range known {
+		names = append(names, k)
+	}
+	for k := range extra {
+		if _, ok := known[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, k := range names {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		buf.Write(kb)
+		buf.WriteByte(':')
+		var vb []byte
+		if v, ok := known[k]; ok {
+			var err error
+			if vb, err = json.Marshal(v); err != nil {
+				return nil, fmt.Errorf("field %q: %w", k, err)
+			}
+		} else {
+			vb = extra[k]
+		}
+		buf.Write(vb)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// FieldError names the JSON member that could not be decoded.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("field %q: %v", e.Field, e.Err) }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// simplify turns Go's type errors into text that names the JSON type found.
+func simplify(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return fmt.Errorf("%s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+		}
+		return fmt.Errorf("expected %s, got JSON %s", te.Type, te.Value)
+	}
+	return err
+}

@@ -1,0 +1,209 @@
+// Package link models in-toto link metadata: the record, signed by a
+// functionary, of one step of a supply chain — which artifacts it used
+// (materials), which it made (products), and what ran (in-toto spec v1.0,
+// section 4.3 "Link").
+//
+// A Link is only the signed payload. Signatures live in an envelope (see
+// package envelope); parse the envelope first, verify it, then decode its
+// payload with Parse.
+package link
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/toto-dev/toto/internal/jsonobj"
+)
+
+// Type is the value of the "_type" field of a link.
+const Type = "link"
+
+// PredicateType is the in-toto attestation predicate type for links carried
+// in an in-toto Statement.
+const PredicateType = "https://in-toto.io/attestation/link/v0.3"
+
+// DigestSet maps a hash algorithm name ("sha256", "sha512", ...) to a
+// lowercase hex digest.
+type DigestSet map[string]string
+
+// Equal reports whether two digest sets agree. Following the reference
+// implementations, two sets are equal when they have the same algorithms with
+// the same values.
+func (d DigestSet) Equal(o DigestSet) bool {
+	if len(d) != len(o) {
+		return false
+	}
+	for alg, v := range d {
+		if o[alg] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Artifacts maps an artifact path (forward slashes) to its digests.
+type Artifacts map[string]DigestSet
+
+// Paths returns the artifact paths in sorted order.
+func (a Artifacts) Paths() []string {
+	out := make([]string, 0, len(a))
+	for p := range a {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Well-known byproduct keys written by the runner.
+const (
+	ByProductStdout      = "stdout"
+	ByProductStderr      = "stderr"
+	ByProductReturnValue = "return-value"
+)
+
+// Link is the signed payload of in-toto link metadata.
+type Link struct {
+	// Name is the name of the step (or inspection) this link records.
+	Name string
+	// Command is the command that was run, if any.
+	Command []string
+	// Materials are the artifacts recorded before the command ran.
+	Materials Artifacts
+	// Products are the artifacts recorded after the command ran.
+	Products Artifacts
+	// ByProducts holds stdout, stderr and return-value, and anything else
+	// a runner chose to record. Numbers decode as json.Number.
+	ByProducts map[string]any
+	// Environment holds optional information about the environment the
+	// step ran in.
+	Environment map[string]any
+	// Extra keeps fields this version does not know, so that a decoded and
+	// re-encoded link loses nothing.
+	Extra map[string]json.RawMessage
+}
+
+// ErrWrongType is returned when the "_type" field is not "link".
+var ErrWrongType = errors.New("wrong _type")
+
+// Parse decodes a link payload (the "signed" part of a Metablock, or a DSSE
+// payload). Errors name the offending field.
+func Parse(data []byte) (*Link, error) {
+	f, err := jsonobj.Split(data)
+	if err != nil {
+		return nil, fmt.Errorf("link: %w", err)
+	}
+	var typ string
+	if err := f.Take("_type", &typ, true); err != nil {
+		return nil, fmt.Errorf("link: %w", err)
+	}
+	if typ != Type {
+		return nil, fmt.Errorf("link: field \"_type\": %w: got %q, want %q", ErrWrongType, typ, Type)
+	}
+	l := &Link{}
+	for _, fld := range []struct {
+		name     string
+		v        any
+		required bool
+	}{
+		{"name", &l.Name, true},
+		{"command", &l.Command, false},
+		{"materials", &l.Materials, true},
+		{"products", &l.Products, true},
+		{"byproducts", &l.ByProducts, false},
+		{"environment", &l.Environment, false},
+	} {
+		if err := f.Take(fld.name, fld.v, fld.required); err != nil {
+			return nil, fmt.Errorf("link: %w", err)
+		}
+	}
+	if err := validateArtifacts("materials", l.Materials); err != nil {
+		return nil, fmt.Errorf("link %q: %w", l.Name, err)
+	}
+	if err := validateArtifacts("products", l.Products); err != nil {
+		return nil, fmt.Errorf("link %q: %w", l.Name, err)
+	}
+	if len(f) > 0 {
+		l.Extra = f
+	}
+	return l, nil
+}
+
+func validateArtifacts(field string, a Artifacts) error {
+	for path, ds := range a {
+		if path == "" {
+			return fmt.Errorf("field %q: empty artifact path", field)
+		}
+		for alg, hexdig := range ds {
+			if alg == "" {
+				return fmt.Errorf("field %q: artifact %q: empty hash algorithm name", field, path)
+			}
+			if !isHex(hexdig) {
+				return fmt.Errorf("field %q: artifact %q: %s digest %q is not hex", field, path, alg, hexdig)
+			}
+		}
+	}
+	return nil
+}
+
+func isHex(s string) bool {
+	// The Python reference accepts [a-fA-F0-9]+; so do we.
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// MarshalJSON encodes the link with sorted keys, empty collections rather
+// than null (the Python reference's schema demands objects and lists), and
+// any unknown fields it was decoded with.
+func (l *Link) MarshalJSON() ([]byte, error) {
+	known := map[string]any{
+		"_type":       Type,
+		"name":        l.Name,
+		"command":     nonNilSlice(l.Command),
+		"materials":   nonNilArtifacts(l.Materials),
+		"products":    nonNilArtifacts(l.Products),
+		"byproducts":  nonNilMap(l.ByProducts),
+		"environment": nonNilMap(l.Environment),
+	}
+	return jsonobj.Join(known, l.Extra)
+}
+
+// UnmarshalJSON implements json.Unmarshaler via Parse.
+func (l *Link) UnmarshalJSON(data []byte) error {
+	p, err := Parse(data)
+	if err != nil {
+		return err
+	}
+	*l = *p
+	return nil
+}
+
+func nonNilSlice(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilArtifacts(a Artifacts) Artifacts {
+	if a == nil {
+		return Artifacts{}
+	}
+	return a
+}
+
+func nonNilMap(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}

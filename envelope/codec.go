@@ -1,0 +1,166 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/toto-dev/toto/internal/jsonobj"
+)
+
+// Parse decodes a Metablock or a DSSE envelope. Errors name the member at
+// fault. Unknown members are kept and written back by MarshalJSON.
+func Parse(data []byte) (*Envelope, error) {
+	f, err := jsonobj.Split(data)
+	if err != nil {
+		return nil, err
+	}
+	_, hasSigned := f["signed"]
+	_, hasPayload := f["payload"]
+	switch {
+	case hasSigned && !hasPayload:
+		return parseMetablock(f)
+	case hasPayload && !hasSigned:
+		return parseDSSE(f)
+	}
+	return nil, fmt.Errorf("%w: want a \"signed\" member (Metablock) or a \"payload\" member (DSSE)", ErrNotAnEnvelope)
+}
+
+func parseMetablock(f jsonobj.Fields) (*Envelope, error) {
+	signed := f["signed"]
+	delete(f, "signed")
+	if len(signed) == 0 || signed[0] != '{' {
+		return nil, &jsonobj.FieldError{Field: "signed", Err: fmt.Errorf("want a JSON object")}
+	}
+	// Duplicate members inside "signed" would let two parsers see two
+	// documents under one signature.
+	if _, err := jsonobj.Split(signed); err != nil {
+		return nil, &jsonobj.FieldError{Field: "signed", Err: err}
+	}
+	sigs, err := parseSignatures(f, hex.DecodeString, "hex")
+	if err != nil {
+		return nil, err
+	}
+	e := &Envelope{Format: Metablock, payload: bytes.Clone(signed), Signatures: sigs}
+	if len(f) > 0 {
+		e.extra = f
+	}
+	return e, nil
+}
+
+func parseDSSE(f jsonobj.Fields) (*Envelope, error) {
+	var pt, p64 string
+	if err := f.Take("payloadType", &pt, true); err != nil {
+		return nil, err
+	}
+	if err := f.Take("payload", &p64, true); err != nil {
+		return nil, err
+	}
+	payload, err := decodeBase64(p64)
+	if err != nil {
+		return nil, &jsonobj.FieldError{Field: "payload", Err: fmt.Errorf("bad base64: %w", err)}
+	}
+	sigs, err := parseSignatures(f, decodeBase64, "base64")
+	if err != nil {
+		return nil, err
+	}
+	e := &Envelope{Format: DSSE, PayloadType: pt, payload: payload, Signatures: sigs}
+	if len(f) > 0 {
+		e.extra = f
+	}
+	return e, nil
+}
+
+// decodeBase64 accepts standard and URL-safe base64, padded or not, as the
+// DSSE spec allows either.
+func decodeBase64(s string) ([]byte, error) {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("not base64")
+}
+
+func parseSignatures(f jsonobj.Fields, decode func(string) ([]byte, error), encName string) ([]Signature, error) {
+	var raw []json.RawMessage
+	if err := f.Take("signatures", &raw, true); err != nil {
+		return nil, err
+	}
+	sigs := make([]Signature, 0, len(raw))
+	for i, r := range raw {
+		sf, err := jsonobj.Split(r)
+		if err != nil {
+			return nil, fmt.Errorf("signatures[%d]: %w", i, err)
+		}
+		var s Signature
+		var enc string
+		if err := sf.Take("keyid", &s.KeyID, true); err != nil {
+			return nil, fmt.Errorf("signatures[%d]: %w", i, err)
+		}
+		// GPG signatures by the Python reference carry "signature" and
+		// "other_headers" instead of "sig"; toto keeps them (in Extra) but
+		// cannot verify them.
+		_, isGPG := sf["signature"]
+		if err := sf.Take("sig", &enc, !isGPG); err != nil {
+			return nil, fmt.Errorf("signatures[%d]: %w", i, err)
+		}
+		if !isGPG {
+			if s.Sig, err = decode(enc); err != nil {
+				return nil, fmt.Errorf("signatures[%d]: field \"sig\": not %s: %v", i, encName, err)
+			}
+		}
+		if len(sf) > 0 {
+			s.Extra = sf
+		}
+		sigs = append(sigs, s)
+	}
+	return sigs, nil
+}
+
+// MarshalJSON encodes the envelope, keeping the original signed bytes.
+func (e *Envelope) MarshalJSON() ([]byte, error) {
+	sigs := make([]json.RawMessage, 0, len(e.Signatures))
+	for _, s := range e.Signatures {
+		var enc string
+		if e.Format == DSSE {
+			enc = base64.StdEncoding.EncodeToString(s.Sig)
+		} else {
+			enc = hex.EncodeToString(s.Sig)
+		}
+		known := map[string]any{"keyid": s.KeyID, "sig": enc}
+		if s.Sig == nil && s.Extra["signature"] != nil {
+			delete(known, "sig") // a GPG signature, kept as found
+		}
+		b, err := jsonobj.Join(known, s.Extra)
+		if err != nil {
+			return nil, err
+		}
+		sigs = append(sigs, b)
+	}
+	known := map[string]any{"signatures": sigs}
+	if e.Format == DSSE {
+		known["payloadType"] = e.PayloadType
+		known["payload"] = base64.StdEncoding.EncodeToString(e.payload)
+	} else {
+		known["signed"] = json.RawMessage(e.payload)
+	}
+	return jsonobj.Join(known, e.extra)
+}
+
+// Encode returns the envelope as indented JSON followed by a newline, the
+// form toto writes to files.
+func (e *Envelope) Encode() ([]byte, error) {
+	b, err := e.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
+}

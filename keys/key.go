@@ -1,0 +1,185 @@
+// Package keys holds the signing keys of in-toto functionaries and layout
+// owners: the securesystemslib key model that layouts embed, loading from PEM
+// and securesystemslib JSON files, key generation, keyids, and the signature
+// schemes the reference implementations use.
+//
+// A Key always has a public part; it may also hold a private part, in which
+// case it can sign. Public returns a copy safe to publish in a layout.
+package keys
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/secure-systems-lab/go-securesystemslib/cjson"
+)
+
+// Key types as written in the "keytype" field.
+const (
+	RSA     = "rsa"
+	Ed25519 = "ed25519"
+	ECDSA   = "ecdsa"
+	// Older securesystemslib versions put the scheme name in keytype.
+	ecdsaP256Legacy = "ecdsa-sha2-nistp256"
+	ecdsaP384Legacy = "ecdsa-sha2-nistp384"
+)
+
+// Signature schemes as written in the "scheme" field.
+const (
+	SchemeRSAPSS      = "rsassa-pss-sha256"
+	SchemeRSAPKCS1v15 = "rsa-pkcs1v15-sha256"
+	SchemeEd25519     = "ed25519"
+	SchemeECDSAP256   = "ecdsa-sha2-nistp256"
+	SchemeECDSAP384   = "ecdsa-sha2-nistp384"
+	SchemeECDSAP521   = "ecdsa-sha2-nistp521"
+)
+
+// DefaultKeyIDHashAlgorithms is what both reference implementations attach
+// to keys they import from PEM, and which then takes part in the keyid.
+var DefaultKeyIDHashAlgorithms = []string{"sha256", "sha512"}
+
+// Key is a public key, optionally with its private part.
+type Key struct {
+	// Type is the securesystemslib keytype: "rsa", "ed25519" or "ecdsa".
+	Type string
+	// Scheme is the signature scheme, e.g. "rsassa-pss-sha256".
+	Scheme string
+	// KeyIDHashAlgorithms is the optional keyid_hash_algorithms field. It is
+	// part of the keyid when present, so it is kept exactly as found.
+	KeyIDHashAlgorithms []string
+	// PublicValue is keyval.public as written: a PEM block for RSA and
+	// ECDSA, lowercase hex for ed25519.
+	PublicValue string
+
+	pub  crypto.PublicKey
+	priv crypto.Signer
+	// declaredID is the "keyid" member found in the key's JSON, if any.
+	declaredID string
+	// extra keeps unknown members of the key object.
+	extra map[string]json.RawMessage
+}
+
+// CryptoPublicKey returns the parsed public key.
+func (k *Key) CryptoPublicKey() crypto.PublicKey { return k.pub }
+
+// IsPrivate reports whether the key can sign.
+func (k *Key) IsPrivate() bool { return k.priv != nil }
+
+// Public returns a copy of k without its private part.
+func (k *Key) Public() *Key {
+	c := *k
+	c.priv = nil
+	c.KeyIDHashAlgorithms = slices.Clone(k.KeyIDHashAlgorithms)
+	return &c
+}
+
+// ID returns the keyid of k: the hex SHA-256 of the canonical JSON of its
+// public part, including keyid_hash_algorithms when the key has them (which
+// is how both reference implementations compute it for keys they import).
+func (k *Key) ID() string {
+	return k.idOver(k.KeyIDHashAlgorithms)
+}
+
+// IDs returns every keyid the reference implementations might use for this
+// key: with its keyid_hash_algorithms, without any, with the default pair,
+// and the keyid written in its JSON, if it had one. The first is ID().
+func (k *Key) IDs() []string {
+	ids := []string{k.ID()}
+	add := func(id string) {
+		if id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	add(k.idOver(nil))
+	add(k.idOver(DefaultKeyIDHashAlgorithms))
+	add(k.declaredID)
+	return ids
+}
+
+// HasID reports whether id is one of the keyids of k (see IDs).
+func (k *Key) HasID(id string) bool {
+	return slices.Contains(k.IDs(), id)
+}
+
+func (k *Key) idOver(algs []string) string {
+	m := map[string]any{
+		"keytype": k.Type,
+		"scheme":  k.Scheme,
+		"keyval":  map[string]any{"public": k.PublicValue},
+	}
+	if algs != nil {
+		m["keyid_hash_algorithms"] = algs
+	}
+	b, err := cjson.EncodeCanonical(m)
+	if err != nil {
+		// Only strings and lists of strings go in; this cannot fail.
+		panic(fmt.Sprintf("keys: canonical JSON of key: %v", err))
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// jsonKey is the securesystemslib key object.
+type jsonKey struct {
+	KeyType             string   `json:"keytype"`
+	Scheme              string   `json:"scheme"`
+	KeyIDHashAlgorithms []string `json:"keyid_hash_algorithms,omitempty"`
+	KeyID               string   `json:"keyid,omitempty"`
+	KeyVal              struct {
+		Public  string `json:"public"`
+		Private string `json:"private,omitempty"`
+	} `json:"keyval"`
+}
+
+// MarshalJSON writes the public part of k in securesystemslib form, as
+// layouts embed it. The private part is never written; see
+// MarshalPrivateJSON.
+func (k *Key) MarshalJSON() ([]byte, error) {
+	known := map[string]any{
+		"keytype": k.Type,
+		"scheme":  k.Scheme,
+		"keyval":  map[string]string{"public": k.PublicValue},
+	}
+	if k.KeyIDHashAlgorithms != nil {
+		known["keyid_hash_algorithms"] = k.KeyIDHashAlgorithms
+	}
+	return marshalWithExtra(known, k.extra)
+}
+
+// UnmarshalJSON reads a securesystemslib key object (public or private).
+func (k *Key) UnmarshalJSON(data []byte) error {
+	p, err := parseJSON(data)
+	if err != nil {
+		return err
+	}
+	*k = *p
+	return nil
+}
+
+// publicKeyType reports the keytype and default scheme for a parsed key.
+func typeAndScheme(pub crypto.PublicKey) (string, string, error) {
+	switch p := pub.(type) {
+	case *rsa.PublicKey:
+		return RSA, SchemeRSAPSS, nil
+	case ed25519.PublicKey:
+		return Ed25519, SchemeEd25519, nil
+	case *ecdsa.PublicKey:
+		switch p.Curve.Params().BitSize {
+		case 256:
+			return ECDSA, SchemeECDSAP256, nil
+		case 384:
+			return ECDSA, SchemeECDSAP384, nil
+		case 521:
+			return ECDSA, SchemeECDSAP521, nil
+		}
+		return "", "", fmt.Errorf("unsupported ECDSA curve %s", p.Curve.Params().Name)
+	}
+	return "", "", fmt.Errorf("unsupported public key type %T", pub)
+}

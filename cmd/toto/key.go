@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/toto-dev/toto/internal/atomicfile"
+	"github.com/toto-dev/toto/keys"
+)
+
+func init() {
+	keyCmd := &cobra.Command{
+		Use:   "key",
+		Short: "Generate keys and show their keyids",
+	}
+	keyCmd.AddCommand(newKeyGenerateCmd(), newKeyIDCmd())
+	rootCmd.AddCommand(keyCmd)
+}
+
+func newKeyGenerateCmd() *cobra.Command {
+	var typ, out, format string
+	var bits int
+	cmd := &cobra.Command{
+		Use:   "generate --type ed25519|ecdsa|rsa -o NAME",
+		Short: "Generate a key pair: NAME (private, mode 0600) and NAME.pub",
+		Long: `Generate a key pair and write the private key to NAME (mode 0600) and the
+public key to NAME.pub.
+
+--format pem (default) writes PKCS#8 / SubjectPublicKeyInfo PEM, which toto,
+in-toto-golang and Python in-toto (for RSA) load. --format json writes
+securesystemslib JSON keys, which Python in-toto expects for ed25519 and
+ecdsa keys.`,
+		Example: "  toto key generate --type ed25519 -o alice",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return fmt.Errorf("-o NAME is required")
+			}
+			k, err := keys.Generate(typ, keys.GenerateOptions{RSABits: bits})
+			if err != nil {
+				return err
+			}
+			var priv, pub []byte
+			switch format {
+			case "pem":
+				if priv, err = k.MarshalPEM(true); err == nil {
+					pub, err = k.MarshalPEM(false)
+				}
+			case "json":
+				if priv, err = k.MarshalPrivateJSON(); err == nil {
+					pub, err = json.Marshal(k.Public())
+				}
+			default:
+				return fmt.Errorf("--format %q: want pem or json", format)
+			}
+			if err != nil {
+				return err
+			}
+			if err := refuseOverwrite(out, out+".pub"); err != nil {
+				return err
+			}
+			if err := atomicfile.Write(out, priv, 0o600); err != nil {
+				return err
+			}
+			if err := atomicfile.Write(out+".pub", pub, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s.pub (keyid %s)\n", out, out, k.ID())
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&typ, "type", "t", keys.Ed25519, "key type: ed25519, ecdsa or rsa")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "base name of the key files")
+	cmd.Flags().StringVar(&format, "format", "pem", "file format: pem or json (securesystemslib)")
+	cmd.Flags().IntVar(&bits, "bits", 3072, "RSA modulus size")
+	return cmd
+}
+
+func refuseOverwrite(paths ...string) error {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			return fmt.Errorf("%s already exists; refusing to overwrite a key", p)
+		}
+	}
+	return nil
+}
+
+func newKeyIDCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "id KEYFILE...",
+		Short: "Print the keyid of each key (and the other keyids references may use for it)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			type row struct {
+				File    string   `json:"file"`
+				KeyID   string   `json:"keyid"`
+				AltIDs  []string `json:"alternative_keyids"`
+				Type    string   `json:"keytype"`
+				Scheme  string   `json:"scheme"`
+				Private bool     `json:"private"`
+			}
+			var rows []row
+			for _, a := range args {
+				k, err := keys.Load(a)
+				if err != nil {
+					return err
+				}
+				ids := k.IDs()
+				rows = append(rows, row{a, ids[0], ids[1:], k.Type, k.Scheme, k.IsPrivate()})
+			}
+			if asJSON {
+				return writeJSON(cmd, rows)
+			}
+			for _, r := range rows {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s  %s  %s/%s\n", r.KeyID, r.File, r.Type, r.Scheme)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "machine-readable output")
+	return cmd
+}
+
+// writeJSON prints v as indented JSON on stdout.
+func writeJSON(cmd *cobra.Command, v any) error {
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

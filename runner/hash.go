@@ -13,6 +13,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/toto-dev/toto/link"
@@ -191,13 +192,23 @@ type DigestOptions struct {
 	NormalizeLineEndings bool
 }
 
+// bufPool recycles read buffers between Digest calls, so that hashing many
+// small inputs one by one does not allocate a megabyte each time.
+var bufPool = sync.Pool{New: func() any { return new([bufSize]byte) }}
+
 // Digest hashes everything r yields, streaming, with the given algorithms.
 func Digest(r io.Reader, opts DigestOptions) (link.DigestSet, error) {
 	names, err := checkAlgorithms(opts.Algorithms)
 	if err != nil {
 		return nil, err
 	}
-	ds, _, err := newDigester(names, opts.NormalizeLineEndings).digest(r, nil)
+	buf := bufPool.Get().(*[bufSize]byte)
+	defer bufPool.Put(buf)
+	d := &digester{names: names, normalize: opts.NormalizeLineEndings, buf: buf[:]}
+	for _, n := range names {
+		d.hashes = append(d.hashes, algorithms[n]())
+	}
+	ds, _, err := d.digest(r, nil)
 	return ds, err
 }
 

@@ -55,6 +55,13 @@ func helper(mode string) int {
 		wd, _ := os.Getwd()
 		fmt.Print(wd)
 		return 0
+	case "write":
+		// Make a product, say something, and exit with RUNNER_CODE.
+		os.WriteFile(os.Getenv("RUNNER_FILE"), []byte("built"), 0o644)
+		fmt.Println("building")
+		fmt.Fprintln(os.Stderr, "warning: none")
+		code, _ := strconv.Atoi(os.Getenv("RUNNER_CODE"))
+		return code
 	case "env":
 		fmt.Print(os.Getenv("RUNNER_X"))
 		return 0

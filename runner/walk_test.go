@@ -70,7 +70,7 @@ func mustRecord(t *testing.T, root string, paths []string, opts HashOptions) lin
 func assertArtifacts(t *testing.T, got, want link.Artifacts) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("artifacts differ\n got: %v\nwant: %v", keys(got), keys(want))
+		t.Errorf("artifacts differ\n got: %v\nwant: %v", pathsOf(got), pathsOf(want))
 		for p, w := range want {
 			if !got[p].Equal(w) {
 				t.Errorf("  %s: got %v, want %v", p, got[p], w)
@@ -79,7 +79,7 @@ func assertArtifacts(t *testing.T, got, want link.Artifacts) {
 	}
 }
 
-func keys(a link.Artifacts) []string { return a.Paths() }
+func pathsOf(a link.Artifacts) []string { return a.Paths() }
 
 var basicTree = map[string]string{
 	"README":          "hello\n",
@@ -352,10 +352,10 @@ func TestRecordErrors(t *testing.T) {
 			}
 			got, err := recordIn(t, root, tt.paths, tt.opts)
 			if err == nil {
-				t.Fatalf("no error; recorded %v", keys(got))
+				t.Fatalf("no error; recorded %v", pathsOf(got))
 			}
 			if got != nil {
-				t.Errorf("artifacts returned along with error: %v", keys(got))
+				t.Errorf("artifacts returned along with error: %v", pathsOf(got))
 			}
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("err = %v, want errors.Is %v", err, tt.is)

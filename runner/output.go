@@ -1,0 +1,149 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/toto-dev/toto/envelope"
+	"github.com/toto-dev/toto/internal/atomicfile"
+	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/link"
+	"github.com/toto-dev/toto/statement"
+)
+
+// Format is how a link is wrapped and signed.
+type Format int
+
+const (
+	// Metablock is the classic in-toto envelope, {"signed": link,
+	// "signatures": [...]}, which every in-toto implementation reads.
+	Metablock Format = iota
+	// DSSE carries the link as the payload of a DSSE envelope.
+	DSSE
+	// Attestation carries an in-toto Statement v1 with the link predicate
+	// v0.3 in a DSSE envelope: products become the subjects, materials a
+	// list of resource descriptors.
+	Attestation
+)
+
+// String returns "metablock", "dsse" or "attestation".
+func (f Format) String() string {
+	switch f {
+	case Metablock:
+		return "metablock"
+	case DSSE:
+		return "dsse"
+	case Attestation:
+		return "attestation"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// ErrNoSubject is returned when a link without products is to become an
+// attestation: a Statement must be about at least one subject.
+var ErrNoSubject = errors.New("an attestation needs at least one product to be its subject")
+
+// Sign wraps l in the envelope format f calls for and signs it with k.
+func Sign(ctx context.Context, l *link.Link, k *keys.Key, f Format) (*envelope.Envelope, error) {
+	env, err := Envelope(l, f)
+	if err != nil {
+		return nil, err
+	}
+	if err := env.Sign(ctx, k); err != nil {
+		return nil, fmt.Errorf("sign link %q: %w", l.Name, err)
+	}
+	return env, nil
+}
+
+// Envelope wraps l, unsigned, in the envelope format f calls for.
+func Envelope(l *link.Link, f Format) (*envelope.Envelope, error) {
+	var payload []byte
+	var err error
+	ef := envelope.DSSE
+	switch f {
+	case Metablock:
+		ef = envelope.Metablock
+		payload, err = l.MarshalJSON()
+	case DSSE:
+		payload, err = l.MarshalJSON()
+	case Attestation:
+		var s *statement.Statement
+		if s, err = Statement(l); err == nil {
+			payload, err = s.MarshalJSON()
+		}
+	default:
+		return nil, fmt.Errorf("unknown link format %d", f)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encode link %q: %w", l.Name, err)
+	}
+	return envelope.New(ef, envelope.PayloadTypeInToto, payload)
+}
+
+// linkPredicate is the link predicate v0.3
+// (https://in-toto.io/attestation/link/v0.3): the link without _type and
+// products, materials as resource descriptors.
+type linkPredicate struct {
+	Name        string         `json:"name"`
+	Command     []string       `json:"command"`
+	Materials   []descriptor   `json:"materials"`
+	ByProducts  map[string]any `json:"byproducts"`
+	Environment map[string]any `json:"environment"`
+}
+
+type descriptor struct {
+	Name   string         `json:"name"`
+	Digest link.DigestSet `json:"digest"`
+}
+
+// Statement converts l to an in-toto Statement v1 with predicate type
+// link.PredicateType. Subjects and materials are sorted by name.
+func Statement(l *link.Link) (*statement.Statement, error) {
+	if len(l.Products) == 0 {
+		return nil, ErrNoSubject
+	}
+	p := linkPredicate{
+		Name:        l.Name,
+		Command:     l.Command,
+		Materials:   []descriptor{},
+		ByProducts:  l.ByProducts,
+		Environment: l.Environment,
+	}
+	if p.Command == nil {
+		p.Command = []string{}
+	}
+	if p.ByProducts == nil {
+		p.ByProducts = map[string]any{}
+	}
+	if p.Environment == nil {
+		p.Environment = map[string]any{}
+	}
+	for _, name := range l.Materials.Paths() {
+		p.Materials = append(p.Materials, descriptor{Name: name, Digest: l.Materials[name]})
+	}
+	return statement.New(link.PredicateType, p, statement.SubjectsFrom(l.Products)...)
+}
+
+// Write signs l with k in format f and writes it atomically to
+// dir/LinkFileName(l.Name, k.ID()), returning the path. Nothing is written
+// if anything fails.
+func Write(ctx context.Context, dir string, l *link.Link, k *keys.Key, f Format) (string, error) {
+	env, err := Sign(ctx, l, k, f)
+	if err != nil {
+		return "", err
+	}
+	return writeEnvelope(filepath.Join(dir, LinkFileName(l.Name, k.ID())), env)
+}
+
+func writeEnvelope(path string, env *envelope.Envelope) (string, error) {
+	b, err := env.Encode()
+	if err != nil {
+		return "", err
+	}
+	if err := atomicfile.Write(path, b, 0o644); err != nil {
+		return "", err
+	}
+	return path, nil
+}

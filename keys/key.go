@@ -150,6 +150,11 @@ func (k *Key) MarshalJSON() ([]byte, error) {
 	if k.KeyIDHashAlgorithms != nil {
 		known["keyid_hash_algorithms"] = k.KeyIDHashAlgorithms
 	}
+	if k.declaredID != "" {
+		// in-toto-golang writes a "keyid" member, which need not equal the
+		// keyid computed here; layouts refer to the key by it, so keep it.
+		known["keyid"] = k.declaredID
+	}
 	return marshalWithExtra(known, k.extra)
 }
 

@@ -39,6 +39,35 @@ type Options struct {
 	Exec ExecOptions
 	// Environment selects what is recorded about the environment.
 	Environment EnvironmentOptions
+	// OnPhase, if set, is called as each phase begins, so that a caller
+	// showing progress can stop drawing while the command owns the
+	// terminal.
+	OnPhase func(Phase)
+}
+
+// Phase is a stage of Run.
+type Phase int
+
+const (
+	// PhaseMaterials is recording the materials.
+	PhaseMaterials Phase = iota
+	// PhaseCommand is running the command.
+	PhaseCommand
+	// PhaseProducts is recording the products.
+	PhaseProducts
+)
+
+// String returns "materials", "command" or "products".
+func (p Phase) String() string {
+	switch p {
+	case PhaseMaterials:
+		return "materials"
+	case PhaseCommand:
+		return "command"
+	case PhaseProducts:
+		return "products"
+	}
+	return fmt.Sprintf("Phase(%d)", int(p))
 }
 
 // EnvironmentOptions selects what goes into a link's "environment". Nothing
@@ -85,7 +114,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	phase := func(p Phase) {
+		if opts.OnPhase != nil {
+			opts.OnPhase(p)
+		}
+	}
 	res := &Result{}
+	phase(PhaseMaterials)
 	materials, mstats, err := record(ctx, opts.Materials, opts.Hash)
 	if err != nil {
 		return nil, fmt.Errorf("record materials: %w", err)
@@ -94,6 +129,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	byproducts := map[string]any{}
 	if len(opts.Command) > 0 {
+		phase(PhaseCommand)
 		x, err := Exec(ctx, opts.Command, opts.Exec)
 		if err != nil {
 			return nil, err
@@ -102,6 +138,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		byproducts = Byproducts(x)
 	}
 
+	phase(PhaseProducts)
 	products, pstats, err := record(ctx, opts.Products, opts.Hash)
 	if err != nil {
 		return nil, fmt.Errorf("record products: %w", err)

@@ -1,0 +1,427 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/runner"
+)
+
+func init() { rootCmd.AddCommand(newRunCmd()) }
+
+// Exit codes of toto run besides the command's own status, following the
+// shell's conventions.
+const (
+	exitTimeout     = 124 // as timeout(1)
+	exitCannotStart = 127 // as sh for "command not found"
+	exitInterrupted = 130 // 128 + SIGINT
+)
+
+func newRunCmd() *cobra.Command {
+	var (
+		step       string
+		keyPath    string
+		materials  []string
+		products   []string
+		af         artifactFlags
+		of         outputFlags
+		env        envFlags
+		timeout    time.Duration
+		noStreams  bool
+		streamCap  int64
+		jsonOut    bool
+		quiet      bool
+		metadataTo string
+	)
+	cmd := &cobra.Command{
+		Use:   "run --step NAME --key KEY [-m PATH]... [-p PATH]... -- COMMAND [ARG]...",
+		Short: "Run a step's command and write a signed link recording what it used and made",
+		Long: `Run COMMAND and write a signed in-toto link, NAME.KEYID.link, recording:
+  - materials: the files under each -m PATH, hashed before the command runs;
+  - products:  the files under each -p PATH, hashed after it finished;
+  - byproducts: its stdout, stderr and exit status ("return-value");
+  - the command line, and optionally the environment (--record-env, --env-var).
+
+The command's output is shown live and recorded at once (up to --stream-limit
+bytes per stream). Without a COMMAND the link records only materials and
+products, e.g. for a sign-off step.
+
+Paths are recorded as given, relative to --base-path (default: the current
+directory), with forward slashes. Directories are walked. Exclude patterns
+(-e) use .gitignore syntax and are matched against those paths; an excluded
+directory is not read at all. By default .git and link files are excluded
+(--no-default-excludes turns that off).
+
+The link is a classic Metablock unless --dsse (DSSE envelope) or --attest (an
+in-toto Statement v1 with the link predicate v0.3, in DSSE) is given. It is
+written atomically; on any error no link is written.
+
+Exit status: the command's own status (a link is written even if it failed),
+124 if it timed out, 127 if it could not be started, 130 if interrupted, and
+2 for any other error (bad flags, unreadable files, a key that cannot sign).`,
+		Example: `  toto run --step build --key functionary.key -m src -p dist -- make dist
+  toto run -n test -k key.pem -m . -e node_modules --timeout 10m -- npm test
+  toto run -n package -k key.pem -m dist -p pkg.tar.gz --attest -- tar czf pkg.tar.gz dist`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			command, err := commandAfterDash(cmd, args)
+			if err != nil {
+				return err
+			}
+			if step == "" {
+				return errors.New("--step NAME is required")
+			}
+			hash, err := af.options()
+			if err != nil {
+				return err
+			}
+			format, err := of.format()
+			if err != nil {
+				return err
+			}
+			if err := checkDir(metadataTo); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			key, err := loadSigningKey(ctx, keyPath)
+			if err != nil {
+				return err
+			}
+
+			stdout := io.Writer(os.Stdout)
+			if jsonOut {
+				// Keep stdout for the summary alone.
+				stdout = os.Stderr
+			}
+			capLimit := streamCap
+			if noStreams {
+				capLimit = -1
+			}
+			prog := newProgressView(os.Stderr, !quiet && isTerminal(os.Stderr))
+			hash.Progress = prog.progress
+			opts := runner.Options{
+				Name:        step,
+				Materials:   materials,
+				Products:    products,
+				Command:     command,
+				Hash:        hash,
+				Exec:        runner.ExecOptions{Stdout: stdout, Stderr: os.Stderr, Stdin: os.Stdin, Timeout: timeout, MaxCapture: capLimit},
+				Environment: env.options(),
+				OnPhase:     prog.phase,
+			}
+			res, err := runner.Run(ctx, opts)
+			prog.stop()
+			if err != nil {
+				return runError(err)
+			}
+			path, err := runner.Write(ctx, metadataTo, res.Link, key, format)
+			if err != nil {
+				return err
+			}
+			code := res.ExitCode()
+			if jsonOut {
+				if err := writeJSON(cmd, summary{
+					Step: step, Link: path, Format: format.String(), KeyID: key.ID(),
+					ExitCode: &code, Materials: statsOf(res.Materials), Products: statsOf(res.Products),
+					CommandSeconds: commandSeconds(res),
+				}); err != nil {
+					return err
+				}
+			} else if !quiet {
+				fmt.Fprintf(os.Stderr, "toto: wrote %s (%d materials, %d products)\n", path, len(res.Link.Materials), len(res.Link.Products))
+			}
+			if code != 0 {
+				status := code
+				if status < 0 {
+					status = 128 - status // killed by signal -code, as shells report it
+				}
+				return withCode(status, fmt.Errorf("command exited with status %d (link written to %s)", code, path))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&step, "step", "n", "", "step name, as in the layout (required)")
+	f.StringVarP(&keyPath, "key", "k", "", "private key to sign the link with (required)")
+	f.StringArrayVarP(&materials, "materials", "m", nil, "file or directory to record before the command (repeatable)")
+	f.StringArrayVarP(&products, "products", "p", nil, "file or directory to record after the command (repeatable)")
+	af.register(f)
+	of.register(f)
+	env.register(f)
+	f.DurationVar(&timeout, "timeout", 0, "kill the command after this long, e.g. 90s or 10m (default: no limit)")
+	f.BoolVar(&noStreams, "no-streams", false, "do not record stdout and stderr (they are still shown)")
+	f.Int64Var(&streamCap, "stream-limit", runner.DefaultMaxCapture, "record at most this many bytes of stdout and of stderr")
+	f.StringVarP(&metadataTo, "metadata-directory", "d", ".", "directory to write the link to")
+	f.BoolVar(&jsonOut, "json", false, "print a JSON summary on stdout (the command's stdout then goes to stderr)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress or summary on stderr")
+	f.SetNormalizeFunc(pythonFlagNames)
+	_ = cmd.MarkFlagRequired("key")
+	return cmd
+}
+
+// pythonFlagNames accepts in-toto-run's long flag names too.
+func pythonFlagNames(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+	switch name {
+	case "step-name":
+		name = "step"
+	case "signing-key":
+		name = "key"
+	}
+	return pflag.NormalizedName(name)
+}
+
+// commandAfterDash returns the arguments after "--" and refuses stray
+// arguments before it (in-toto-run's "-m a b" form).
+func commandAfterDash(cmd *cobra.Command, args []string) ([]string, error) {
+	dash := cmd.ArgsLenAtDash()
+	if dash < 0 {
+		if len(args) > 0 {
+			return nil, fmt.Errorf("unexpected argument %q: put the command after \"--\", and give each path its own -m/-p flag", args[0])
+		}
+		return nil, nil
+	}
+	if dash > 0 {
+		return nil, fmt.Errorf("unexpected argument %q before \"--\": give each path its own -m/-p flag (-m a -m b)", args[0])
+	}
+	return args, nil
+}
+
+// runError maps runner errors to exit codes.
+func runError(err error) error {
+	var se *runner.StartError
+	switch {
+	case errors.Is(err, runner.ErrTimeout):
+		return withCode(exitTimeout, fmt.Errorf("%w; no link written", err))
+	case errors.As(err, &se):
+		return withCode(exitCannotStart, fmt.Errorf("%w; no link written", err))
+	case errors.Is(err, context.Canceled):
+		return withCode(exitInterrupted, errors.New("interrupted; no link written"))
+	}
+	return fmt.Errorf("%w; no link written", err)
+}
+
+// artifactFlags are the flags that say how artifacts are recorded.
+type artifactFlags struct {
+	exclude           []string
+	noDefaultExcludes bool
+	basePath          string
+	lstrip            []string
+	symlinks          string
+	normalize         bool
+	algorithms        []string
+	jobs              int
+}
+
+func (a *artifactFlags) register(f *pflag.FlagSet) {
+	f.StringArrayVarP(&a.exclude, "exclude", "e", nil, "gitignore-style pattern of paths not to record (repeatable)")
+	f.BoolVar(&a.noDefaultExcludes, "no-default-excludes", false, "also record "+strings.Join(runner.DefaultExcludes, ", "))
+	f.StringVar(&a.basePath, "base-path", "", "resolve and record relative paths from this directory")
+	f.StringArrayVar(&a.lstrip, "lstrip-paths", nil, "prefix to strip from recorded paths (repeatable)")
+	f.StringVar(&a.symlinks, "symlinks", "follow", "follow: record what links point to, walk linked directories; record: record each link itself (digest of its target path)")
+	f.BoolVar(&a.normalize, "normalize-line-endings", false, "hash text as if CRLF and CR were LF (for checkouts on different systems)")
+	f.StringSliceVar(&a.algorithms, "hash", []string{runner.DefaultAlgorithm}, "hash algorithm(s): "+strings.Join(runner.Algorithms(), ", "))
+	f.IntVarP(&a.jobs, "jobs", "j", 0, "files hashed in parallel (default: number of CPUs)")
+}
+
+func (a *artifactFlags) options() (runner.HashOptions, error) {
+	pol, err := runner.ParseSymlinkPolicy(a.symlinks)
+	if err != nil {
+		return runner.HashOptions{}, fmt.Errorf("--symlinks: %w", err)
+	}
+	if a.basePath != "" {
+		if err := checkDir(a.basePath); err != nil {
+			return runner.HashOptions{}, fmt.Errorf("--base-path: %w", err)
+		}
+	}
+	return runner.HashOptions{
+		Algorithms:           a.algorithms,
+		NormalizeLineEndings: a.normalize,
+		Exclude:              a.exclude,
+		NoDefaultExcludes:    a.noDefaultExcludes,
+		BasePath:             a.basePath,
+		LStripPaths:          a.lstrip,
+		Symlinks:             pol,
+		Workers:              a.jobs,
+	}, nil
+}
+
+// outputFlags choose the link format.
+type outputFlags struct{ dsse, attest bool }
+
+func (o *outputFlags) register(f *pflag.FlagSet) {
+	f.BoolVar(&o.dsse, "dsse", false, "write the link in a DSSE envelope instead of a Metablock")
+	f.BoolVar(&o.attest, "attest", false, "write an in-toto Statement v1 with the link predicate v0.3 (DSSE)")
+}
+
+func (o *outputFlags) format() (runner.Format, error) {
+	switch {
+	case o.dsse && o.attest:
+		return 0, errors.New("--dsse and --attest are exclusive (--attest is already DSSE)")
+	case o.dsse:
+		return runner.DSSE, nil
+	case o.attest:
+		return runner.Attestation, nil
+	}
+	return runner.Metablock, nil
+}
+
+// envFlags choose what is recorded about the environment.
+type envFlags struct {
+	workdir bool
+	vars    []string
+}
+
+func (e *envFlags) register(f *pflag.FlagSet) {
+	f.BoolVar(&e.workdir, "record-env", false, "record the working directory in the link's environment")
+	f.StringArrayVar(&e.vars, "env-var", nil, "record this environment variable's value (repeatable; never secrets)")
+}
+
+func (e *envFlags) options() runner.EnvironmentOptions {
+	return runner.EnvironmentOptions{Workdir: e.workdir, Variables: e.vars}
+}
+
+// loadSigningKey loads a private key and proves it can sign before any work
+// is done, so that a long build never ends in "cannot sign".
+func loadSigningKey(ctx context.Context, path string) (*keys.Key, error) {
+	if path == "" {
+		return nil, errors.New("--key KEY is required")
+	}
+	k, err := keys.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if !k.IsPrivate() {
+		return nil, fmt.Errorf("%s is a public key; signing a link needs the private key", path)
+	}
+	if _, err := k.Sign(ctx, []byte("toto: can this key sign?")); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
+func checkDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	return nil
+}
+
+// summary is the --json output of run and record.
+type summary struct {
+	Step           string        `json:"step"`
+	Link           string        `json:"link"`
+	Format         string        `json:"format"`
+	KeyID          string        `json:"keyid"`
+	ExitCode       *int          `json:"exitCode,omitempty"`
+	CommandSeconds float64       `json:"commandSeconds,omitempty"`
+	Materials      *artifactStat `json:"materials,omitempty"`
+	Products       *artifactStat `json:"products,omitempty"`
+}
+
+type artifactStat struct {
+	Files int64 `json:"files"`
+	Bytes int64 `json:"bytes"`
+}
+
+func statsOf(s runner.ProgressStats) *artifactStat {
+	return &artifactStat{Files: s.Files, Bytes: s.Bytes}
+}
+
+func commandSeconds(r *runner.Result) float64 {
+	if r.Exec == nil {
+		return 0
+	}
+	return r.Exec.Duration.Seconds()
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progressView draws "materials: N files, X MiB" on one terminal line while
+// hashing, and nothing while the command runs.
+type progressView struct {
+	progress *runner.Progress
+	w        io.Writer
+	enabled  bool
+
+	mu    sync.Mutex
+	label string
+	stopc chan struct{}
+	done  chan struct{}
+}
+
+func newProgressView(w io.Writer, enabled bool) *progressView {
+	return &progressView{progress: &runner.Progress{}, w: w, enabled: enabled}
+}
+
+func (p *progressView) phase(ph runner.Phase) {
+	if !p.enabled {
+		return
+	}
+	p.stop()
+	if ph == runner.PhaseCommand {
+		return // the command owns the terminal now
+	}
+	p.label = ph.String()
+	p.start()
+}
+
+func (p *progressView) start() {
+	p.stopc, p.done = make(chan struct{}), make(chan struct{})
+	base := p.progress.Stats()
+	go func() {
+		defer close(p.done)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		drawn := false
+		for {
+			select {
+			case <-p.stopc:
+				if drawn {
+					fmt.Fprint(p.w, "\r\033[K")
+				}
+				return
+			case <-t.C:
+				s := p.progress.Stats()
+				fmt.Fprintf(p.w, "\r\033[K%s: %d files, %s hashed", p.label, s.Files-base.Files, humanBytes(s.Bytes-base.Bytes))
+				drawn = true
+			}
+		}
+	}()
+}
+
+func (p *progressView) stop() {
+	if p.stopc != nil {
+		close(p.stopc)
+		<-p.done
+		p.stopc = nil
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

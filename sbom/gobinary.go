@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+
+	"golang.org/x/mod/modfile"
 )
 
 // FromGoBinary reads the build information the Go linker embeds in a binary
@@ -88,7 +90,9 @@ func goDepComponent(d *debug.Module, o options) Component {
 	sum := d.Sum
 	if r := d.Replace; r != nil {
 		c.Properties["go:replaces"] = d.Path + "@" + d.Version
-		if r.Version != "" {
+		// The go command records a directory replacement with version
+		// "(devel)" (older toolchains: empty).
+		if !modfile.IsDirectoryPath(r.Path) && r.Version != "" && r.Version != "(devel)" {
 			c.Name, c.Version, sum = r.Path, r.Version, r.Sum
 		} else {
 			c.Version, sum = "", ""

@@ -1,0 +1,142 @@
+package sbom
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Policy is the SBOM part of a layout: which licenses and components the
+// final product may not contain, and whether it must come with an SBOM
+// attestation at all. It is written in the layout source, for example
+//
+//	sbom:
+//	  requireSBOM: true
+//	  denyLicenses: [GPL-3.0-only, AGPL-*]
+//	  denyComponents: [github.com/evil/lib, left-pad@1.3.0, pkg:npm/%40bad]
+type Policy struct {
+	// DenyLicenses are SPDX license identifiers, compared case-blind. A
+	// trailing '*' matches any identifier with that prefix ("GPL-*").
+	// An "A OR B" choice is denied only when every alternative is.
+	DenyLicenses []string `json:"denyLicenses,omitempty" yaml:"denyLicenses,omitempty"`
+	// DenyComponents are "name" (any version), "name@version", or a purl
+	// prefix ("pkg:golang/github.com/evil" denies every module under
+	// it, "pkg:npm/lodash@4.17.20" one version).
+	DenyComponents []string `json:"denyComponents,omitempty" yaml:"denyComponents,omitempty"`
+	// RequireSBOM makes a missing SBOM attestation for the product a
+	// failure.
+	RequireSBOM bool `json:"requireSBOM,omitempty" yaml:"requireSBOM,omitempty"`
+}
+
+// IsZero reports whether the policy asks for nothing.
+func (p *Policy) IsZero() bool {
+	return p == nil || len(p.DenyLicenses) == 0 && len(p.DenyComponents) == 0 && !p.RequireSBOM
+}
+
+// Validate checks every entry, naming the bad ones.
+func (p *Policy) Validate() error {
+	var errs []error
+	for i, l := range p.DenyLicenses {
+		s := strings.TrimSpace(l)
+		if s == "" || s == "*" || strings.ContainsAny(s, " ()") || strings.Count(s, "*") > 1 ||
+			strings.Contains(s, "*") && !strings.HasSuffix(s, "*") {
+			errs = append(errs, fmt.Errorf("sbom policy: denyLicenses[%d] %q: want one SPDX license id, optionally ending in '*'", i, l))
+		}
+	}
+	for i, c := range p.DenyComponents {
+		s := strings.TrimSpace(c)
+		switch {
+		case s == "":
+			errs = append(errs, fmt.Errorf("sbom policy: denyComponents[%d] is empty", i))
+		case strings.HasPrefix(s, "pkg:"):
+			if !strings.Contains(s, "/") {
+				errs = append(errs, fmt.Errorf("sbom policy: denyComponents[%d] %q: a purl prefix needs a type and a name (pkg:TYPE/NAME)", i, c))
+			}
+		default:
+			if name, _ := splitNameVersion(s); name == "" {
+				errs = append(errs, fmt.Errorf("sbom policy: denyComponents[%d] %q: no component name", i, c))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// splitNameVersion splits "name@version" at the last '@' that is not the
+// first character, so npm scopes ("@types/node@20.1.0") keep theirs.
+func splitNameVersion(s string) (name, version string) {
+	if i := strings.LastIndexByte(s, '@'); i > 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+// deniedLicenses returns the identifiers in c's license that make it
+// violate the policy; nil if it complies.
+func (p *Policy) deniedLicenses(license string) []string {
+	if len(p.DenyLicenses) == 0 || strings.TrimSpace(license) == "" {
+		return nil
+	}
+	denied := func(id string) bool {
+		base, _, _ := strings.Cut(id, " WITH ")
+		for _, d := range p.DenyLicenses {
+			d = strings.TrimSpace(d)
+			if prefix, ok := strings.CutSuffix(d, "*"); ok {
+				if len(base) >= len(prefix) && strings.EqualFold(base[:len(prefix)], prefix) {
+					return true
+				}
+			} else if strings.EqualFold(base, d) || strings.EqualFold(id, d) {
+				return true
+			}
+		}
+		return false
+	}
+	if e, err := parseLicenseExpr(license); err == nil {
+		return e.denied(denied)
+	}
+	// Not an expression (free text from a package): deny on any mention.
+	var out []string
+	for _, id := range licenseIDs(license) {
+		if denied(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// deniedBy returns the DenyComponents entry that matches c, or "".
+func (p *Policy) deniedBy(c *Component) string {
+	purl := purlUnescape(c.PURL)
+	for _, d := range p.DenyComponents {
+		d = strings.TrimSpace(d)
+		if strings.HasPrefix(d, "pkg:") {
+			if purl != "" && purlHasPrefix(purl, purlUnescape(d)) {
+				return d
+			}
+			continue
+		}
+		name, version := splitNameVersion(d)
+		if name != c.Name {
+			continue
+		}
+		if version == "" || strings.TrimPrefix(version, "v") == strings.TrimPrefix(c.Version, "v") {
+			return d
+		}
+	}
+	return ""
+}
+
+// purlHasPrefix matches whole purl segments: "pkg:npm/lodash" matches
+// "pkg:npm/lodash@4.0.0" but not "pkg:npm/lodash.merge@1.0.0".
+func purlHasPrefix(purl, prefix string) bool {
+	if !strings.HasPrefix(purl, prefix) {
+		return false
+	}
+	if len(purl) == len(prefix) || strings.HasSuffix(prefix, "/") {
+		return true
+	}
+	switch purl[len(prefix)] {
+	case '@', '/', '?', '#':
+		return true
+	}
+	return false
+}

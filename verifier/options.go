@@ -1,0 +1,108 @@
+package verifier
+
+import (
+	"context"
+	"time"
+
+	"github.com/toto-dev/toto/envelope"
+	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/layout"
+	"github.com/toto-dev/toto/link"
+	"github.com/toto-dev/toto/statement"
+)
+
+// DefaultMaxSublayoutDepth bounds how deep sublayouts may nest.
+const DefaultMaxSublayoutDepth = 8
+
+// Options configures Verify.
+type Options struct {
+	// LayoutKeys are the trust roots: every one of them must have signed
+	// the layout. At least one is required.
+	LayoutKeys []*keys.Key
+	// Params are substituted for "{NAME}" in rules, expected commands and
+	// inspection commands of the root layout (spec section 5.1). A
+	// placeholder without a value is an input error.
+	Params map[string]string
+	// Now is the verification time for the expiry check; zero means
+	// time.Now().
+	Now time.Time
+	// Links provides the evidence: links (and sublayouts) per step.
+	Links LinkSource
+	// Inspections runs the layout's inspections. If nil, a layout with
+	// inspections fails verification: its checks cannot be skipped.
+	Inspections InspectionRunner
+	// Attestations are signed in-toto Statements about the final product
+	// (the products of the last step): each must be signed by a key of the
+	// layout (a functionary or layout key), be about a final product by
+	// digest, and pass the PredicateCheck registered for its predicate
+	// type, if any.
+	Attestations []Attestation
+	// PredicateChecks are policy checks per predicate type, e.g. an SBOM
+	// policy. A check returns every violation it finds.
+	PredicateChecks map[string]PredicateCheck
+	// MaxSublayoutDepth bounds sublayout nesting; 0 means
+	// DefaultMaxSublayoutDepth.
+	MaxSublayoutDepth int
+}
+
+// LinkSource provides the signed evidence for the steps of a layout.
+type LinkSource interface {
+	// Links returns every piece of evidence found for the step: link
+	// envelopes, or layout envelopes for a step delegated to a sublayout.
+	// Files that could not be read or parsed are returned with Err set, so
+	// that they show up in the report; the error result is for failures of
+	// the source as a whole.
+	Links(ctx context.Context, step string) ([]LinkFile, error)
+	// Sublayout returns the source holding the links of the sublayout that
+	// the functionary with keyID (as listed in the layout) provided for
+	// step.
+	Sublayout(step, keyID string) (LinkSource, error)
+}
+
+// LinkFile is one piece of evidence.
+type LinkFile struct {
+	// Name says where it came from, e.g. "package.2f89b927.link".
+	Name string
+	// Envelope is nil when Err is set.
+	Envelope *envelope.Envelope
+	Err      error
+}
+
+// InspectionRunner runs an inspection command and records what it saw.
+type InspectionRunner interface {
+	// RunInspection runs in.Run and returns the unsigned link of the run:
+	// materials and products of the directory it ran in, byproducts, and
+	// the exit status. An error means the command could not run at all.
+	RunInspection(ctx context.Context, in layout.Inspection) (*InspectionRun, error)
+}
+
+// InspectionRun is what an inspection left behind.
+type InspectionRun struct {
+	Link     *link.Link
+	ExitCode int
+}
+
+// Attestation is a signed in-toto Statement given to the verifier.
+type Attestation struct {
+	// Source names it in the report (e.g. its file name).
+	Source   string
+	Envelope *envelope.Envelope
+}
+
+// PredicateCheck checks the predicate of an attestation whose signature
+// and subject have already been verified, and returns every violation.
+type PredicateCheck func(ctx context.Context, st *statement.Statement) []error
+
+func (o *Options) now() time.Time {
+	if o.Now.IsZero() {
+		return time.Now().UTC()
+	}
+	return o.Now.UTC()
+}
+
+func (o *Options) maxDepth() int {
+	if o.MaxSublayoutDepth <= 0 {
+		return DefaultMaxSublayoutDepth
+	}
+	return o.MaxSublayoutDepth
+}

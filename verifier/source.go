@@ -1,0 +1,184 @@
+package verifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/toto-dev/toto/envelope"
+)
+
+// DefaultMaxLinkSize bounds the size of each link file Dir reads. A link
+// for 100,000 artifacts is about 20 MB.
+const DefaultMaxLinkSize = 256 << 20
+
+// Dir is a LinkSource reading a links folder laid out as the reference
+// implementations write it: "<step>.<keyid prefix>.link" files, and for a
+// sublayout provided by a functionary, a folder "<step>.<keyid prefix>"
+// beside its ".link" file holding the sublayout's links.
+//
+// Everything is read through an os.Root, so no file name, symlink or step
+// name in a (signed but untrusted) layout can make it read outside the
+// folder; files larger than MaxFileSize are refused.
+type Dir struct {
+	// MaxFileSize bounds each file read; 0 means DefaultMaxLinkSize.
+	MaxFileSize int64
+
+	path string
+	root *os.Root
+
+	mu       sync.Mutex
+	names    []string // regular files and symlinks in the folder, sorted
+	listErr  error
+	listed   bool
+	children []*Dir
+}
+
+// OpenDir opens a links folder. Close it when done.
+func OpenDir(path string) (*Dir, error) {
+	root, err := os.OpenRoot(path)
+	if err != nil {
+		return nil, fmt.Errorf("links folder: %w", err)
+	}
+	return &Dir{path: path, root: root}, nil
+}
+
+// Close releases the folder and any sublayout folders opened from it.
+func (d *Dir) Close() error {
+	d.mu.Lock()
+	children := d.children
+	d.children = nil
+	d.mu.Unlock()
+	var errs []error
+	for _, c := range children {
+		errs = append(errs, c.Close())
+	}
+	errs = append(errs, d.root.Close())
+	return errors.Join(errs...)
+}
+
+// Path returns the folder's path.
+func (d *Dir) Path() string { return d.path }
+
+func (d *Dir) list() ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.listed {
+		return d.names, d.listErr
+	}
+	d.listed = true
+	f, err := d.root.Open(".")
+	if err != nil {
+		d.listErr = err
+		return nil, err
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	if err != nil {
+		d.listErr = fmt.Errorf("read links folder %s: %w", d.path, err)
+		return nil, d.listErr
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			d.names = append(d.names, e.Name())
+		}
+	}
+	sort.Strings(d.names)
+	return d.names, nil
+}
+
+// isLinkFileFor reports whether name is "<step>.<keyid prefix>.link". The
+// keyid part may not contain a dot, so that the links of step "a" and of
+// step "a.b" are told apart.
+func isLinkFileFor(name, step string) bool {
+	rest, ok := strings.CutPrefix(name, step+".")
+	if !ok {
+		return false
+	}
+	id, ok := strings.CutSuffix(rest, ".link")
+	return ok && id != "" && !strings.Contains(id, ".")
+}
+
+// Links reads every link file for step.
+func (d *Dir) Links(ctx context.Context, step string) ([]LinkFile, error) {
+	names, err := d.list()
+	if err != nil {
+		return nil, err
+	}
+	var out []LinkFile
+	for _, name := range names {
+		if !isLinkFileFor(name, step) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		lf := LinkFile{Name: name}
+		data, err := d.read(name)
+		if err == nil {
+			lf.Envelope, err = envelope.Parse(data)
+		}
+		if err != nil {
+			lf.Err = err
+		}
+		out = append(out, lf)
+	}
+	return out, nil
+}
+
+// ReadFile reads a file of the folder with the same bounds as link files.
+func (d *Dir) ReadFile(name string) ([]byte, error) { return d.read(name) }
+
+func (d *Dir) read(name string) ([]byte, error) {
+	max := d.MaxFileSize
+	if max <= 0 {
+		max = DefaultMaxLinkSize
+	}
+	f, err := d.root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	if st.Size() > max {
+		return nil, fmt.Errorf("%s is %d bytes, more than the limit of %d", name, st.Size(), max)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("%s is more than the limit of %d bytes", name, max)
+	}
+	return data, nil
+}
+
+// Sublayout opens the folder "<step>.<keyid prefix>" holding the links of
+// the sublayout that keyID provided for step.
+func (d *Dir) Sublayout(step, keyID string) (LinkSource, error) {
+	name := step + "." + short(keyID)
+	if strings.ContainsAny(name, `/\`+"\x00") || !filepath.IsLocal(name) {
+		return nil, fmt.Errorf("sublayout links folder %q would not be inside %s", name, d.path)
+	}
+	r, err := d.root.OpenRoot(name)
+	if err != nil {
+		return nil, fmt.Errorf("sublayout links folder: %w", err)
+	}
+	c := &Dir{MaxFileSize: d.MaxFileSize, path: filepath.Join(d.path, name), root: r}
+	d.mu.Lock()
+	d.children = append(d.children, c)
+	d.mu.Unlock()
+	return c, nil
+}

@@ -187,7 +187,7 @@ func TestCorpusGolangDSSE(t *testing.T) {
 		layout string
 		work   bool
 	}{
-		{"demo.dsse.layout", true},      // DSSE layout, Metablock links
+		{"demo.dsse.layout", true},       // DSSE layout, Metablock links
 		{"dsse-only.root.layout", false}, // DSSE layout and links
 	} {
 		t.Run(tc.layout, func(t *testing.T) {

@@ -132,7 +132,9 @@ func TestLintChecks(t *testing.T) {
 			[]string{"error bad-pattern " + build + ": expected_products[0]"}, `unclosed "[" at offset 3: Python in-toto matches it as a literal "["`},
 		{"bracket first in class", func(l *layout.Layout) { l.Steps[1].ExpectedProducts = rules(t, `CREATE "[]a]"`, `DISALLOW "*"`) }, layout.LintOptions{},
 			[]string{"error bad-pattern " + build + ": expected_products[0]"}, `"]" first in the class`},
-		{"backslash and caret", func(l *layout.Layout) { l.Steps[1].ExpectedProducts = rules(t, `CREATE 'a\b'`, `CREATE "[^a]"`, `DISALLOW "*"`) }, layout.LintOptions{},
+		{"backslash and caret", func(l *layout.Layout) {
+			l.Steps[1].ExpectedProducts = rules(t, `CREATE 'a\b'`, `CREATE "[^a]"`, `DISALLOW "*"`)
+		}, layout.LintOptions{},
 			[]string{"warning bad-pattern " + build + ": expected_products[0]", "warning bad-pattern " + build + ": expected_products[1]"}, "backslash"},
 		{"empty pattern", func(l *layout.Layout) { l.Steps[1].ExpectedProducts = rules(t, `CREATE ""`, `DISALLOW "*"`) }, layout.LintOptions{},
 			[]string{"warning empty-pattern " + build + ": expected_products[0]"}, "empty pattern"},

@@ -80,7 +80,7 @@ type Source struct {
 	Parameters []string
 
 	pos      map[posKey]position
-	keyNames map[string]string    // keyid -> functionary name
+	keyNames map[string]string // keyid -> functionary name
 }
 
 type position struct{ line, col int }

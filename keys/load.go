@@ -291,6 +291,10 @@ func (k *Key) MarshalPrivateJSON() ([]byte, error) {
 		"keytype": k.Type,
 		"scheme":  k.Scheme,
 		"keyval":  map[string]string{"public": k.PublicValue, "private": priv},
+		// securesystemslib's private key loaders (in-toto-run -k,
+		// in-toto-sign -k) require a keyid member and sign under it, as
+		// the key files in-toto-keygen writes have one.
+		"keyid": k.ID(),
 	}
 	if k.KeyIDHashAlgorithms != nil {
 		known["keyid_hash_algorithms"] = k.KeyIDHashAlgorithms

@@ -89,7 +89,9 @@ func (k *Key) ID() string {
 
 // IDs returns every keyid the reference implementations might use for this
 // key: with its keyid_hash_algorithms, without any, with the default pair,
-// and the keyid written in its JSON, if it had one. The first is ID().
+// with the member present but null (in-toto-golang and go-securesystemslib
+// hash a nil list that way), and the keyid written in its JSON, if it had
+// one. The first is ID().
 func (k *Key) IDs() []string {
 	ids := []string{k.ID()}
 	add := func(id string) {
@@ -99,6 +101,7 @@ func (k *Key) IDs() []string {
 	}
 	add(k.idOver(nil))
 	add(k.idOver(DefaultKeyIDHashAlgorithms))
+	add(k.idOverNull())
 	add(k.declaredID)
 	return ids
 }
@@ -117,6 +120,22 @@ func (k *Key) idOver(algs []string) string {
 	if algs != nil {
 		m["keyid_hash_algorithms"] = algs
 	}
+	return hashKeyObject(m)
+}
+
+// idOverNull is the keyid over `"keyid_hash_algorithms": null`, which is
+// what in-toto-golang (Key.LoadKey with nil algorithms) and
+// go-securesystemslib (JSON keys without the member) compute.
+func (k *Key) idOverNull() string {
+	return hashKeyObject(map[string]any{
+		"keytype":               k.Type,
+		"scheme":                k.Scheme,
+		"keyval":                map[string]any{"public": k.PublicValue},
+		"keyid_hash_algorithms": nil,
+	})
+}
+
+func hashKeyObject(m map[string]any) string {
 	b, err := cjson.EncodeCanonical(m)
 	if err != nil {
 		// Only strings and lists of strings go in; this cannot fail.

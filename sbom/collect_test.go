@@ -462,9 +462,15 @@ func TestForArtifacts(t *testing.T) {
 	if app == nil || app.Hashes[SHA256] != fx.binSHA256 {
 		t.Errorf("Go main module should carry the binary's digest: %+v", app)
 	}
+	// Real inventories validate against the official schemas too.
 	for _, f := range Formats {
-		if _, err := inv.Encode(f, EncodeOptions{Created: fixedTime}); err != nil {
+		doc, err := inv.Encode(f, EncodeOptions{Created: fixedTime})
+		if err != nil {
 			t.Errorf("encode %s: %v", f, err)
+			continue
+		}
+		if f == SPDXJSON || f == CycloneDXJSON {
+			validateJSON(t, f, doc)
 		}
 	}
 }

@@ -53,8 +53,9 @@ func (p *Policy) Validate() error {
 				errs = append(errs, fmt.Errorf("sbom policy: denyComponents[%d] %q: a purl prefix needs a type and a name (pkg:TYPE/NAME)", i, c))
 			}
 		default:
-			if name, _ := splitNameVersion(s); name == "" {
-				errs = append(errs, fmt.Errorf("sbom policy: denyComponents[%d] %q: no component name", i, c))
+			name, _ := splitNameVersion(s)
+			if name == "" || strings.HasPrefix(name, "@") && !strings.Contains(name, "/") {
+				errs = append(errs, fmt.Errorf("sbom policy: denyComponents[%d] %q: no component name (an npm scope needs @scope/name)", i, c))
 			}
 		}
 	}

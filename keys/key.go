@@ -83,8 +83,19 @@ func (k *Key) Public() *Key {
 // ID returns the keyid of k: the hex SHA-256 of the canonical JSON of its
 // public part, including keyid_hash_algorithms when the key has them (which
 // is how both reference implementations compute it for keys they import).
+//
+// A key read from JSON that declares a keyid computed another of the ways
+// listed in IDs keeps the declared one. Python in-toto computes every keyid
+// with the default keyid_hash_algorithms, even for key objects that omit
+// them (the RSA keys it embeds in layouts), and layouts and signatures name
+// the key by that keyid.
 func (k *Key) ID() string {
-	return k.idOver(k.KeyIDHashAlgorithms)
+	own := k.idOver(k.KeyIDHashAlgorithms)
+	if d := k.declaredID; d != "" && d != own &&
+		(d == k.idOver(nil) || d == k.idOver(DefaultKeyIDHashAlgorithms) || d == k.idOverNull()) {
+		return d
+	}
+	return own
 }
 
 // IDs returns every keyid the reference implementations might use for this

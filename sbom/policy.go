@@ -1,6 +1,8 @@
 package sbom
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -140,4 +142,23 @@ func purlHasPrefix(purl, prefix string) bool {
 		return true
 	}
 	return false
+}
+
+// ParsePolicy decodes a policy from JSON (for example the "sbom" member of
+// a layout), rejecting unknown fields so that a misspelt rule is an error
+// rather than silently not enforced, and validates it.
+func ParsePolicy(data []byte) (Policy, error) {
+	var p Policy
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return Policy{}, fmt.Errorf("sbom policy: %w", err)
+	}
+	if dec.More() {
+		return Policy{}, errors.New("sbom policy: data after the JSON object")
+	}
+	if err := p.Validate(); err != nil {
+		return Policy{}, err
+	}
+	return p, nil
 }

@@ -149,6 +149,50 @@ func Evaluate(p Policy, a Artifact, atts []Attestation) *Result {
 	return r
 }
 
+// CheckProducts applies the policy to the final products of a supply
+// chain, as the verifier's attestation check: every SBOM attestation
+// (signature already verified) whose subject matches one of the products
+// is judged like Evaluate does; attestations about none of them are left
+// to the verifier, which reports them. RequireSBOM is satisfied when at
+// least one product has a valid SBOM. It does no I/O.
+func CheckProducts(p Policy, final link.Artifacts, atts []Attestation) *Result {
+	r := &Result{Artifact: "final product"}
+	sub := p
+	sub.RequireSBOM = false
+	names := final.Paths()
+	for _, a := range atts {
+		if a.Statement == nil || !IsSBOMPredicateType(a.Statement.PredicateType) {
+			continue
+		}
+		// Judge each attestation once, against the first product it is
+		// about, even if it names several.
+		for _, name := range names {
+			if a.Statement.Matches(final[name]) {
+				one := Evaluate(sub, Artifact{Name: name, Digests: final[name]}, []Attestation{a})
+				r.SBOMs = append(r.SBOMs, one.SBOMs...)
+				r.Violations = append(r.Violations, one.Violations...)
+				break
+			}
+		}
+	}
+	if p.RequireSBOM && len(r.SBOMs) == 0 {
+		r.add(Violation{Rule: RuleRequireSBOM, Message: fmt.Sprintf(
+			"no final product (%s) has a valid SBOM attestation (SPDX or CycloneDX, signed by an authorised key), but the policy requires one",
+			strings.Join(final.Paths(), ", "))})
+	}
+	return r
+}
+
+// Errors returns the violations as errors, for callers that collect
+// errors from several checks.
+func (r *Result) Errors() []error {
+	out := make([]error, len(r.Violations))
+	for i, v := range r.Violations {
+		out[i] = v
+	}
+	return out
+}
+
 // Verify is Evaluate for envelopes: each must hold an in-toto Statement and
 // carry a valid signature by one of the authorised keys (from the layout).
 // SBOM attestations failing that are reported as RuleSignature violations

@@ -318,3 +318,34 @@ func TestPredicateRoundTrip(t *testing.T) {
 		t.Errorf("non-SBOM predicate: %v", err)
 	}
 }
+
+func TestCheckProducts(t *testing.T) {
+	final := link.Artifacts{"app": artifactDigest, "app.sha256": {SHA256: strings.Repeat("cc", 32)}}
+	good := attestationFor(t, SPDXJSON, policyInventory(), artifactDigest)
+	elsewhere := attestationFor(t, CycloneDXJSON, policyInventory(), link.DigestSet{SHA256: strings.Repeat("ee", 32)})
+	p := Policy{RequireSBOM: true, DenyComponents: []string{"left-pad"}}
+
+	r := CheckProducts(p, final, []Attestation{good, elsewhere})
+	if len(r.SBOMs) != 1 || len(r.Violations) != 1 || r.Violations[0].Rule != RuleDenyComponent {
+		t.Errorf("result = %+v", r)
+	}
+	if len(r.Errors()) != 1 {
+		t.Errorf("Errors() = %v", r.Errors())
+	}
+	r = CheckProducts(p, final, []Attestation{elsewhere})
+	if len(r.Violations) != 1 || r.Violations[0].Rule != RuleRequireSBOM || !strings.Contains(r.Violations[0].Message, "app, app.sha256") {
+		t.Errorf("result = %+v", r.Violations)
+	}
+}
+
+func TestParsePolicy(t *testing.T) {
+	p, err := ParsePolicy([]byte(`{"requireSBOM":true,"denyLicenses":["GPL-3.0-only"],"denyComponents":["left-pad@1.3.0"]}`))
+	if err != nil || !p.RequireSBOM || p.DenyLicenses[0] != "GPL-3.0-only" || p.DenyComponents[0] != "left-pad@1.3.0" {
+		t.Fatalf("ParsePolicy = %+v, %v", p, err)
+	}
+	for _, bad := range []string{`{"denyLicence":["MIT"]}`, `{"denyLicenses":["MIT OR X"]}`, `[]`, `{} {}`} {
+		if _, err := ParsePolicy([]byte(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

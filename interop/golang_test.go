@@ -274,7 +274,7 @@ func TestTotoSignedVerifiesInGolang(t *testing.T) {
 	}
 	t.Run("layout/dsse", func(t *testing.T) {
 		path := filepath.Join(dir, "dsse.layout")
-		signPayload(t, path, envelope.DSSE, marshal(t, sampleLayout(t, ks)), keysOf(ks)...)
+		signPayload(t, path, envelope.DSSE, layoutPayload(t, sampleLayout(t, ks)), keysOf(ks)...)
 		all := make([]int, len(ks))
 		for i := range ks {
 			all[i] = i
@@ -289,12 +289,13 @@ func TestTotoSignedVerifiesInGolang(t *testing.T) {
 // over its own re-encoding of the payload, in which every embedded key has a
 // "keyid" member (its Key struct has no omitempty on it), so toto must write
 // that member, as Python does, or in-toto-golang sees different bytes.
+// (layout.Payload writes it; (*layout.Layout).MarshalJSON alone does not.)
 func TestTotoLayoutWithKeysVerifiesInGolang(t *testing.T) {
 	dir := t.TempDir()
 	ks := generateKeys(t)
 	writePEMKeys(t, dir, ks)
 	path := filepath.Join(dir, "root.layout")
-	signPayload(t, path, envelope.Metablock, marshal(t, sampleLayout(t, ks)), keysOf(ks)...)
+	signPayload(t, path, envelope.Metablock, layoutPayload(t, sampleLayout(t, ks)), keysOf(ks)...)
 	md, err := intoto.LoadMetadata(path)
 	if err != nil {
 		t.Fatal(err)
@@ -374,7 +375,7 @@ func TestTotoKeylessLayoutVerifiesInGolang(t *testing.T) {
 	l := sampleLayout(t, nil)
 	l.Steps[0].PubKeys = nil
 	path := filepath.Join(dir, "keyless.layout")
-	signPayload(t, path, envelope.Metablock, marshal(t, l), ks[0].key)
+	signPayload(t, path, envelope.Metablock, layoutPayload(t, l), ks[0].key)
 	md, err := intoto.LoadMetadata(path)
 	if err != nil {
 		t.Fatal(err)

@@ -92,9 +92,34 @@ func TestPythonCLISignedLayoutVerifiesInToto(t *testing.T) {
 
 // The private key files in-toto-keygen writes load in toto as private keys
 // whose primary keyid is the one Python wrote in them, so what toto signs
-// with them carries the keyid Python expects.
+// with them carries the keyid Python expects: in-toto-sign --verify accepts
+// a link toto signed with each.
 func TestPythonPrivateKeyFilesKeyID(t *testing.T) {
 	f := pythonFixture(t)
+	dir := t.TempDir()
+	type cliCheck struct{ name, link, pub, typ string }
+	var checks []cliCheck
+	for _, kt := range cliKeyTypes {
+		ref := f.cliKeyRef(t, kt.name)
+		priv := loadKey(t, ref.Priv)
+		step := "toto-with-python-" + kt.name
+		path := filepath.Join(dir, linkFileName(step, priv))
+		signPayload(t, path, envelope.Metablock, marshal(t, sampleLink(step)), priv)
+		checks = append(checks, cliCheck{kt.name, path, ref.Pub, kt.typ})
+	}
+	results := make([]execResult, len(checks))
+	if err := runAll(func(i int) error {
+		var err error
+		results[i], err = execIn(dir, inTotoSign, "--verify", "-f", checks[i].link, "-k", checks[i].pub, "-t", checks[i].typ)
+		return err
+	}, len(checks)); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range checks {
+		if results[i].Code != 0 {
+			t.Errorf("%s: in-toto-sign --verify rejects a link toto signed with Python's key: exit %d\n%s", c.name, results[i].Code, results[i].output())
+		}
+	}
 	for _, kt := range cliKeyTypes {
 		t.Run(kt.name, func(t *testing.T) {
 			ref := f.cliKeyRef(t, kt.name)

@@ -171,3 +171,16 @@ func keysOf(ks []testKey) []*keys.Key {
 	}
 	return out
 }
+
+// layoutPayload is the JSON toto signs for a layout: layout.Payload, which
+// adds the "keyid" member to every embedded key that the references need
+// (in-toto-golang re-encodes keys with it before checking a Metablock
+// signature; Python's signature checks require it in the key object).
+func layoutPayload(t testing.TB, l *layout.Layout) []byte {
+	t.Helper()
+	b, err := layout.Payload(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -87,7 +87,7 @@ func TestTotoSignedVerifiesInPythonModule(t *testing.T) {
 			add(fpath, format, []testKey{k}, false)
 		}
 	}
-	lay := marshal(t, sampleLayout(t, ks))
+	lay := layoutPayload(t, sampleLayout(t, ks))
 	for _, format := range []envelope.Format{envelope.Metablock, envelope.DSSE} {
 		path := filepath.Join(dir, "toto-"+format.String()+".layout")
 		signPayload(t, path, format, lay, keysOf(ks)...)
@@ -134,7 +134,7 @@ func TestTotoSignedVerifiesWithInTotoSign(t *testing.T) {
 		}
 	}
 	layoutPath := filepath.Join(dir, "root.layout")
-	signPayload(t, layoutPath, envelope.Metablock, marshal(t, sampleLayout(t, ks)), keysOf(ks)...)
+	signPayload(t, layoutPath, envelope.Metablock, layoutPayload(t, sampleLayout(t, ks)), keysOf(ks)...)
 	args := []string{"-f", layoutPath, "-k"}
 	for _, k := range ks {
 		args = append(args, pubs[k.name])

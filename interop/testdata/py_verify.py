@@ -4,7 +4,9 @@
 # usage: /usr/bin/python3 py_verify.py REQUEST.json
 #
 # REQUEST.json: {"checks": [{"file": PATH, "format": "metablock"|"dsse",
-#                            "pub": PATH, "type": "rsa"|"ed25519"|"ecdsa"}]}
+#                            "pub": PATH,
+#                            "type": "rsa"|"ed25519"|"ecdsa"|"sslib-json"}]}
+# ("sslib-json" loads any securesystemslib JSON public key as written.)
 # Prints {"results": [{"file", "pub", "keyid", "ok", "error"}]} on stdout,
 # one result per check, in order. Loading errors are results, not crashes,
 # so the Go side sees every disagreement at once.
@@ -61,9 +63,16 @@ for check in request["checks"]:
     res = {"file": check["file"], "pub": check["pub"], "keyid": None,
            "ok": False, "error": None}
     try:
-        keydict = interface.import_publickeys_from_file([check["pub"]],
-                                                        [check["type"]])
-        (keyid, key), = keydict.items()
+        if check["type"] == "sslib-json":
+            # Any securesystemslib JSON key, whatever its scheme (the CLI
+            # loaders force RSA keys to PEM and rsassa-pss-sha256).
+            with open(check["pub"]) as f:
+                key, _ = sslkeys.format_metadata_to_key(json.load(f))
+            keyid = key["keyid"]
+        else:
+            keydict = interface.import_publickeys_from_file([check["pub"]],
+                                                            [check["type"]])
+            (keyid, key), = keydict.items()
         res["keyid"] = keyid
         if check["format"] == "dsse":
             verify_dsse(check["file"], key)

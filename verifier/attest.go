@@ -12,10 +12,10 @@ import (
 
 // checkAttestations checks each attestation about the final product: a
 // valid signature by a key of the layout (functionary) or a layout key, an
-// in-toto Statement whose subject is a final product by digest, and the
-// predicate check registered for its type.
+// in-toto Statement whose subject is a final product by digest; then runs
+// the attestation checks (policies) over those that verified.
 func (v *verification) checkAttestations(ctx context.Context, res *Result) {
-	if len(v.opts.Attestations) == 0 {
+	if len(v.opts.Attestations) == 0 && len(v.opts.AttestationChecks) == 0 {
 		return
 	}
 	type signer struct {
@@ -35,6 +35,7 @@ func (v *verification) checkAttestations(ctx context.Context, res *Result) {
 		signers = append(signers, signer{k.ID(), k})
 	}
 	final := res.Summary.Products
+	var verified []VerifiedAttestation
 	for i, a := range v.opts.Attestations {
 		ar := &AttestationResult{Source: a.Source}
 		if ar.Source == "" {
@@ -58,6 +59,7 @@ func (v *verification) checkAttestations(ctx context.Context, res *Result) {
 		}
 		if len(ar.Signers) == 0 {
 			fail("not signed by any key of the layout or any layout key", nil)
+			continue
 		}
 		if e.Format == envelope.DSSE && e.PayloadType != envelope.PayloadTypeInToto {
 			fail(fmt.Sprintf("DSSE payloadType %q is not %q", e.PayloadType, envelope.PayloadTypeInToto), nil)
@@ -77,15 +79,20 @@ func (v *verification) checkAttestations(ctx context.Context, res *Result) {
 		if len(ar.Subjects) == 0 {
 			fail(fmt.Sprintf("no subject has the digest of a final product (the %d products of the last step)", len(final)), nil)
 		}
-		check := v.opts.PredicateChecks[st.PredicateType]
-		if check == nil {
-			res.Warnings = append(res.Warnings, Warning{Message: fmt.Sprintf(
-				"attestation %s: no policy check for predicate type %s; only its signature and subject were verified", ar.Source, st.PredicateType)})
-			continue
+		verified = append(verified, VerifiedAttestation{Source: ar.Source, Statement: st, Signers: ar.Signers})
+		for _, c := range v.opts.AttestationChecks {
+			if c.Handles(st.PredicateType) {
+				ar.Checked = true
+			}
 		}
-		ar.PredicateChecked = true
-		for _, err := range check(ctx, st) {
-			fail("predicate check", err)
+		if !ar.Checked {
+			res.Warnings = append(res.Warnings, Warning{Message: fmt.Sprintf(
+				"attestation %s: no policy checks predicate type %s; only its signature and subject were verified", ar.Source, st.PredicateType)})
+		}
+	}
+	for _, c := range v.opts.AttestationChecks {
+		for _, err := range c.Check(ctx, final, verified) {
+			res.fail(&AttestationError{Err: err})
 		}
 	}
 }

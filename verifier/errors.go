@@ -185,13 +185,17 @@ func (e *SublayoutError) Unwrap() []error {
 // AttestationError: an attestation about the final product did not check
 // out.
 type AttestationError struct {
-	// Source names the attestation (file name or index).
+	// Source names the attestation (file name or index); empty for a
+	// violation an AttestationCheck found across attestations.
 	Source string
 	Reason string
 	Err    error
 }
 
 func (e *AttestationError) Error() string {
+	if e.Source == "" {
+		return fmt.Sprintf("attestation policy: %v", e.Err)
+	}
 	if e.Err != nil {
 		return fmt.Sprintf("attestation %s: %s: %v", e.Source, e.Reason, e.Err)
 	}

@@ -32,14 +32,13 @@ type Options struct {
 	// inspections fails verification: its checks cannot be skipped.
 	Inspections InspectionRunner
 	// Attestations are signed in-toto Statements about the final product
-	// (the products of the last step): each must be signed by a key of the
-	// layout (a functionary or layout key), be about a final product by
-	// digest, and pass the PredicateCheck registered for its predicate
-	// type, if any.
+	// (the products of the last step). Each must be signed by a key of the
+	// layout (a functionary) or a layout key, be an in-toto Statement v1,
+	// and have a subject whose digest is that of a final product.
 	Attestations []Attestation
-	// PredicateChecks are policy checks per predicate type, e.g. an SBOM
-	// policy. A check returns every violation it finds.
-	PredicateChecks map[string]PredicateCheck
+	// AttestationChecks are policies over the attestations that passed
+	// those checks, such as an SBOM policy (see package sbom).
+	AttestationChecks []AttestationCheck
 	// MaxSublayoutDepth bounds sublayout nesting; 0 means
 	// DefaultMaxSublayoutDepth.
 	MaxSublayoutDepth int
@@ -89,9 +88,24 @@ type Attestation struct {
 	Envelope *envelope.Envelope
 }
 
-// PredicateCheck checks the predicate of an attestation whose signature
-// and subject have already been verified, and returns every violation.
-type PredicateCheck func(ctx context.Context, st *statement.Statement) []error
+// AttestationCheck is a policy over attestations about the final product.
+type AttestationCheck interface {
+	// Handles reports whether the check understands predicates of this
+	// type; attestations of types no check handles get a warning.
+	Handles(predicateType string) bool
+	// Check is given the final products and every attestation whose
+	// signature verified and that parsed as a Statement, and returns every
+	// violation.
+	Check(ctx context.Context, final link.Artifacts, atts []VerifiedAttestation) []error
+}
+
+// VerifiedAttestation is an attestation whose signature verified.
+type VerifiedAttestation struct {
+	Source    string
+	Statement *statement.Statement
+	// Signers are the keyids (as listed in the layout) that signed it.
+	Signers []string
+}
 
 func (o *Options) now() time.Time {
 	if o.Now.IsZero() {

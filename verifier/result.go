@@ -197,7 +197,7 @@ type AttestationResult struct {
 	Signers []string
 	// Subjects are the final products it is about.
 	Subjects []string
-	// PredicateChecked is set when a PredicateCheck ran for its type.
-	PredicateChecked bool
-	Failures         []error
+	// Checked is set when an AttestationCheck handles its predicate type.
+	Checked  bool
+	Failures []error
 }

@@ -199,7 +199,7 @@ func TestFromGoBinary(t *testing.T) {
 		t.Errorf("local replacement = %+v, want no version and go:replace-dir ./local", local)
 	}
 	std := componentByName(inv, "stdlib")
-	if std == nil || std.Version != fx.stdlibVersion || std.PURL != "pkg:golang/stdlib@"+strings.TrimPrefix(fx.stdlibVersion, "go") {
+	if std == nil || std.Version != fx.stdlibVersion || std.PURL != "pkg:golang/stdlib@"+strings.TrimPrefix(fx.stdlibVersion, "go") || std.License != "BSD-3-Clause" {
 		t.Errorf("stdlib = %+v, want %s", std, fx.stdlibVersion)
 	}
 

@@ -109,7 +109,10 @@ func goDepComponent(d *debug.Module, o options) Component {
 
 // stdlibComponent records the Go standard library linked into a binary.
 // The purl follows the convention vulnerability databases match on:
-// pkg:golang/stdlib@1.22.1 (no "go" prefix).
+// pkg:golang/stdlib@1.22.1 (no "go" prefix). The Go distribution has been
+// under the 3-clause BSD license (go.dev/LICENSE) since its release, so
+// that is stated rather than looked up in a GOROOT that may not be the one
+// the binary was built with.
 func stdlibComponent(goVersion string) Component {
 	v, _, _ := strings.Cut(goVersion, " ") // "go1.22.1 X:boringcrypto"
 	return Component{
@@ -117,6 +120,7 @@ func stdlibComponent(goVersion string) Component {
 		Name:    "stdlib",
 		Version: v,
 		PURL:    golangPURL("stdlib", strings.TrimPrefix(v, "go")),
+		License: "BSD-3-Clause",
 	}
 }
 
@@ -150,4 +154,14 @@ func looksExecutable(path string) bool {
 		}
 	}
 	return false
+}
+
+// IsGoBinary reports whether path is an executable with Go build
+// information.
+func IsGoBinary(path string) bool {
+	if !looksExecutable(path) {
+		return false
+	}
+	_, err := buildinfo.ReadFile(path)
+	return err == nil
 }

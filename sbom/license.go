@@ -168,7 +168,7 @@ func licenseIDs(expr string) []string {
 	if expr == "" || strings.EqualFold(expr, NoAssertion) || strings.EqualFold(expr, "NONE") {
 		return nil
 	}
-	fields := strings.Fields(strings.NewReplacer("(", " ( ", ")", " ) ").Replace(expr))
+	fields := strings.Fields(parenSpacer.Replace(expr))
 	var ids []string
 	for i := 0; i < len(fields); i++ {
 		f := fields[i]

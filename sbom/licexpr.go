@@ -14,6 +14,9 @@ type licenseExpr struct {
 	right *licenseExpr
 }
 
+// parenSpacer makes parentheses separate tokens.
+var parenSpacer = strings.NewReplacer("(", " ( ", ")", " ) ")
+
 var errLicenseSyntax = errors.New("not an SPDX license expression")
 
 // maxLicenseExprTokens bounds the work spent on one expression from an
@@ -23,7 +26,7 @@ const maxLicenseExprTokens = 4096
 // parseLicenseExpr parses with the Annex D precedence: WITH binds
 // tightest, then AND, then OR.
 func parseLicenseExpr(s string) (*licenseExpr, error) {
-	toks := strings.Fields(strings.NewReplacer("(", " ( ", ")", " ) ").Replace(s))
+	toks := strings.Fields(parenSpacer.Replace(s))
 	if len(toks) == 0 || len(toks) > maxLicenseExprTokens {
 		return nil, errLicenseSyntax
 	}

@@ -349,3 +349,7 @@ func TestParsePolicy(t *testing.T) {
 		}
 	}
 }
+
+func subjectsOf(d link.DigestSet) []statement.Subject {
+	return []statement.Subject{{Name: "artifact", Digest: d}}
+}

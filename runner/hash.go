@@ -73,10 +73,12 @@ func checkAlgorithms(names []string) ([]string, error) {
 	return out, nil
 }
 
-// bufSize is the read size per worker. Large reads keep syscall overhead
-// far below hashing cost; memory is bufSize per worker whatever the file
-// sizes.
-const bufSize = 1 << 20
+// bufSize is the read size per worker: large enough that syscalls cost
+// little next to hashing (measured: 256 KiB reads copy from the page cache
+// about as fast as 1 MiB ones, 16 KiB reads at a third of that), small
+// enough to stay in the CPU's L2 cache between the kernel's copy and the
+// hash reading it. Memory is bufSize per worker whatever the file sizes.
+const bufSize = 256 << 10
 
 // digester hashes one stream with several algorithms at once, optionally
 // normalising line endings on the fly. It is reused across files by one
@@ -85,6 +87,7 @@ type digester struct {
 	names     []string
 	hashes    []hash.Hash
 	normalize bool
+	crlf      crlfState
 	buf       []byte
 }
 
@@ -100,39 +103,60 @@ func newDigester(names []string, normalize bool) *digester {
 // read (before normalisation). counter, if not nil, is advanced as bytes
 // are read so that progress can be shown on large files.
 func (d *digester) digest(r io.Reader, counter *atomic.Int64) (link.DigestSet, int64, error) {
+	d.reset()
+	n, err := d.readFrom(r, counter)
+	if err != nil {
+		return nil, n, err
+	}
+	return d.sum(), n, nil
+}
+
+func (d *digester) reset() {
 	for _, h := range d.hashes {
 		h.Reset()
 	}
+	d.crlf = crlfState{}
+}
+
+// readFrom feeds everything r yields into the hashes.
+func (d *digester) readFrom(r io.Reader, counter *atomic.Int64) (int64, error) {
 	var n int64
-	var crlf crlfState
 	for {
 		m, err := r.Read(d.buf)
 		if m > 0 {
 			n += int64(m)
-			chunk := d.buf[:m]
-			if d.normalize {
-				chunk = crlf.normalize(chunk)
-			}
-			for _, h := range d.hashes {
-				h.Write(chunk)
-			}
+			d.write(d.buf[:m])
 			if counter != nil {
 				counter.Add(int64(m))
 			}
 		}
 		if err == io.EOF {
-			break
+			return n, nil
 		}
 		if err != nil {
-			return nil, n, err
+			return n, err
 		}
 	}
+}
+
+// write hashes one chunk. With normalisation the chunk is rewritten in
+// place, so it must be writable.
+func (d *digester) write(chunk []byte) {
+	if d.normalize {
+		chunk = d.crlf.normalize(chunk)
+	}
+	for _, h := range d.hashes {
+		h.Write(chunk)
+	}
+}
+
+func (d *digester) sum() link.DigestSet {
 	ds := make(link.DigestSet, len(d.names))
 	var sum [64]byte
 	for i, h := range d.hashes {
 		ds[d.names[i]] = hex.EncodeToString(h.Sum(sum[:0]))
 	}
-	return ds, n, nil
+	return ds
 }
 
 // crlfState normalises line endings across chunk boundaries the way the

@@ -194,7 +194,7 @@ func newWalker(opts HashOptions) (*walker, error) {
 	}
 	w := &walker{opts: opts, algs: algs, match: m, open: opts.open, workers: opts.Workers}
 	if w.open == nil {
-		w.open = func(p string) (io.ReadCloser, error) { return os.Open(p) }
+		w.open = openForHash
 	}
 	if w.workers <= 0 {
 		w.workers = runtime.GOMAXPROCS(0)

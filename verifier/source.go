@@ -182,3 +182,27 @@ func (d *Dir) Sublayout(step, keyID string) (LinkSource, error) {
 	d.mu.Unlock()
 	return c, nil
 }
+
+// MemSource is a LinkSource holding evidence in memory, for links that
+// come from somewhere other than a folder (an API, an archive, a test).
+type MemSource struct {
+	// Steps maps a step name to its evidence.
+	Steps map[string][]LinkFile
+	// Sublayouts maps "<step>.<keyid prefix>" to the evidence of a
+	// sublayout, as Dir lays it out in folders.
+	Sublayouts map[string]*MemSource
+}
+
+// Links returns the evidence for step.
+func (m *MemSource) Links(ctx context.Context, step string) ([]LinkFile, error) {
+	return m.Steps[step], nil
+}
+
+// Sublayout returns the evidence of the sublayout keyID provided for step.
+func (m *MemSource) Sublayout(step, keyID string) (LinkSource, error) {
+	name := step + "." + short(keyID)
+	if s, ok := m.Sublayouts[name]; ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("no links for sublayout %s", name)
+}

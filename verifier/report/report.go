@@ -1,0 +1,465 @@
+// Package report renders a verifier.Result for people and programs: as
+// text for a terminal, as JSON, and as a self-contained HTML page that
+// draws the supply chain (steps as boxes, artifacts flowing between them,
+// pass/fail colouring).
+//
+// Every renderer works from the same Report model, which is also the JSON
+// schema; artifact lists are capped so that a chain of 100,000 artifacts
+// still gives a readable report (the counts are always complete).
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/toto-dev/toto/layout"
+	"github.com/toto-dev/toto/verifier"
+)
+
+// Options tunes the report.
+type Options struct {
+	// Layout names the layout file in the report.
+	Layout string
+	// MaxList caps each list of artifacts or failures; 0 means 20.
+	MaxList int
+}
+
+func (o Options) max() int {
+	if o.MaxList <= 0 {
+		return 20
+	}
+	return o.MaxList
+}
+
+// Report is the rendered model of a verification, and the JSON schema of
+// `toto verify --json`.
+type Report struct {
+	Passed       bool          `json:"passed"`
+	Layout       string        `json:"layout,omitempty"`
+	Name         string        `json:"name,omitempty"`
+	VerifiedAt   string        `json:"verifiedAt"`
+	Expires      string        `json:"expires"`
+	Expired      bool          `json:"expired"`
+	Signatures   []Signature   `json:"signatures"`
+	Steps        []Item        `json:"steps"`
+	Inspections  []Item        `json:"inspections"`
+	Attestations []Attestation `json:"attestations,omitempty"`
+	// Failures lists every failure (the first MaxList per item in the
+	// items; all of them here).
+	Failures []Failure `json:"failures"`
+	Warnings []string  `json:"warnings"`
+}
+
+// Signature is the layout signature check for one layout key.
+type Signature struct {
+	KeyID string `json:"keyid"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+// Item is a step or an inspection.
+type Item struct {
+	Name       string `json:"name"`
+	Type       string `json:"type"` // "step" or "inspection"
+	Status     string `json:"status"`
+	SkipReason string `json:"skipReason,omitempty"`
+	// Steps only.
+	Threshold  int      `json:"threshold,omitempty"`
+	Signers    []string `json:"signers,omitempty"`
+	Links      []Link   `json:"links,omitempty"`
+	Sublayouts []Report `json:"sublayouts,omitempty"`
+	// Inspections only.
+	Run      []string `json:"run,omitempty"`
+	ExitCode int      `json:"exitCode,omitempty"`
+
+	Command   []string `json:"command,omitempty"`
+	Materials *Rules   `json:"materials,omitempty"`
+	Products  *Rules   `json:"products,omitempty"`
+	Failures  []string `json:"failures,omitempty"`
+}
+
+// Link is one piece of evidence found for a step.
+type Link struct {
+	File      string   `json:"file"`
+	Accepted  bool     `json:"accepted"`
+	Sublayout bool     `json:"sublayout,omitempty"`
+	Signers   []string `json:"signers,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
+}
+
+// Rules is the outcome of one artifact queue.
+type Rules struct {
+	Artifacts  int    `json:"artifacts"`
+	Unconsumed int    `json:"unconsumed"`
+	Rules      []Rule `json:"rules"`
+}
+
+// Rule is the outcome of one artifact rule.
+type Rule struct {
+	Index    int    `json:"index"` // 0-based position in the list
+	Rule     string `json:"rule"`
+	Type     string `json:"type"`
+	From     string `json:"from,omitempty"` // MATCH: the FROM step
+	Matched  int    `json:"matched"`
+	Consumed int    `json:"consumed"`
+	// ConsumedSample holds the first consumed artifacts.
+	ConsumedSample []string `json:"consumedSample,omitempty"`
+	QueueAfter     int      `json:"queueAfter"`
+	DestMissing    bool     `json:"destMissing,omitempty"`
+	// Failed counts the artifacts this rule failed (DISALLOW, REQUIRE).
+	Failed int `json:"failed"`
+	// Missed counts failed artifacts this rule covered but did not
+	// consume (near misses): the likely place to look.
+	Missed int `json:"missed,omitempty"`
+}
+
+// Failure is one failure, typed.
+type Failure struct {
+	// Type is one of layout-signature, expired, layout, threshold,
+	// disagreement, rule, inspection, sublayout, attestation.
+	Type     string `json:"type"`
+	Item     string `json:"item,omitempty"`
+	Kind     string `json:"kind,omitempty"` // materials or products (rule)
+	Rule     string `json:"rule,omitempty"`
+	Artifact string `json:"artifact,omitempty"`
+	Message  string `json:"message"`
+}
+
+// Attestation is the outcome for one attestation.
+type Attestation struct {
+	Source        string   `json:"source"`
+	PredicateType string   `json:"predicateType,omitempty"`
+	Signers       []string `json:"signers,omitempty"`
+	Subjects      []string `json:"subjects,omitempty"`
+	Checked       bool     `json:"checked"`
+	Failures      []string `json:"failures,omitempty"`
+}
+
+// New builds the report model of a result.
+func New(r *verifier.Result, opts Options) *Report {
+	max := opts.max()
+	rep := &Report{
+		Passed:     r.Passed(),
+		Layout:     opts.Layout,
+		Name:       r.Name,
+		VerifiedAt: r.Now.UTC().Format(time.RFC3339),
+		Expired:    r.Expired,
+		Failures:   []Failure{},
+		Warnings:   []string{},
+	}
+	if r.Layout != nil {
+		rep.Expires = r.Layout.Expires.UTC().Format(layout.TimeFormat)
+	}
+	for _, s := range r.Signatures {
+		sig := Signature{KeyID: s.KeyID, OK: s.Err == nil}
+		if s.Err != nil {
+			sig.Error = s.Err.Error()
+		}
+		rep.Signatures = append(rep.Signatures, sig)
+	}
+	rep.Steps = make([]Item, 0, len(r.Steps))
+	for _, it := range r.Steps {
+		rep.Steps = append(rep.Steps, newItem(it, opts, max))
+	}
+	rep.Inspections = make([]Item, 0, len(r.Inspections))
+	for _, it := range r.Inspections {
+		rep.Inspections = append(rep.Inspections, newItem(it, opts, max))
+	}
+	for _, a := range r.Attestations {
+		ra := Attestation{Source: a.Source, PredicateType: a.PredicateType, Signers: a.Signers, Subjects: capList(a.Subjects, max), Checked: a.Checked}
+		for _, f := range a.Failures {
+			ra.Failures = append(ra.Failures, f.Error())
+		}
+		rep.Attestations = append(rep.Attestations, ra)
+	}
+	for _, f := range r.Failures {
+		rep.Failures = append(rep.Failures, newFailure(f))
+	}
+	for _, w := range r.Warnings {
+		rep.Warnings = append(rep.Warnings, w.String())
+	}
+	return rep
+}
+
+func newItem(it *verifier.ItemResult, opts Options, max int) Item {
+	out := Item{Name: it.Name, Type: "step", Status: string(it.Status), SkipReason: it.SkipReason}
+	if it.Inspection {
+		out.Type = "inspection"
+		out.Run = it.Run
+		out.ExitCode = it.ExitCode
+	} else {
+		out.Threshold = it.Threshold
+		out.Signers = it.Signers
+		for _, lc := range it.Links {
+			out.Links = append(out.Links, Link{File: lc.Source, Accepted: lc.Accepted, Sublayout: lc.Sublayout, Signers: lc.Signers, Reason: lc.Reason})
+		}
+		for _, sub := range it.Sublayouts {
+			out.Sublayouts = append(out.Sublayouts, *New(sub, Options{MaxList: opts.MaxList}))
+		}
+	}
+	if it.Link != nil {
+		out.Command = it.Link.Command
+	}
+	out.Materials = newRules(it.Materials, max)
+	out.Products = newRules(it.Products, max)
+	for i, f := range it.Failures {
+		if i == max {
+			out.Failures = append(out.Failures, fmt.Sprintf("… and %d more", len(it.Failures)-max))
+			break
+		}
+		out.Failures = append(out.Failures, f.Error())
+	}
+	return out
+}
+
+func newRules(rs *verifier.RuleSetResult, max int) *Rules {
+	if rs == nil {
+		return nil
+	}
+	out := &Rules{Artifacts: rs.Artifacts, Unconsumed: rs.Unconsumed, Rules: []Rule{}}
+	missed := map[int]int{}
+	for _, rr := range rs.Rules {
+		for _, f := range rr.Failures {
+			for _, nm := range f.NearMisses {
+				missed[nm.RuleIndex]++
+			}
+		}
+	}
+	for _, rr := range rs.Rules {
+		r := Rule{Index: rr.Index, Rule: rr.Rule.String(), Type: string(rr.Rule.Type), Matched: rr.Matched,
+			Consumed: len(rr.Consumed), ConsumedSample: capList(rr.Consumed, max), QueueAfter: rr.QueueAfter,
+			DestMissing: rr.DestMissing, Failed: len(rr.Failures), Missed: missed[rr.Index]}
+		if rr.Rule.Type == layout.Match {
+			r.From = rr.Rule.DestStep
+		}
+		out.Rules = append(out.Rules, r)
+	}
+	return out
+}
+
+func capList(s []string, max int) []string {
+	if len(s) > max {
+		return s[:max]
+	}
+	return s
+}
+
+func newFailure(err error) Failure {
+	f := Failure{Message: err.Error()}
+	var (
+		rf  *verifier.RuleFailure
+		se  *verifier.LayoutSignatureError
+		ee  *verifier.ExpiredError
+		le  *verifier.LayoutError
+		te  *verifier.ThresholdError
+		de  *verifier.DisagreementError
+		ie  *verifier.InspectionError
+		sle *verifier.SublayoutError
+		ae  *verifier.AttestationError
+	)
+	// The order matters: a SublayoutError unwraps to the sublayout's own
+	// failures, so it is checked first.
+	switch {
+	case errors.As(err, &sle):
+		f.Type, f.Item = "sublayout", sle.Step
+	case errors.As(err, &rf):
+		f.Type, f.Item, f.Kind, f.Rule, f.Artifact = "rule", rf.Item, string(rf.Kind), rf.Rule.String(), rf.Artifact
+	case errors.As(err, &se):
+		f.Type = "layout-signature"
+	case errors.As(err, &ee):
+		f.Type = "expired"
+	case errors.As(err, &le):
+		f.Type = "layout"
+	case errors.As(err, &te):
+		f.Type, f.Item = "threshold", te.Step
+	case errors.As(err, &de):
+		f.Type, f.Item = "disagreement", de.Step
+	case errors.As(err, &ie):
+		f.Type, f.Item = "inspection", ie.Inspection
+	case errors.As(err, &ae):
+		f.Type = "attestation"
+	default:
+		f.Type = "other"
+	}
+	return f
+}
+
+// JSON writes the report as indented JSON.
+func (r *Report) JSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// Text writes the report for a terminal: the verdict first, then the layout
+// checks, each step and inspection, every failure (capped, with a count),
+// and warnings.
+func (r *Report) Text(w io.Writer, opts Options) error {
+	var b strings.Builder
+	r.text(&b, opts.max(), "")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (r *Report) text(b *strings.Builder, max int, indent string) {
+	p := func(format string, args ...any) {
+		b.WriteString(indent)
+		fmt.Fprintf(b, format, args...)
+		b.WriteByte('\n')
+	}
+	what := "supply chain"
+	if r.Name != "" {
+		what = "sublayout " + r.Name
+	}
+	if r.Passed {
+		p("PASS  %s verified", what)
+	} else {
+		p("FAIL  %s did not verify: %d failure(s)", what, len(r.Failures))
+	}
+	p("")
+	lay := r.Layout
+	if lay == "" {
+		lay = "layout"
+	}
+	exp := "expires " + r.Expires
+	if r.Expired {
+		exp = "EXPIRED on " + r.Expires
+	}
+	p("%s (%s; verified at %s)", lay, exp, r.VerifiedAt)
+	for _, s := range r.Signatures {
+		if s.OK {
+			p("  ok    signed by layout key %s", short(s.KeyID))
+		} else {
+			p("  FAIL  %s", s.Error)
+		}
+	}
+	if len(r.Steps) > 0 {
+		p("")
+		p("steps")
+	}
+	for _, it := range r.Steps {
+		it.text(b, max, indent+"  ")
+	}
+	if len(r.Inspections) > 0 {
+		p("")
+		p("inspections")
+	}
+	for _, it := range r.Inspections {
+		it.text(b, max, indent+"  ")
+	}
+	if len(r.Attestations) > 0 {
+		p("")
+		p("attestations")
+		for _, a := range r.Attestations {
+			status := "ok  "
+			if len(a.Failures) > 0 {
+				status = "FAIL"
+			}
+			p("  %s  %s  %s  signed by %s  about %s", status, a.Source, a.PredicateType, shortList(a.Signers), strings.Join(a.Subjects, ", "))
+			for _, f := range a.Failures {
+				p("        %s", f)
+			}
+		}
+	}
+	// Failures of steps and inspections are shown with them; the rest
+	// (layout signature, expiry, attestations) here.
+	var other []Failure
+	for _, f := range r.Failures {
+		if f.Item == "" {
+			other = append(other, f)
+		}
+	}
+	if len(other) > 0 {
+		p("")
+		p("failures")
+		for i, f := range other {
+			if i == max {
+				p("  … and %d more (use --json for all)", len(other)-max)
+				break
+			}
+			p("  %s", f.Message)
+		}
+	}
+	if len(r.Warnings) > 0 {
+		p("")
+		p("warnings")
+		for i, w := range r.Warnings {
+			if i == max {
+				p("  … and %d more", len(r.Warnings)-max)
+				break
+			}
+			p("  %s", w)
+		}
+	}
+}
+
+func statusWord(s string) string {
+	switch s {
+	case string(verifier.StatusPassed):
+		return "ok  "
+	case string(verifier.StatusSkipped):
+		return "SKIP"
+	}
+	return "FAIL"
+}
+
+func (it *Item) text(b *strings.Builder, max int, indent string) {
+	p := func(format string, args ...any) {
+		b.WriteString(indent)
+		fmt.Fprintf(b, format, args...)
+		b.WriteByte('\n')
+	}
+	line := fmt.Sprintf("%s  %s", statusWord(it.Status), it.Name)
+	if it.Type == "step" {
+		line += fmt.Sprintf("  (%d of %d functionaries: %s)", len(it.Signers), it.Threshold, shortList(it.Signers))
+	} else if len(it.Run) > 0 {
+		line += fmt.Sprintf("  (ran %q, exit %d)", strings.Join(it.Run, " "), it.ExitCode)
+	}
+	p("%s", line)
+	if it.SkipReason != "" {
+		p("      %s", it.SkipReason)
+	}
+	for _, q := range []struct {
+		name string
+		r    *Rules
+	}{{"materials", it.Materials}, {"products", it.Products}} {
+		if q.r != nil {
+			p("      %s: %d artifact(s), %d rule(s), %d left unconsumed", q.name, q.r.Artifacts, len(q.r.Rules), q.r.Unconsumed)
+		}
+	}
+	for _, l := range it.Links {
+		if !l.Accepted {
+			p("      ignored %s: %s", l.File, l.Reason)
+		}
+	}
+	for _, f := range it.Failures {
+		p("      %s", f)
+	}
+	for i := range it.Sublayouts {
+		it.Sublayouts[i].text(b, max, indent+"      ")
+	}
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+func shortList(ids []string) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = short(id)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}

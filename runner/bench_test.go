@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/toto-dev/toto/keys"
 )
 
 // Benchmarks for artifact hashing. The tree is generated once per process
@@ -235,6 +237,34 @@ func BenchmarkDigestLargeFile(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := DigestFile(path, DigestOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRunAndSign is a whole step as `toto run` does it: the tree as
+// materials and products, then the link signed (Metablock, ed25519).
+func BenchmarkRunAndSign(b *testing.B) {
+	dir, files, size := setupBenchTree(b)
+	k, err := keys.Generate(keys.Ed25519, keys.GenerateOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(2 * size)
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := Run(context.Background(), Options{Name: "bench", Materials: []string{dir}, Products: []string{dir}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Link.Products) != files {
+			b.Fatalf("recorded %d products", len(res.Link.Products))
+		}
+		env, err := Sign(context.Background(), res.Link, k, Metablock)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := env.Encode(); err != nil {
 			b.Fatal(err)
 		}
 	}

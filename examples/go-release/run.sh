@@ -38,7 +38,8 @@ mkdir "$WORK/bin" && ln -s "$TOTO" "$WORK/bin/toto" && export PATH="$WORK/bin:$P
 export GOTOOLCHAIN=local GOFLAGS=-trimpath CGO_ENABLED=0
 # git: ignore the user's configuration, fixed identity and dates (so the
 # release commit is the same on every run), no "detached HEAD" advice.
-export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+: >"$WORK/gitconfig"
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL="$WORK/gitconfig"
 export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=advice.detachedHead GIT_CONFIG_VALUE_0=false
 export GIT_AUTHOR_NAME=dana GIT_AUTHOR_EMAIL=dana@example.com GIT_AUTHOR_DATE=2025-01-01T00:00:00Z
 export GIT_COMMITTER_NAME=dana GIT_COMMITTER_EMAIL=dana@example.com GIT_COMMITTER_DATE=2025-01-01T00:00:00Z

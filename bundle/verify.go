@@ -1,0 +1,360 @@
+package bundle
+
+import (
+	"context"
+	"crypto"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/toto-dev/toto/envelope"
+	"github.com/toto-dev/toto/keys"
+)
+
+// Policy says what a bundle must prove. Set the identity fields for bundles
+// signed with a Fulcio certificate ("keyless"), Keys for bundles signed with
+// a long-lived key, and exactly one way of naming the artifact.
+type Policy struct {
+	// Identity is the exact certificate Subject Alternative Name (an
+	// e-mail address or a workflow URI). IdentityRegexp is a regular
+	// expression for it instead. One of them is required for keyless
+	// bundles.
+	Identity       string
+	IdentityRegexp string
+	// Issuer is the exact OIDC issuer recorded in the certificate;
+	// IssuerRegexp a regular expression for it. One is required for
+	// keyless bundles.
+	Issuer       string
+	IssuerRegexp string
+
+	// Keys are the public keys trusted to have signed a keyed bundle. The
+	// bundle's public-key hint is unauthenticated, so every key is tried.
+	Keys []*keys.Key
+
+	// Artifact is the signed artifact: for a message signature the signed
+	// bytes, for a DSSE in-toto Statement one of its subjects. It is read
+	// once, streaming, unless a keyed message signature needs the bytes.
+	Artifact io.Reader
+	// ArtifactDigest names the artifact by digest instead, as
+	// "sha256:<hex>" (or sha384, sha512).
+	ArtifactDigest string
+	// SkipArtifact verifies the signature without binding it to an
+	// artifact. Only for callers that check the DSSE payload's subject
+	// themselves (as package image does for image digests).
+	SkipArtifact bool
+}
+
+// Result is what a successful verification established.
+type Result struct {
+	// MediaType is the bundle's media type (its version).
+	MediaType string
+	// Content is ContentDSSE or ContentMessageSignature.
+	Content string
+	// Envelope is the verified DSSE envelope (nil for a message
+	// signature). Its payload and payloadType are exactly the signed bytes.
+	// For a keyed bundle its signature's keyid is the matched Key's.
+	Envelope *envelope.Envelope
+	// Identity and Issuer are the certificate's SAN and OIDC issuer, for
+	// keyless bundles.
+	Identity, Issuer string
+	// Key is the trusted key that verified a keyed bundle.
+	Key *keys.Key
+	// Timestamps are the verified observer timestamps (transparency log
+	// integrated times and RFC 3161 timestamps).
+	Timestamps []Timestamp
+}
+
+// Timestamp is one verified time for the signature.
+type Timestamp struct {
+	// Kind is "Tlog" or "TimestampAuthority".
+	Kind string
+	URI  string
+	Time time.Time
+}
+
+// Verify checks bundleJSON offline. trustedRootJSON is a Sigstore
+// trusted_root.json; it may be nil for a keyed bundle, whose log entries are
+// then not checked (the signature still is).
+//
+// The checks follow the Sigstore client specification as sigstore-go
+// implements it, and are chosen from what the bundle carries:
+//
+//   - keyless (certificate) bundles: at least one transparency-log entry
+//     with a valid inclusion proof or promise, at least one verified
+//     observer timestamp (log integrated time or RFC 3161), an RFC 3161
+//     timestamp that verifies when the bundle carries any, the certificate must chain to a
+//     Fulcio CA of the trusted root at that time, SCTs are required when
+//     the trusted root lists CT logs, and the identity and issuer must match;
+//   - keyed bundles: the signature by one of Policy.Keys; with a trusted
+//     root, also every log entry and timestamp the bundle carries.
+//
+// A DSSE payload must have payloadType application/vnd.in-toto+json (a
+// Statement, link or layout): sigstore-go v1.3.0 rejects other types.
+func Verify(ctx context.Context, bundleJSON, trustedRootJSON []byte, p Policy) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b, err := parse(bundleJSON)
+	if err != nil {
+		return nil, err
+	}
+	var tr *root.TrustedRoot
+	if len(trustedRootJSON) > 0 {
+		tr, err = root.NewTrustedRootFromJSON(trustedRootJSON)
+		if err != nil {
+			return nil, fmt.Errorf("%w: trusted root: %v", ErrPolicy, err)
+		}
+	}
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidBundle, err)
+	}
+	keyed := vc.PublicKey() != nil
+
+	var material root.TrustedMaterial
+	var mk *multiKey
+	var policyOpts []verify.PolicyOption
+	if keyed {
+		if len(p.Keys) == 0 {
+			return nil, fmt.Errorf("%w: the bundle is signed with a key (hint %q) but no trusted key was given", ErrVerification, vc.PublicKey().Hint())
+		}
+		mk = newMultiKey(p.Keys)
+		km := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) { return mk, nil })
+		if tr != nil {
+			material = root.TrustedMaterialCollection{km, tr}
+		} else {
+			material = km
+		}
+		policyOpts = append(policyOpts, verify.WithKey())
+	} else {
+		if tr == nil {
+			return nil, fmt.Errorf("%w: the bundle is signed with a certificate; a trusted root is required", ErrPolicy)
+		}
+		id, err := certificateIdentity(p)
+		if err != nil {
+			return nil, err
+		}
+		material = tr
+		policyOpts = append(policyOpts, verify.WithCertificateIdentity(id))
+	}
+
+	opts, err := verifierOptions(b, tr, keyed)
+	if err != nil {
+		return nil, err
+	}
+	v, err := verify.NewVerifier(material, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+	}
+	artifact, err := artifactOption(p)
+	if err != nil {
+		return nil, err
+	}
+	res, err := v.Verify(b, verify.NewPolicy(artifact, policyOpts...))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrVerification, err)
+	}
+	return result(b, res, mk)
+}
+
+// verifierOptions picks the sigstore-go checks from what the bundle holds
+// (see Verify).
+func verifierOptions(b *sgbundle.Bundle, tr *root.TrustedRoot, keyed bool) ([]verify.VerifierOption, error) {
+	entries, err := b.TlogEntries()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidBundle, err)
+	}
+	stamps, err := b.Timestamps()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidBundle, err)
+	}
+	// toto reads the verified payload itself: sigstore-go need not decode
+	// the predicate, and a DSSE payload that is an in-toto link or layout
+	// rather than a Statement must not be rejected for it.
+	opts := []verify.VerifierOption{verify.WithoutStatementPredicate()}
+	if keyed && (tr == nil || len(entries) == 0 && len(stamps) == 0) {
+		// A long-lived key needs no time to be established; without a
+		// trusted root, log entries cannot be checked and are ignored.
+		return append(opts, verify.WithNoObserverTimestamps()), nil
+	}
+	if !keyed || len(entries) > 0 {
+		// Keyless signatures must be logged; a keyed bundle's entries,
+		// when present, must be valid.
+		opts = append(opts, verify.WithTransparencyLog(1))
+	}
+	opts = append(opts, verify.WithObserverTimestamps(1))
+	if len(stamps) > 0 {
+		// A bundle that carries RFC 3161 timestamps must have one that
+		// verifies; otherwise a log entry alone would satisfy the
+		// observer-timestamp threshold and a forged timestamp would go
+		// unnoticed.
+		opts = append(opts, verify.WithSignedTimestamps(1))
+	}
+	if !keyed && len(tr.CTLogs()) > 0 {
+		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
+	}
+	return opts, nil
+}
+
+func certificateIdentity(p Policy) (verify.CertificateIdentity, error) {
+	if p.Identity == "" && p.IdentityRegexp == "" {
+		return verify.CertificateIdentity{}, fmt.Errorf("%w: keyless bundle: an identity (exact or regexp) is required", ErrPolicy)
+	}
+	if p.Issuer == "" && p.IssuerRegexp == "" {
+		return verify.CertificateIdentity{}, fmt.Errorf("%w: keyless bundle: an OIDC issuer (exact or regexp) is required", ErrPolicy)
+	}
+	id, err := verify.NewShortCertificateIdentity(p.Issuer, p.IssuerRegexp, p.Identity, p.IdentityRegexp)
+	if err != nil {
+		return verify.CertificateIdentity{}, fmt.Errorf("%w: %v", ErrPolicy, err)
+	}
+	return id, nil
+}
+
+func artifactOption(p Policy) (verify.ArtifactPolicyOption, error) {
+	n := 0
+	for _, set := range []bool{p.Artifact != nil, p.ArtifactDigest != "", p.SkipArtifact} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, fmt.Errorf("%w: give exactly one of an artifact, an artifact digest, or SkipArtifact", ErrPolicy)
+	}
+	switch {
+	case p.Artifact != nil:
+		return verify.WithArtifact(p.Artifact), nil
+	case p.ArtifactDigest != "":
+		alg, hexd, ok := strings.Cut(p.ArtifactDigest, ":")
+		raw, err := hex.DecodeString(hexd)
+		if !ok || err != nil || len(raw) == 0 {
+			return nil, fmt.Errorf("%w: artifact digest %q: want ALGORITHM:HEX", ErrPolicy, p.ArtifactDigest)
+		}
+		return verify.WithArtifactDigest(strings.ToLower(alg), raw), nil
+	}
+	return verify.WithoutArtifactUnsafe(), nil
+}
+
+func result(b *sgbundle.Bundle, res *verify.VerificationResult, mk *multiKey) (*Result, error) {
+	out := &Result{MediaType: b.GetMediaType(), Content: ContentMessageSignature}
+	if b.GetDsseEnvelope() != nil {
+		out.Content = ContentDSSE
+		env, err := toEnvelope(b)
+		if err != nil {
+			return nil, err
+		}
+		out.Envelope = env
+	}
+	if res.Signature != nil && res.Signature.Certificate != nil {
+		out.Identity = res.Signature.Certificate.SubjectAlternativeName
+		out.Issuer = res.Signature.Certificate.Issuer
+	}
+	if mk != nil {
+		out.Key = mk.matched()
+		if out.Key == nil {
+			return nil, fmt.Errorf("%w: no trusted key verified the signature", ErrVerification)
+		}
+		if out.Envelope != nil {
+			// Sigstore leaves the DSSE keyid empty; name the key that
+			// verified, so the envelope reads like any toto envelope
+			// (envelope.Verify, signer keyids for thresholds).
+			for i := range out.Envelope.Signatures {
+				out.Envelope.Signatures[i].KeyID = out.Key.ID()
+			}
+		}
+	}
+	for _, ts := range res.VerifiedTimestamps {
+		out.Timestamps = append(out.Timestamps, Timestamp{Kind: ts.Type, URI: ts.URI, Time: ts.Timestamp})
+	}
+	return out, nil
+}
+
+// VerifyEnvelope verifies a keyed bundle with one toto key, offline and
+// without a transparency log, and returns the DSSE envelope inside with its
+// signature checked. This is how a layout step's link or an attestation
+// may be delivered as a bundle: the caller treats the returned envelope's
+// payload exactly as the payload of a verified DSSE envelope.
+//
+// Sigstore signers leave the DSSE signature's keyid empty; in the returned
+// envelope it is set to k's keyid, the key that verified it, so the
+// envelope behaves like any toto DSSE envelope signed by k (Verify(k)
+// succeeds, SignerIDs names k).
+func VerifyEnvelope(ctx context.Context, bundleJSON []byte, k *keys.Key) (*envelope.Envelope, error) {
+	if k == nil {
+		return nil, fmt.Errorf("%w: no key", ErrPolicy)
+	}
+	res, err := Verify(ctx, bundleJSON, nil, Policy{Keys: []*keys.Key{k}, SkipArtifact: true})
+	if err != nil {
+		return nil, err
+	}
+	if res.Envelope == nil {
+		return nil, fmt.Errorf("%w: bundle holds a message signature, not a DSSE envelope", ErrVerification)
+	}
+	return res.Envelope, nil
+}
+
+// multiKey is a sigstore signature verifier that accepts a signature made by
+// any of a set of toto keys, using toto's own signature schemes (so an
+// RSA-PSS or ed25519 toto key verifies exactly as it does on a DSSE
+// envelope), and remembers which key matched.
+type multiKey struct {
+	keys []*keys.Key
+	mu   sync.Mutex
+	hit  *keys.Key
+}
+
+func newMultiKey(ks []*keys.Key) *multiKey { return &multiKey{keys: ks} }
+
+func (m *multiKey) matched() *keys.Key {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.hit
+}
+
+// maxSignatureSize bounds a signature read: RSA-8192 is 1 KiB.
+const maxSignatureSize = 16 << 10
+
+// maxMessageSize bounds a message signature's artifact held in memory for
+// keyed verification.
+const maxMessageSize = 1 << 30
+
+func (m *multiKey) VerifySignature(sig, message io.Reader, _ ...signature.VerifyOption) error {
+	if message == nil {
+		return errors.New("keyed verification needs the signed bytes, not only their digest")
+	}
+	s, err := io.ReadAll(io.LimitReader(sig, maxSignatureSize))
+	if err != nil {
+		return err
+	}
+	msg, err := io.ReadAll(io.LimitReader(message, maxMessageSize+1))
+	if err != nil {
+		return err
+	}
+	if len(msg) > maxMessageSize {
+		return fmt.Errorf("signed message larger than %d bytes", maxMessageSize)
+	}
+	for _, k := range m.keys {
+		if k.Verify(msg, s) == nil {
+			m.mu.Lock()
+			m.hit = k
+			m.mu.Unlock()
+			return nil
+		}
+	}
+	return errors.New("signature does not verify with any trusted key")
+}
+
+func (m *multiKey) PublicKey(...signature.PublicKeyOption) (crypto.PublicKey, error) {
+	return m.keys[0].CryptoPublicKey(), nil
+}
+
+// ValidAtTime: toto keys carry no validity window; layouts expire instead.
+func (m *multiKey) ValidAtTime(time.Time) bool { return true }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/link"
 	"github.com/toto-dev/toto/statement"
 )
 
@@ -23,14 +24,33 @@ import (
 // Files are hashed in parallel.
 func ForArtifacts(ctx context.Context, paths []string, opts ...Option) (*Inventory, error) {
 	o := buildOptions(opts)
-	var files []string
+	// files are paths to open; names are what the SBOM calls them.
+	var files, names []string
+	add := func(file string) error {
+		name := file
+		if o.baseDir != "" {
+			rel, err := filepath.Rel(o.baseDir, file)
+			if err != nil {
+				return err
+			}
+			name = rel
+		}
+		files = append(files, file)
+		names = append(names, filepath.ToSlash(filepath.Clean(name)))
+		return nil
+	}
 	for _, p := range paths {
+		if o.baseDir != "" && !filepath.IsAbs(p) {
+			p = filepath.Join(o.baseDir, p)
+		}
 		st, err := os.Stat(p)
 		if err != nil {
 			return nil, fmt.Errorf("sbom: %w", err)
 		}
 		if !st.IsDir() {
-			files = append(files, p)
+			if err := add(p); err != nil {
+				return nil, fmt.Errorf("sbom: %w", err)
+			}
 			continue
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
@@ -38,10 +58,11 @@ func ForArtifacts(ctx context.Context, paths []string, opts ...Option) (*Invento
 				return err
 			}
 			if d.Type().IsRegular() {
-				files = append(files, path)
-			} else if d.Type()&fs.ModeSymlink != 0 {
+				return add(path)
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
 				if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
-					files = append(files, path)
+					return add(path)
 				}
 			}
 			return nil
@@ -49,10 +70,6 @@ func ForArtifacts(ctx context.Context, paths []string, opts ...Option) (*Invento
 		if err != nil {
 			return nil, fmt.Errorf("sbom: walk %s: %w", p, err)
 		}
-	}
-	names := make([]string, len(files))
-	for i, f := range files {
-		names[i] = filepath.ToSlash(filepath.Clean(f))
 	}
 	base, err := filesInventory(ctx, files, names)
 	if err != nil {
@@ -109,6 +126,23 @@ func describeFile(ctx context.Context, path string, hashes map[string]string, o 
 	inv := inventoryFromBuildInfo(info, o)
 	inv.Root.Hashes = hashes
 	return inv, nil
+}
+
+// AttestProducts is what `toto run --sbom` calls after a step: it describes
+// the step's products (paths relative to base, as the link records them;
+// Go binaries, go.mod and package-lock.json among them add their packages)
+// and returns a DSSE envelope, signed by k, holding an in-toto Statement
+// whose subjects are exactly the products with the digests the link
+// recorded.
+func AttestProducts(ctx context.Context, base string, products link.Artifacts, f Format, k *keys.Key, eo EncodeOptions, opts ...Option) (*envelope.Envelope, error) {
+	if len(products) == 0 {
+		return nil, errors.New("sbom: the step has no products to describe")
+	}
+	inv, err := ForArtifacts(ctx, products.Paths(), append(opts, WithBaseDir(base))...)
+	if err != nil {
+		return nil, err
+	}
+	return Attest(ctx, inv, f, statement.SubjectsFrom(products), k, eo)
 }
 
 // NewStatement encodes inv in format f (SPDXJSON or CycloneDXJSON) and

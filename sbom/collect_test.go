@@ -13,6 +13,10 @@ import (
 	"testing"
 
 	"golang.org/x/mod/modfile"
+
+	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/link"
+	"github.com/toto-dev/toto/statement"
 )
 
 // goEnv asks the go command, as the tests must agree with it.
@@ -472,5 +476,57 @@ func TestForArtifacts(t *testing.T) {
 		if f == SPDXJSON || f == CycloneDXJSON {
 			validateJSON(t, f, doc)
 		}
+	}
+}
+
+func TestAttestProductsForARunnerStep(t *testing.T) {
+	fx := goFixture(t)
+	base := t.TempDir()
+	os.MkdirAll(filepath.Join(base, "dist"), 0o755)
+	copyFile(t, fx.bin, filepath.Join(base, "dist", "hello"))
+	os.WriteFile(filepath.Join(base, "dist", "README"), []byte("readme\n"), 0o644)
+	products := link.Artifacts{}
+	for _, p := range []string{"dist/hello", "dist/README"} {
+		subs, err := SubjectsForFiles(context.Background(), filepath.Join(base, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		products[p] = link.DigestSet{SHA256: subs[0].Digest[SHA256]}
+	}
+	k, err := keys.Generate(keys.Ed25519, keys.GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := AttestProducts(context.Background(), base, products, SPDXJSON, k, EncodeOptions{Created: fixedTime}, WithModCache(fx.modCache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Verify(k.Public()); err != nil {
+		t.Fatal(err)
+	}
+	st, err := statement.Parse(env.Payload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Subject) != 2 || st.Subject[0].Name != "dist/README" || st.Subject[1].Digest[SHA256] != fx.binSHA256 {
+		t.Errorf("subjects = %+v, want the products as the link recorded them", st.Subject)
+	}
+	inv, err := ParsePredicate(st.PredicateType, st.Predicate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := componentByName(inv, "dist/hello"); c == nil || c.Type != TypeFile {
+		t.Errorf("product file named relative to the base: %+v", inv.Components)
+	}
+	if c := componentByName(inv, "golang.org/x/mod"); c == nil || c.License != "BSD-3-Clause" {
+		t.Errorf("the binary's modules are in the SBOM: %+v", c)
+	}
+	r := CheckProducts(Policy{RequireSBOM: true, DenyComponents: []string{"golang.org/x/mod"}}, products,
+		[]Attestation{{Source: "build.sbom", Statement: st}})
+	if len(r.SBOMs) != 1 || len(r.Violations) != 1 || r.Violations[0].Rule != RuleDenyComponent {
+		t.Errorf("policy over the step's SBOM: %+v", r)
+	}
+	if _, err := AttestProducts(context.Background(), base, nil, SPDXJSON, k, EncodeOptions{}); err == nil {
+		t.Error("a step without products has nothing to attest")
 	}
 }

@@ -13,6 +13,7 @@ type options struct {
 	noLicenses bool
 	noDev      bool
 	name       string
+	baseDir    string
 }
 
 func buildOptions(opts []Option) options {
@@ -42,6 +43,11 @@ func WithoutDevDependencies() Option { return func(o *options) { o.noDev = true 
 // WithName sets the inventory (document) name instead of one derived from
 // the input.
 func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithBaseDir makes ForArtifacts resolve relative paths against dir and
+// name components by their path relative to it, as links record products
+// relative to the step's base path.
+func WithBaseDir(dir string) Option { return func(o *options) { o.baseDir = dir } }
 
 func defaultModCache() string {
 	if d := os.Getenv("GOMODCACHE"); d != "" {

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/toto-dev/toto/envelope"
+	"github.com/toto-dev/toto/internal/atomicfile"
+	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/layout"
+	"github.com/toto-dev/toto/sbom"
+	"github.com/toto-dev/toto/verifier"
+	"github.com/toto-dev/toto/verifier/report"
+)
+
+func init() { rootCmd.AddCommand(newVerifyCmd()) }
+
+type verifyFlags struct {
+	layout       string
+	layoutKeys   []string
+	links        string
+	params       []string
+	workdir      string
+	timeout      time.Duration
+	attestations []string
+	sbomPolicy   string
+	asJSON       bool
+	reportPath   string
+	maxList      int
+}
+
+func newVerifyCmd() *cobra.Command {
+	var f verifyFlags
+	cmd := &cobra.Command{
+		Use:   "verify --layout LAYOUT --layout-key KEY [--layout-key KEY...] --links DIR",
+		Short: "Verify a supply chain against its signed layout (in-toto v1.0)",
+		Long: `Verify the supply chain described by a signed layout, with the evidence in a
+links folder, as in-toto verification (spec v1.0, section 5) does:
+
+  - every --layout-key signed the layout, and it has not expired;
+  - --param values are substituted for {NAME} in rules and commands;
+  - each step has links ("<step>.<keyid prefix>.link", Metablock or DSSE)
+    signed by at least threshold distinct authorised functionaries, all
+    reporting the same artifacts; a link holding a layout is a sublayout,
+    verified recursively with its links in the folder "<step>.<keyid prefix>";
+  - a step run with another command than expected is a warning;
+  - every step's artifact rules hold (MATCH, CREATE, DELETE, MODIFY, ALLOW,
+    DISALLOW, REQUIRE, with the Python reference's semantics);
+  - then inspections run, each in a fresh copy of --workdir (your files are
+    never changed), and their rules hold;
+  - optionally, --attestation files (signed in-toto Statements) are about a
+    final product (a product of the last step) and signed by a key of the
+    layout; SBOM attestations must satisfy the layout's "sbom" policy and
+    any --sbom-policy.
+
+The report says which step, which rule, which artifact failed and why. It is
+text on stdout, or JSON with --json; --report also writes a self-contained
+HTML page drawing the chain.
+
+Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
+		Example: `  toto verify --layout root.layout --layout-key owner.pub --links links/
+  toto verify --layout root.layout --layout-key alice.pub --layout-key bob.pub \
+      --links links/ --param VERSION=1.2.0 --report report.html
+  toto verify --layout root.layout --layout-key owner.pub --links links/ --json | jq .failures`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVerify(cmd.Context(), cmd.OutOrStdout(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.layout, "layout", "l", "", "signed layout file (required)")
+	fl.StringArrayVarP(&f.layoutKeys, "layout-key", "k", nil, "public key that must have signed the layout (repeatable; at least one)")
+	fl.StringVar(&f.links, "links", ".", "folder holding the link files")
+	fl.StringArrayVarP(&f.params, "param", "p", nil, "layout parameter NAME=VALUE (repeatable)")
+	fl.StringVar(&f.workdir, "workdir", ".", "folder inspections see (a temporary copy of it)")
+	fl.DurationVar(&f.timeout, "inspection-timeout", verifier.DefaultInspectionTimeout, "kill an inspection after this long")
+	fl.StringArrayVar(&f.attestations, "attestation", nil, "signed in-toto Statement about the final product (repeatable)")
+	fl.StringVar(&f.sbomPolicy, "sbom-policy", "", "SBOM policy file (YAML or JSON: denyLicenses, denyComponents, requireSBOM)")
+	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
+	fl.StringVar(&f.reportPath, "report", "", "also write the report as a self-contained HTML page to this file")
+	fl.IntVar(&f.maxList, "max-list", 20, "show at most this many artifacts or failures per list in text and HTML")
+	_ = cmd.MarkFlagRequired("layout")
+	return cmd
+}
+
+func runVerify(ctx context.Context, stdout io.Writer, f verifyFlags) error {
+	if len(f.layoutKeys) == 0 {
+		return fmt.Errorf("at least one --layout-key is required: verification must be anchored in the layout owners' keys")
+	}
+	data, err := readBounded(f.layout)
+	if err != nil {
+		return fmt.Errorf("layout: %w", err)
+	}
+	env, err := envelope.Parse(data)
+	if err != nil {
+		return fmt.Errorf("layout %s: %w", f.layout, err)
+	}
+	opts := verifier.Options{}
+	for _, p := range f.layoutKeys {
+		k, err := keys.Load(p)
+		if err != nil {
+			return err
+		}
+		opts.LayoutKeys = append(opts.LayoutKeys, k.Public())
+	}
+	if opts.Params, err = parseLayoutParams(f.params); err != nil {
+		return err
+	}
+	links, err := verifier.OpenDir(f.links)
+	if err != nil {
+		return err
+	}
+	defer links.Close()
+	opts.Links = links
+	runner := &verifier.SandboxRunner{Dir: f.workdir, Timeout: f.timeout}
+	if isTerminal(os.Stderr) {
+		// Inspection output is recorded either way; show it live only to
+		// a person.
+		runner.Stdout, runner.Stderr = os.Stderr, os.Stderr
+	}
+	if st, err := os.Stat(f.workdir); err != nil || !st.IsDir() {
+		return fmt.Errorf("--workdir %s is not a folder", f.workdir)
+	}
+	opts.Inspections = runner
+	for _, p := range f.attestations {
+		data, err := readBounded(p)
+		if err != nil {
+			return fmt.Errorf("attestation: %w", err)
+		}
+		e, err := envelope.Parse(data)
+		if err != nil {
+			return fmt.Errorf("attestation %s: %w", p, err)
+		}
+		opts.Attestations = append(opts.Attestations, verifier.Attestation{Source: filepath.Base(p), Envelope: e})
+	}
+	// The SBOM policy signed into the layout ("sbom" member), and any
+	// given on the command line, apply to the attestations.
+	if l, err := layout.Parse(env.Payload()); err == nil && l.Extra["sbom"] != nil {
+		p, err := sbom.ParsePolicy(l.Extra["sbom"])
+		if err != nil {
+			return fmt.Errorf("layout %s: field \"sbom\": %w", f.layout, err)
+		}
+		opts.AttestationChecks = append(opts.AttestationChecks, sbomAttestationCheck(p))
+	}
+	if f.sbomPolicy != "" {
+		p, err := loadSBOMPolicy(f.sbomPolicy)
+		if err != nil {
+			return err
+		}
+		opts.AttestationChecks = append(opts.AttestationChecks, sbomAttestationCheck(p))
+	}
+
+	res, err := verifier.Verify(ctx, env, opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.layout, err)
+	}
+	ropts := report.Options{Layout: f.layout, MaxList: f.maxList}
+	rep := report.New(res, ropts)
+	if f.reportPath != "" {
+		var page bytes.Buffer
+		if err := rep.HTML(&page); err != nil {
+			return err
+		}
+		if err := atomicfile.Write(f.reportPath, page.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	if f.asJSON {
+		err = rep.JSON(stdout)
+	} else {
+		err = rep.Text(stdout, ropts)
+	}
+	if err != nil {
+		return err
+	}
+	if !res.Passed() {
+		return failed(fmt.Errorf("verification failed: %d failure(s)", len(res.Failures)))
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/toto-dev/toto/internal/corpus"
+)
+
+// golangDemo copies in-toto-golang's demo product into a fresh working
+// directory and returns it with the corpus data folder.
+func golangDemo(t *testing.T) (work, data string) {
+	t.Helper()
+	data = corpus.Path(t, "in-toto-golang", "data")
+	work = t.TempDir()
+	b, err := os.ReadFile(filepath.Join(data, "foo.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "foo.tar.gz"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return work, data
+}
+
+func TestVerifyCorpusDemo(t *testing.T) {
+	work, data := golangDemo(t)
+	args := []string{"verify", "--layout", filepath.Join(data, "demo.layout"), "--layout-key", filepath.Join(data, "alice.pub"), "--links", data}
+
+	r := mustToto(t, work, append(args, "--report", "report.html")...)
+	if !strings.HasPrefix(r.Stdout, "PASS  supply chain verified") {
+		t.Errorf("stdout:\n%s", r.Stdout)
+	}
+	page, err := os.ReadFile(filepath.Join(work, "report.html"))
+	if err != nil || !strings.Contains(string(page), "<svg") {
+		t.Errorf("report.html: %v", err)
+	}
+	// The inspection ran in a copy: the working directory is unchanged.
+	if _, err := os.Stat(filepath.Join(work, "foo.py")); !os.IsNotExist(err) {
+		t.Errorf("the untar inspection wrote into the working directory")
+	}
+
+	// A tampered product: exit 1, and the report says where and why.
+	if err := os.WriteFile(filepath.Join(work, "foo.tar.gz"), []byte("tampered"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = runToto(t, work, append(args, "--json")...)
+	if r.Code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	var rep struct {
+		Passed   bool
+		Failures []struct{ Type, Item, Artifact, Message string }
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, r.Stdout)
+	}
+	found := false
+	for _, f := range rep.Failures {
+		if f.Type == "rule" && f.Item == "untar" && f.Artifact == "foo.tar.gz" && strings.Contains(f.Message, "hashes differ") {
+			found = true
+		}
+	}
+	if rep.Passed || !found {
+		t.Errorf("failures: %+v", rep.Failures)
+	}
+	if !strings.Contains(r.Stderr, "verification failed") {
+		t.Errorf("stderr: %s", r.Stderr)
+	}
+}
+
+func TestVerifyFailuresAndUsageErrors(t *testing.T) {
+	work, data := golangDemo(t)
+	layout := filepath.Join(data, "demo.layout")
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"wrong layout key", []string{"--layout", layout, "--layout-key", filepath.Join(data, "carol.pub"), "--links", data}, 1,
+			"root layout: not signed by layout key"},
+		{"unsigned layout", []string{"--layout", filepath.Join(data, "super.layout"), "--layout-key", filepath.Join(data, "alice.pub"), "--links", data}, 1,
+			"no signature by this key"},
+		{"no links", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "--links", work}, 1,
+			"step write-code: needs links from 1 distinct authorised functionaries, found 0"},
+		{"no layout key", []string{"--layout", layout, "--links", data}, 2, "at least one --layout-key"},
+		{"missing layout", []string{"--layout", "nope.layout", "--layout-key", filepath.Join(data, "alice.pub")}, 2, "nope.layout"},
+		{"missing links folder", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "--links", "nope"}, 2, "links folder"},
+		{"a link as layout", []string{"--layout", filepath.Join(data, "package.d3ffd108.link"), "--layout-key", filepath.Join(data, "alice.pub"), "--links", data}, 2, "not a layout"},
+		{"bad param", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "--links", data, "--param", "novalue"}, 2, "NAME=VALUE"},
+		{"stray argument", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "extra"}, 2, "unknown command"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runToto(t, work, append([]string{"verify"}, tc.args...)...)
+			if r.Code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.Code, tc.code, r.Stdout, r.Stderr)
+			}
+			if !strings.Contains(r.Stdout+r.Stderr, tc.want) {
+				t.Errorf("output lacks %q:\nstdout: %s\nstderr: %s", tc.want, r.Stdout, r.Stderr)
+			}
+		})
+	}
+}

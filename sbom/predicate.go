@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -43,8 +44,14 @@ func ParsePredicate(predicateType string, predicate []byte) (*Inventory, error) 
 }
 
 // decodeJSON decodes data into v and rejects trailing data, so that a
-// predicate is exactly one JSON document.
+// predicate is exactly one JSON document, and duplicate object keys, which
+// Go resolves silently (last wins) while other SBOM tools may take the
+// first: a signer must not be able to show the policy one component list
+// and another tool a different one.
 func decodeJSON(data []byte, v any) error {
+	if err := rejectDuplicateKeys(data); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
 		return err
@@ -290,4 +297,52 @@ func cdxToComponent(j *cdxJSONComponent, at string) (Component, error) {
 		}
 	}
 	return c, nil
+}
+
+// rejectDuplicateKeys walks the token stream once and fails on the first
+// object with a repeated member name.
+func rejectDuplicateKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	type frame struct {
+		keys   map[string]bool // nil for arrays
+		expect bool            // object: next string token is a key
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{':
+				stack = append(stack, frame{keys: map[string]bool{}, expect: true})
+				continue
+			case '[':
+				stack = append(stack, frame{})
+				continue
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		} else if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].expect {
+			k, _ := tok.(string)
+			if stack[n-1].keys[k] {
+				return fmt.Errorf("duplicate object key %q", k)
+			}
+			stack[n-1].keys[k] = true
+			stack[n-1].expect = false
+			continue
+		}
+		// A value ended: in an object, a key comes next.
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].expect = true
+		}
+		if len(stack) == 0 {
+			return nil
+		}
+	}
 }

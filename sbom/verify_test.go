@@ -353,3 +353,20 @@ func TestParsePolicy(t *testing.T) {
 func subjectsOf(d link.DigestSet) []statement.Subject {
 	return []statement.Subject{{Name: "artifact", Digest: d}}
 }
+
+func TestPredicateParsersRejectDuplicateKeys(t *testing.T) {
+	spdxDup := `{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","packages":[{"SPDXID":"SPDXRef-a","name":"evil","name":"good"}]}`
+	if _, err := ParseSPDXJSON([]byte(spdxDup)); err == nil || !strings.Contains(err.Error(), `duplicate object key "name"`) {
+		t.Errorf("SPDX with duplicate keys: %v", err)
+	}
+	cdxDup := `{"bomFormat":"CycloneDX","specVersion":"1.6","components":[],"components":[{"type":"library","name":"x"}]}`
+	if _, err := ParseCycloneDXJSON([]byte(cdxDup)); err == nil || !strings.Contains(err.Error(), `duplicate object key "components"`) {
+		t.Errorf("CycloneDX with duplicate keys: %v", err)
+	}
+	// The same key in different objects is fine.
+	ok := `{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"library","name":"a"},{"type":"library","name":"b","components":[{"type":"file","name":"c"}]}]}`
+	inv, err := ParseCycloneDXJSON([]byte(ok))
+	if err != nil || len(inv.Components) != 3 {
+		t.Errorf("nested components: %v %+v", err, inv)
+	}
+}

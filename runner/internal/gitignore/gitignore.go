@@ -18,6 +18,9 @@ import (
 // matches a path decides whether it is excluded.
 type Matcher struct {
 	patterns []pattern
+	// baseOnly is set when every pattern only looks at a path's last
+	// segment, which makes matching a walked entry cheap.
+	baseOnly bool
 }
 
 type pattern struct {
@@ -25,6 +28,9 @@ type pattern struct {
 	segs    []string // glob per path segment; "**" spans any number of segments
 	negate  bool
 	dirOnly bool
+	// base is set for the common "name at any depth" pattern (no slash):
+	// it only needs the path's last segment.
+	base string
 }
 
 // Compile parses patterns. Blank lines and comments are skipped; a malformed
@@ -38,6 +44,12 @@ func Compile(patterns []string) (*Matcher, error) {
 		}
 		if ok {
 			m.patterns = append(m.patterns, p)
+		}
+	}
+	m.baseOnly = true
+	for i := range m.patterns {
+		if m.patterns[i].base == "" {
+			m.baseOnly = false
 		}
 	}
 	return m, nil
@@ -87,6 +99,9 @@ func parse(raw string) (pattern, bool, error) {
 		return pattern{}, false, nil
 	}
 	p.segs = segs
+	if len(segs) == 2 && segs[0] == "**" && segs[1] != "**" {
+		p.base = segs[1]
+	}
 	return p, true, nil
 }
 
@@ -136,8 +151,40 @@ func (m *Matcher) MatchEntry(path string, isDir bool) bool {
 	if m.Empty() {
 		return false
 	}
+	// Walking calls this for every file: when every pattern only looks at
+	// the last segment, skip splitting the path.
+	if m.baseOnly {
+		base := lastSegment(path)
+		if base == "" {
+			return false
+		}
+		excluded := false
+		for i := range m.patterns {
+			p := &m.patterns[i]
+			if p.negate == excluded && !(p.dirOnly && !isDir) && matchGlob(p.base, base) {
+				excluded = !p.negate
+			}
+		}
+		return excluded
+	}
 	segs := split(path)
 	return len(segs) > 0 && m.decide(segs, isDir)
+}
+
+// lastSegment returns the last non-empty, non-"." segment of path.
+func lastSegment(path string) string {
+	for path != "" {
+		i := strings.LastIndexByte(path, '/')
+		seg := path[i+1:]
+		if seg != "" && seg != "." {
+			return seg
+		}
+		if i < 0 {
+			return ""
+		}
+		path = path[:i]
+	}
+	return ""
 }
 
 func split(path string) []string {

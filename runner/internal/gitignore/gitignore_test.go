@@ -160,12 +160,19 @@ func FuzzMatch(f *testing.F) {
 	f.Add("a/**/b", "a/x/y/b", false)
 	f.Add("[!a-c]x", "dx", false)
 	f.Add("**/**/**/a", "a/a/a/a/a/a/a/a/a/a/a/a/b", true)
+	f.Add("a", "x/./a/.", false)
+	f.Add("!*.c", "d/x.c/", true)
 	f.Fuzz(func(t *testing.T, pat, p string, isDir bool) {
 		m, err := Compile([]string{pat})
 		if err != nil {
 			return
 		}
 		got := m.Match(p, isDir)
+		// The last-segment shortcut must agree with full matching.
+		segs := split(p)
+		if full := len(segs) > 0 && m.decide(segs, isDir); full != m.MatchEntry(p, isDir) {
+			t.Errorf("MatchEntry(%q, %q) = %v, full matching says %v", pat, p, !full, full)
+		}
 		if isPlainSegment(pat) && isPlainSegment(p) && p != "" && p != "." {
 			want, _ := path.Match(pat, p)
 			if got != want {

@@ -310,11 +310,7 @@ func (ln *linter) keys() {
 // rules checks one rule list of a step (inspection is false) or inspection.
 func (ln *linter) rules(item Location, field string, rules []Rule, inspection bool) {
 	at := item.field(field)
-	type blocker struct {
-		idx  int
-		rule Rule
-	}
-	var blockers []blocker
+	sh := shadows{literal: make(map[string]blocker, len(rules))}
 	for j, r := range rules {
 		rat := at.item(j)
 		if _, err := ParseRule(r.List()); err != nil || !validRuleShape(r) {
@@ -337,18 +333,7 @@ func (ln *linter) rules(item Location, field string, rules []Rule, inspection bo
 		if r.Type == Match {
 			ln.matchTarget(rat, r, inspection)
 		}
-		// Reachability: earlier ALLOW/DISALLOW rules take artifacts out of
-		// the queue (ALLOW) or fail verification if any are left
-		// (DISALLOW), so later rules never see what they matched.
-		target := effectivePattern(r)
-		shadowed := false
-		for _, b := range blockers {
-			covers := isUniversal(b.rule.Pattern) ||
-				(r.Type == Require || !hasMeta(target)) && fnmatch(b.rule.Pattern, target)
-			if !covers {
-				continue
-			}
-			shadowed = true
+		if b, ok := sh.covering(r); ok {
 			how := "consumes"
 			if b.rule.Type == Disallow {
 				how = "rejects"
@@ -358,15 +343,69 @@ func (ln *linter) rules(item Location, field string, rules []Rule, inspection bo
 			} else {
 				ln.add(Warning, CodeUnreachableRule, rat, "%s never applies: rule [%d] %s %s every artifact it could match", r, b.idx, b.rule, how)
 			}
-			break
+			continue
 		}
-		if !shadowed && (r.Type == Allow || r.Type == Disallow) {
-			blockers = append(blockers, blocker{j, r})
+		if r.Type == Allow || r.Type == Disallow {
+			sh.add(j, r)
 		}
 	}
 	if n := len(rules); n > 0 && rules[n-1].Type != Disallow {
 		ln.add(Warning, CodeMissingDisallow, at, "rule list does not end in DISALLOW, so artifacts no rule mentions pass unchecked; end it with DISALLOW \"*\"")
 	}
+}
+
+// shadows tracks the ALLOW and DISALLOW rules seen so far in a rule list.
+// They take artifacts out of the queue (ALLOW) or fail verification if any
+// are left (DISALLOW), so later rules never see what they match. Literal
+// patterns go in a map and a universal one ends the search, so a list of
+// thousands of literal ALLOWs stays linear.
+type shadows struct {
+	universal *blocker
+	literal   map[string]blocker
+	globs     []blocker
+}
+
+type blocker struct {
+	idx  int
+	rule Rule
+}
+
+func (s *shadows) add(idx int, r Rule) {
+	b := blocker{idx, r}
+	switch {
+	case isUniversal(r.Pattern):
+		if s.universal == nil {
+			s.universal = &b
+		}
+	case !hasMeta(r.Pattern):
+		if _, seen := s.literal[r.Pattern]; !seen {
+			s.literal[r.Pattern] = b
+		}
+	default:
+		s.globs = append(s.globs, b)
+	}
+}
+
+// covering returns an earlier rule that takes every artifact r could see:
+// a universal pattern, or, for a literal path (REQUIRE always names one),
+// a pattern matching that path.
+func (s *shadows) covering(r Rule) (blocker, bool) {
+	if s.universal != nil {
+		return *s.universal, true
+	}
+	target := effectivePattern(r)
+	if r.Type != Require && hasMeta(target) {
+		return blocker{}, false
+	}
+	if b, ok := s.literal[target]; ok {
+		return b, true
+	}
+	for _, b := range s.globs {
+		if fnmatch(b.rule.Pattern, target) {
+			return b, true
+		}
+	}
+	return blocker{}, false
 }
 
 // matchTarget checks the step a MATCH rule points at.

@@ -2,6 +2,7 @@ package layout_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -272,5 +273,40 @@ func TestLintReferenceDemo(t *testing.T) {
 	// At its expiry it is an error.
 	if fs := layout.Lint(l, layout.LintOptions{Now: l.Expires}); !layout.HasErrors(fs) || fs[0].Code != layout.CodeExpired {
 		t.Errorf("at expiry: %v", fs)
+	}
+}
+
+// bigLayout is a generated layout: steps chained by MATCH rules, each with a
+// long list of literal ALLOWs, the shape generated layouts take.
+func bigLayout(b *testing.B, steps, rulesPerStep int) *layout.Layout {
+	bl := layout.New(now.AddDate(1, 0, 0)).AddFunctionary("alice", loadKey(b, "testdata/keys/alice.pub"))
+	for i := 0; i < steps; i++ {
+		var rs []string
+		if i > 0 {
+			rs = append(rs, fmt.Sprintf(`MATCH "*" WITH PRODUCTS FROM s%d`, i-1))
+		}
+		for j := 0; j < rulesPerStep; j++ {
+			rs = append(rs, fmt.Sprintf("ALLOW dir%d/file%d.go", j%10, j))
+		}
+		rs = append(rs, `ALLOW "*.md"`, `DISALLOW "*"`)
+		bl.AddStep(fmt.Sprintf("s%d", i), layout.Functionaries("alice"), layout.MaterialRules(rs...), layout.ProductRules(rs[1:]...))
+	}
+	l, err := bl.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
+}
+
+func BenchmarkLint(b *testing.B) {
+	for _, size := range []struct{ steps, rules int }{{10, 10}, {100, 1000}} {
+		l := bigLayout(b, size.steps, size.rules)
+		b.Run(fmt.Sprintf("steps=%d/rules=%d", size.steps, size.rules), func(b *testing.B) {
+			for b.Loop() {
+				if fs := layout.Lint(l, layout.LintOptions{Now: now}); len(fs) != 0 {
+					b.Fatal(fs)
+				}
+			}
+		})
 	}
 }

@@ -358,3 +358,25 @@ func FuzzParseSource(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseSource(b *testing.B) {
+	data, err := os.ReadFile("../examples/layout/layout.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	keyFiles := map[string][]byte{}
+	opts := layout.SourceOptions{Now: now, Dir: "../examples/layout", ReadFile: func(p string) ([]byte, error) {
+		if k, ok := keyFiles[p]; ok {
+			return k, nil
+		}
+		k, err := os.ReadFile(p)
+		keyFiles[p] = k
+		return k, err
+	}}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := layout.ParseSource("layout.yaml", data, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

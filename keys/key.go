@@ -180,11 +180,10 @@ func (k *Key) MarshalJSON() ([]byte, error) {
 	if k.KeyIDHashAlgorithms != nil {
 		known["keyid_hash_algorithms"] = k.KeyIDHashAlgorithms
 	}
-	if k.declaredID != "" {
-		// in-toto-golang writes a "keyid" member, which need not equal the
-		// keyid computed here; layouts refer to the key by it, so keep it.
-		known["keyid"] = k.declaredID
-	}
+	// Both references write a "keyid" member and Python's key schema
+	// requires it; in-toto-golang re-encodes layout keys with it before
+	// checking a layout signature.
+	known["keyid"] = k.ID()
 	return marshalWithExtra(known, k.extra)
 }
 

@@ -245,9 +245,22 @@ func strsOrEmpty(s []string) []string {
 
 // MarshalJSON encodes the layout with every field the references require.
 func (l *Layout) MarshalJSON() ([]byte, error) {
-	ks := make(map[string]*keys.Key, len(l.Keys))
+	ks := make(map[string]json.RawMessage, len(l.Keys))
 	for id, k := range l.Keys {
-		ks[id] = k.Public()
+		b, err := json.Marshal(k.Public())
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", id, err)
+		}
+		f, err := jsonobj.Split(b)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", id, err)
+		}
+		// Steps name the key by the keyid it is listed under, which may be
+		// another of its valid keyids than the one ID() prefers.
+		f["keyid"], _ = json.Marshal(id)
+		if ks[id], err = jsonobj.Join(nil, f); err != nil {
+			return nil, err
+		}
 	}
 	steps := make([]json.RawMessage, 0, len(l.Steps))
 	for _, s := range l.Steps {

@@ -7,43 +7,15 @@ import (
 	"strings"
 
 	"github.com/toto-dev/toto/envelope"
-	"github.com/toto-dev/toto/internal/jsonobj"
 	"github.com/toto-dev/toto/keys"
 )
 
-// Payload returns the JSON to sign for l: what MarshalJSON writes, plus a
-// "keyid" member in every key object, as both reference implementations
-// write them. in-toto-golang re-encodes a layout's keys from its own struct,
-// which always has "keyid", before checking a Metablock signature; a layout
-// whose keys lack it can never verify there.
+// Payload returns the JSON to sign for l. It is json.Marshal(l): every key
+// object carries its "keyid" member, as both reference implementations
+// write them (in-toto-golang re-encodes a layout's keys with it before
+// checking a Metablock signature).
 func Payload(l *Layout) ([]byte, error) {
-	b, err := json.Marshal(l)
-	if err != nil {
-		return nil, err
-	}
-	top, err := jsonobj.Split(b)
-	if err != nil {
-		return nil, err
-	}
-	var ks map[string]json.RawMessage
-	if err := json.Unmarshal(top["keys"], &ks); err != nil {
-		return nil, fmt.Errorf("layout keys: %w", err)
-	}
-	withIDs := make(map[string]json.RawMessage, len(ks))
-	for id, raw := range ks {
-		f, err := jsonobj.Split(raw)
-		if err != nil {
-			return nil, fmt.Errorf("key %s: %w", id, err)
-		}
-		if _, ok := f["keyid"]; !ok {
-			f["keyid"], _ = json.Marshal(id)
-		}
-		if withIDs[id], err = jsonobj.Join(nil, f); err != nil {
-			return nil, err
-		}
-	}
-	delete(top, "keys")
-	return jsonobj.Join(map[string]any{"keys": withIDs}, top)
+	return json.Marshal(l)
 }
 
 // ErrNoLayoutKeys is returned when a layout is to be verified against no

@@ -20,6 +20,7 @@ type Fields map[string]json.RawMessage
 // (last wins) and which an attacker could use to show two parsers different
 // documents.
 func Split(data []byte) (Fields, error) {
+	data = escapeControls(data)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -129,4 +130,40 @@ func simplify(err error) error {
 		return fmt.Errorf("expected %s, got JSON %s", te.Type, te.Value)
 	}
 	return err
+}
+
+// escapeControls rewrites control bytes (below 0x20) found inside JSON
+// strings as \u00XX escapes, leaving everything else alone. OLPC canonical
+// JSON, which in-toto-golang writes as DSSE payloads, leaves newlines raw
+// inside strings; RFC 8259 forbids that, so Go's decoder would reject
+// documents the references accept. The signed bytes are unaffected: callers
+// keep the original bytes for signature checks. Input without such bytes is
+// returned as is, without copying.
+func escapeControls(data []byte) []byte {
+	inString, escaped := false, false
+	var out []byte
+	for i, c := range data {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString && c < 0x20:
+			if out == nil {
+				out = make([]byte, 0, len(data)+16)
+				out = append(out, data[:i]...)
+			}
+			out = append(out, fmt.Sprintf("\\u%04x", c)...)
+			continue
+		}
+		if out != nil {
+			out = append(out, c)
+		}
+	}
+	if out == nil {
+		return data
+	}
+	return out
 }

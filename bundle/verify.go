@@ -161,6 +161,9 @@ func Verify(ctx context.Context, bundleJSON, trustedRootJSON []byte, p Policy) (
 	}
 	res, err := v.Verify(b, verify.NewPolicy(artifact, policyOpts...))
 	if err != nil {
+		if mk != nil && mk.matched() == nil {
+			return nil, fmt.Errorf("%w: signed by no trusted key (hint %q, %d key(s) tried): %v", ErrVerification, vc.PublicKey().Hint(), len(p.Keys), err)
+		}
 		return nil, fmt.Errorf("%w: %v", ErrVerification, err)
 	}
 	return result(b, res, mk)

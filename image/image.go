@@ -1,0 +1,118 @@
+// Package image signs container images and attaches in-toto attestations to
+// them, and verifies both, in an OCI image layout on disk or in any
+// registry that speaks the OCI distribution API.
+//
+// Everything is addressed by manifest digest: a tag is resolved once, when
+// the image is opened, and never again. Signatures and attestations follow
+// cosign's bundle specification (cosign v3, specs/BUNDLE_SPEC.md):
+//
+//   - each is a keyed Sigstore v0.3 bundle (package bundle) holding a DSSE
+//     envelope around an in-toto Statement v1 whose subject is the image
+//     manifest digest;
+//   - a signature's predicateType is https://sigstore.dev/cosign/sign/v1,
+//     as cosign v3 writes, and its predicate is cosign's "simple signing"
+//     document naming the reference and the manifest digest;
+//   - the bundle is stored as the single layer of an OCI 1.1 artifact
+//     manifest (artifactType application/vnd.dev.sigstore.bundle.v0.3+json,
+//     empty config, subject = the image manifest descriptor), annotated
+//     with dev.sigstore.bundle.content and dev.sigstore.bundle.predicateType;
+//   - a registry without the referrers API gets the referrers tag schema
+//     (an index tagged sha256-<hex>), and an OCI layout lists the referrer
+//     manifests, untagged, in index.json.
+//
+// See docs/images.md for the reasoning and the exact formats.
+package image
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// LayoutPrefix marks an image reference as an OCI image layout directory:
+// oci-layout:DIR, oci-layout:DIR@sha256:HEX or oci-layout:DIR:TAG (TAG
+// being an org.opencontainers.image.ref.name annotation in index.json).
+const LayoutPrefix = "oci-layout:"
+
+// Errors callers may branch on.
+var (
+	// ErrReference: the image reference is malformed or names nothing.
+	ErrReference = errors.New("image reference")
+	// ErrVerification: the image's signatures or attestations do not
+	// satisfy the trusted keys.
+	ErrVerification = errors.New("image verification failed")
+)
+
+// Target is an image resolved to one manifest digest. Every operation on it
+// uses the digest, never the tag it may have been opened with.
+type Target struct {
+	// Reference is what the image was opened as (without the layout
+	// prefix's digest), written into signatures as the docker-reference.
+	Reference string
+	// Descriptor is the image manifest (or index) the digest names.
+	Descriptor v1.Descriptor
+
+	store store
+}
+
+// Digest returns the manifest digest, "sha256:<hex>".
+func (t *Target) Digest() string { return t.Descriptor.Digest.String() }
+
+// String names the image by digest.
+func (t *Target) String() string { return t.Reference + "@" + t.Digest() }
+
+// Options tune Open.
+type Options struct {
+	// Remote options for registry references (authentication, transport,
+	// platform). By default the anonymous keychain of ggcr is used.
+	Remote []remote.Option
+}
+
+// Open resolves ref to a manifest digest. ref is either an OCI layout
+// (LayoutPrefix) or a registry reference such as
+// registry.example/app:1.0 or registry.example/app@sha256:HEX.
+func Open(ctx context.Context, ref string, opts Options) (*Target, error) {
+	if rest, ok := strings.CutPrefix(ref, LayoutPrefix); ok {
+		return openLayout(ctx, rest)
+	}
+	return openRemote(ctx, ref, opts)
+}
+
+// store is where an image and its referrers live.
+type store interface {
+	// referrers lists the manifests whose subject is the digest.
+	referrers(ctx context.Context, subject v1.Hash) ([]v1.Descriptor, error)
+	// manifest fetches a manifest by digest, checking the digest.
+	manifest(ctx context.Context, d v1.Hash) ([]byte, error)
+	// blob fetches a blob by digest, checking the digest and size limit.
+	blob(ctx context.Context, d v1.Hash, max int64) ([]byte, error)
+	// push stores blobs, then the manifest, and records it as a referrer
+	// of its subject.
+	push(ctx context.Context, a *artifact) error
+}
+
+// checkDigest verifies that data hashes to d.
+func checkDigest(d v1.Hash, data []byte) error {
+	if d.Algorithm != "sha256" {
+		return fmt.Errorf("unsupported digest algorithm %q", d.Algorithm)
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	if h != d {
+		return fmt.Errorf("content of %s hashes to %s", d, h)
+	}
+	return nil
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}

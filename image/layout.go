@@ -1,0 +1,285 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/toto-dev/toto/internal/atomicfile"
+	"github.com/toto-dev/toto/internal/jsonobj"
+)
+
+// maxManifestSize bounds a manifest or index read (the distribution spec's
+// recommended limit is 4 MiB).
+const maxManifestSize = 4 << 20
+
+// annotationRefName tags a manifest in an OCI layout's index.json.
+const annotationRefName = "org.opencontainers.image.ref.name"
+
+// layoutStore is an OCI image layout directory (image-spec image-layout.md).
+// Referrers are recorded the way oras and cosign do for layouts: the
+// referrer manifest's blob is written and its descriptor appended, untagged,
+// to index.json; a reader finds them by their subject.
+type layoutStore struct {
+	dir string
+}
+
+func openLayout(ctx context.Context, spec string) (*Target, error) {
+	dir, sel, byDigest := spec, "", false
+	if i := strings.LastIndex(spec, "@"); i >= 0 {
+		dir, sel, byDigest = spec[:i], spec[i+1:], true
+	} else if !isDir(spec) {
+		if i := strings.LastIndex(spec, ":"); i > strings.LastIndex(spec, "/") {
+			dir, sel = spec[:i], spec[i+1:]
+		}
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("%w: %q: no layout directory", ErrReference, LayoutPrefix+spec)
+	}
+	ls := &layoutStore{dir: filepath.Clean(dir)}
+	if _, err := os.Stat(filepath.Join(ls.dir, "oci-layout")); err != nil {
+		return nil, fmt.Errorf("%w: %s is not an OCI image layout (no oci-layout file): %v", ErrReference, dir, err)
+	}
+	idx, err := ls.index()
+	if err != nil {
+		return nil, err
+	}
+	var desc *v1.Descriptor
+	switch {
+	case byDigest:
+		h, err := v1.NewHash(sel)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q: %v", ErrReference, sel, err)
+		}
+		desc, err = ls.describe(ctx, idx, h)
+		if err != nil {
+			return nil, err
+		}
+	case sel != "":
+		for i := range idx {
+			if idx[i].Annotations[annotationRefName] == sel {
+				desc = &idx[i]
+				break
+			}
+		}
+		if desc == nil {
+			return nil, fmt.Errorf("%w: no manifest tagged %q in %s/index.json", ErrReference, sel, dir)
+		}
+	default:
+		var images []v1.Descriptor
+		for _, d := range idx {
+			if !isImageMediaType(d.MediaType) {
+				continue
+			}
+			if sub, err := ls.subjectOf(ctx, d); err == nil && sub != nil {
+				continue // a referrer, not an image
+			}
+			images = append(images, d)
+		}
+		if len(images) != 1 {
+			return nil, fmt.Errorf("%w: %s/index.json lists %d images; name one as %s%s@sha256:HEX or :TAG", ErrReference, dir, len(images), LayoutPrefix, dir)
+		}
+		desc = &images[0]
+	}
+	return &Target{
+		Reference:  LayoutPrefix + ls.dir,
+		Descriptor: v1.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size},
+		store:      ls,
+	}, nil
+}
+
+func isImageMediaType(mt types.MediaType) bool {
+	switch mt {
+	case types.OCIManifestSchema1, types.OCIImageIndex, types.DockerManifestSchema2, types.DockerManifestList:
+		return true
+	}
+	return false
+}
+
+// describe finds the descriptor of h: from index.json, or from the blob
+// itself for a manifest nested in an index.
+func (ls *layoutStore) describe(ctx context.Context, idx []v1.Descriptor, h v1.Hash) (*v1.Descriptor, error) {
+	for i := range idx {
+		if idx[i].Digest == h {
+			return &idx[i], nil
+		}
+	}
+	raw, err := ls.manifest(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrReference, h, err)
+	}
+	var probe struct {
+		MediaType types.MediaType `json:"mediaType"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil || !isImageMediaType(probe.MediaType) {
+		return nil, fmt.Errorf("%w: blob %s in %s is not an image manifest or index", ErrReference, h, ls.dir)
+	}
+	return &v1.Descriptor{MediaType: probe.MediaType, Digest: h, Size: int64(len(raw))}, nil
+}
+
+func (ls *layoutStore) indexPath() string { return filepath.Join(ls.dir, "index.json") }
+
+func (ls *layoutStore) index() ([]v1.Descriptor, error) {
+	raw, err := readLimited(ls.indexPath(), maxManifestSize)
+	if err != nil {
+		return nil, err
+	}
+	var idx struct {
+		Manifests []v1.Descriptor `json:"manifests"`
+	}
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		return nil, fmt.Errorf("%s: %w", ls.indexPath(), err)
+	}
+	return idx.Manifests, nil
+}
+
+func (ls *layoutStore) blobPath(h v1.Hash) string {
+	return filepath.Join(ls.dir, "blobs", h.Algorithm, h.Hex)
+}
+
+func readLimited(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
+	}
+	return b, nil
+}
+
+func (ls *layoutStore) blob(_ context.Context, h v1.Hash, max int64) ([]byte, error) {
+	if h.Algorithm != "sha256" || len(h.Hex) != 64 {
+		return nil, fmt.Errorf("unsupported digest %s", h)
+	}
+	b, err := readLimited(ls.blobPath(h), max)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDigest(h, b); err != nil {
+		return nil, fmt.Errorf("blob %s in %s: %w", h, ls.dir, err)
+	}
+	return b, nil
+}
+
+func (ls *layoutStore) manifest(ctx context.Context, h v1.Hash) ([]byte, error) {
+	return ls.blob(ctx, h, maxManifestSize)
+}
+
+// subjectOf reads a manifest's subject, if it has one.
+func (ls *layoutStore) subjectOf(ctx context.Context, d v1.Descriptor) (*v1.Manifest, error) {
+	if d.MediaType != types.OCIManifestSchema1 {
+		return nil, nil
+	}
+	raw, err := ls.manifest(ctx, d.Digest)
+	if err != nil {
+		return nil, err
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	if m.Subject == nil {
+		return nil, nil
+	}
+	return &m, nil
+}
+
+func (ls *layoutStore) referrers(ctx context.Context, subject v1.Hash) ([]v1.Descriptor, error) {
+	idx, err := ls.index()
+	if err != nil {
+		return nil, err
+	}
+	var out []v1.Descriptor
+	for _, d := range idx {
+		m, err := ls.subjectOf(ctx, d)
+		if err != nil {
+			// A manifest listed but unreadable cannot be told apart
+			// from a referrer, so it is listed for the verifier to
+			// fail on: a corrupt layout must not verify.
+			out = append(out, d)
+			continue
+		}
+		if m == nil || m.Subject.Digest != subject {
+			continue
+		}
+		at := m.ArtifactType
+		if at == "" {
+			at = string(m.Config.MediaType)
+		}
+		out = append(out, v1.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size, ArtifactType: at, Annotations: m.Annotations})
+	}
+	return out, nil
+}
+
+func (ls *layoutStore) writeBlob(h v1.Hash, data []byte) error {
+	p := ls.blobPath(h)
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return atomicfile.Write(p, data, 0o644)
+}
+
+// push writes the blobs, then the manifest, then index.json, each
+// atomically, so a crash leaves at worst unreferenced blobs. index.json is
+// rewritten keeping every member and descriptor it had.
+func (ls *layoutStore) push(_ context.Context, a *artifact) error {
+	for h, data := range a.blobs {
+		if err := ls.writeBlob(h, data); err != nil {
+			return err
+		}
+	}
+	if err := ls.writeBlob(a.desc.Digest, a.manifest); err != nil {
+		return err
+	}
+	raw, err := readLimited(ls.indexPath(), maxManifestSize)
+	if err != nil {
+		return err
+	}
+	f, err := jsonobj.Split(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", ls.indexPath(), err)
+	}
+	var manifests []json.RawMessage
+	if err := f.Take("manifests", &manifests, false); err != nil {
+		return fmt.Errorf("%s: %w", ls.indexPath(), err)
+	}
+	for _, m := range manifests {
+		var d v1.Descriptor
+		if json.Unmarshal(m, &d) == nil && d.Digest == a.desc.Digest {
+			return nil // already listed
+		}
+	}
+	add, err := json.Marshal(a.desc)
+	if err != nil {
+		return err
+	}
+	manifests = append(manifests, add)
+	known := map[string]any{"manifests": manifests}
+	out, err := jsonobj.Join(known, f)
+	if err != nil {
+		return err
+	}
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, out, "", "  "); err != nil {
+		return err
+	}
+	pretty.WriteByte('\n')
+	return atomicfile.Write(ls.indexPath(), pretty.Bytes(), 0o644)
+}

@@ -1,0 +1,125 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// remoteStore is a repository in an OCI distribution registry, reached with
+// go-containerregistry. Referrers are listed with the referrers API, or the
+// referrers tag schema where the registry lacks it; ggcr does both, and
+// keeps the fallback index up to date when pushing.
+type remoteStore struct {
+	repo name.Repository
+	opts []remote.Option
+}
+
+func openRemote(ctx context.Context, ref string, opts Options) (*Target, error) {
+	r, err := name.ParseReference(ref, name.StrictValidation)
+	if err != nil {
+		// Allow the usual shorthand (implicit tag "latest").
+		r, err = name.ParseReference(ref)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q: %v", ErrReference, ref, err)
+		}
+	}
+	ro := append([]remote.Option{remote.WithContext(ctx)}, opts.Remote...)
+	// Resolve the tag once; from here on only the digest is used.
+	desc, err := remote.Head(r, ro...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: resolve %s: %v", ErrReference, ref, err)
+	}
+	if d, ok := r.(name.Digest); ok && d.DigestStr() != desc.Digest.String() {
+		return nil, fmt.Errorf("%w: registry answered %s for %s", ErrReference, desc.Digest, d.DigestStr())
+	}
+	return &Target{
+		Reference:  r.Context().Name(),
+		Descriptor: v1.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size},
+		store:      &remoteStore{repo: r.Context(), opts: ro},
+	}, nil
+}
+
+func (rs *remoteStore) with(ctx context.Context) []remote.Option {
+	return append(append([]remote.Option{}, rs.opts...), remote.WithContext(ctx))
+}
+
+func (rs *remoteStore) referrers(ctx context.Context, subject v1.Hash) ([]v1.Descriptor, error) {
+	idx, err := remote.Referrers(rs.repo.Digest(subject.String()), rs.with(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("list referrers of %s: %w", subject, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("list referrers of %s: %w", subject, err)
+	}
+	return im.Manifests, nil
+}
+
+func (rs *remoteStore) manifest(ctx context.Context, h v1.Hash) ([]byte, error) {
+	d, err := remote.Get(rs.repo.Digest(h.String()), rs.with(ctx)...)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDigest(h, d.Manifest); err != nil {
+		return nil, err
+	}
+	return d.Manifest, nil
+}
+
+func (rs *remoteStore) blob(ctx context.Context, h v1.Hash, max int64) ([]byte, error) {
+	l, err := remote.Layer(rs.repo.Digest(h.String()), rs.with(ctx)...)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("blob %s larger than %d bytes", h, max)
+	}
+	if err := checkDigest(h, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// rawManifest lets remote.Put send exact manifest bytes.
+type rawManifest struct {
+	raw []byte
+	mt  types.MediaType
+}
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
+
+func (rs *remoteStore) push(ctx context.Context, a *artifact) error {
+	for h, data := range a.blobs {
+		mt := types.MediaType(ArtifactTypeBundle)
+		if string(data) == string(emptyJSON) {
+			mt = MediaTypeEmpty
+		}
+		if err := remote.WriteLayer(rs.repo, static.NewLayer(data, mt), rs.with(ctx)...); err != nil {
+			return fmt.Errorf("push blob %s: %w", h, err)
+		}
+	}
+	// Pushed by digest, never by tag. ggcr updates the sha256-<hex>
+	// fallback index itself when the registry has no referrers API.
+	ref := rs.repo.Digest(a.desc.Digest.String())
+	if err := remote.Put(ref, rawManifest{raw: a.manifest, mt: a.desc.MediaType}, rs.with(ctx)...); err != nil {
+		return fmt.Errorf("push manifest %s: %w", a.desc.Digest, err)
+	}
+	return nil
+}

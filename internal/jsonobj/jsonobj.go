@@ -66,9 +66,20 @@ func (f Fields) Take(name string, v any, required bool) error {
 		return nil
 	}
 	delete(f, name)
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
+	var err error
+	switch v.(type) {
+	case *any, *map[string]any, *[]any:
+		// Untyped values keep numbers exact (canonical JSON has integers
+		// only, and a float64 would lose large ones).
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		err = dec.Decode(v)
+	default:
+		// json.Unmarshal avoids the Decoder's buffer copies, which
+		// dominate on large artifact maps.
+		err = json.Unmarshal(raw, v)
+	}
+	if err != nil {
 		return &FieldError{Field: name, Err: simplify(err)}
 	}
 	return nil

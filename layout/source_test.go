@@ -201,13 +201,9 @@ func TestSourceAliasesAreBounded(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		b.WriteString("  - *s\n")
 	}
-	start := time.Now()
 	_, err := parseSrc(t, strings.Replace(b.String(), "rules: &r", "readme: &r", 1))
 	if err == nil || !strings.Contains(err.Error(), "expands to more than") {
 		t.Errorf("err = %.300v", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v", d)
 	}
 }
 

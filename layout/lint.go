@@ -103,12 +103,13 @@ func (l Location) String() string {
 // MarshalText writes the location as String does.
 func (l Location) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
 
-// Finding is one problem Lint found.
+// Finding is one problem Lint found. Its JSON form (see MarshalJSON) gives
+// the location both as text and in parts.
 type Finding struct {
-	Severity Severity `json:"severity"`
-	Code     string   `json:"code"`
-	Location Location `json:"location"`
-	Message  string   `json:"message"`
+	Severity Severity
+	Code     string
+	Location Location
+	Message  string
 }
 
 func (f Finding) String() string {

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/toto-dev/toto/bundle"
+	"github.com/toto-dev/toto/envelope"
+	"github.com/toto-dev/toto/internal/atomicfile"
+	"github.com/toto-dev/toto/keys"
+)
+
+func init() {
+	cmd := &cobra.Command{
+		Use:   "bundle",
+		Short: "Verify and create Sigstore bundles",
+		Long: `Verify Sigstore bundles offline against a trusted_root.json (keyless,
+with identity and issuer policy) or trusted keys, and create keyed v0.3
+bundles holding a DSSE-signed in-toto statement, link or layout.`,
+	}
+	cmd.AddCommand(newBundleVerifyCmd(), newBundleCreateCmd())
+	rootCmd.AddCommand(cmd)
+}
+
+// trustFlags are the keyless trust options shared by the verify commands.
+type trustFlags struct {
+	trustedRoot              string
+	identity, identityRegexp string
+	issuer, issuerRegexp     string
+}
+
+func (f *trustFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json (for keyless bundles and log entries)")
+	cmd.Flags().StringVar(&f.identity, "identity", "", "expected certificate identity (SAN), exact")
+	cmd.Flags().StringVar(&f.identityRegexp, "identity-regexp", "", "expected certificate identity, regular expression")
+	cmd.Flags().StringVar(&f.issuer, "issuer", "", "expected OIDC issuer, exact")
+	cmd.Flags().StringVar(&f.issuerRegexp, "issuer-regexp", "", "expected OIDC issuer, regular expression")
+}
+
+func (f *trustFlags) apply(root *[]byte, id, idRe, iss, issRe *string) error {
+	if f.trustedRoot != "" {
+		b, err := readBounded(f.trustedRoot)
+		if err != nil {
+			return err
+		}
+		*root = b
+	} else if f.identity != "" || f.identityRegexp != "" || f.issuer != "" || f.issuerRegexp != "" {
+		return errors.New("--identity and --issuer need --trusted-root")
+	}
+	*id, *idRe, *iss, *issRe = f.identity, f.identityRegexp, f.issuer, f.issuerRegexp
+	return nil
+}
+
+type bundleResultJSON struct {
+	Bundle      string   `json:"bundle"`
+	Verified    bool     `json:"verified"`
+	MediaType   string   `json:"mediaType,omitempty"`
+	Content     string   `json:"content,omitempty"`
+	PayloadType string   `json:"payloadType,omitempty"`
+	Identity    string   `json:"identity,omitempty"`
+	Issuer      string   `json:"issuer,omitempty"`
+	KeyID       string   `json:"keyid,omitempty"`
+	Timestamps  []string `json:"timestamps,omitempty"`
+	Error       string   `json:"error,omitempty"`
+}
+
+func newBundleVerifyCmd() *cobra.Command {
+	var bundlePath, artifact, artifactDigest string
+	var keyPaths []string
+	var noArtifact, asJSON bool
+	var tf trustFlags
+	cmd := &cobra.Command{
+		Use:   "verify --bundle B [--trusted-root TR] [--key PUB...] (--artifact F | --artifact-digest ALG:HEX) [--identity ID --issuer URL]",
+		Short: "Verify a Sigstore bundle offline",
+		Long: `Verify a Sigstore bundle (v0.1 to v0.3) without network access.
+
+Keyless bundles (Fulcio certificate) need --trusted-root and an identity and
+issuer (exact, or --identity-regexp / --issuer-regexp); their transparency
+log entry, timestamps, certificate chain and SCTs are checked as the
+trusted root allows. Keyed bundles need --key; with --trusted-root their log
+entries and timestamps are checked too.
+
+The artifact is the signed file for a message signature, or a subject of
+the DSSE in-toto statement; --no-artifact checks only the signature.
+
+Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
+		Example: "  toto bundle verify --bundle app.sigstore.json --trusted-root trusted_root.json \\\n      --artifact app.tar.gz --identity https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main \\\n      --issuer https://token.actions.githubusercontent.com\n  toto bundle verify --bundle link.sigstore.json --key build.pub --no-artifact",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if bundlePath == "" {
+				return errors.New("--bundle is required")
+			}
+			b, err := readBounded(bundlePath)
+			if err != nil {
+				return err
+			}
+			p := bundle.Policy{ArtifactDigest: artifactDigest, SkipArtifact: noArtifact}
+			var root []byte
+			if err := tf.apply(&root, &p.Identity, &p.IdentityRegexp, &p.Issuer, &p.IssuerRegexp); err != nil {
+				return err
+			}
+			for _, kp := range keyPaths {
+				k, err := keys.Load(kp)
+				if err != nil {
+					return err
+				}
+				p.Keys = append(p.Keys, k.Public())
+			}
+			if artifact != "" {
+				f, err := os.Open(artifact)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				p.Artifact = f
+			}
+			res, verr := bundle.Verify(cmd.Context(), b, root, p)
+			if errors.Is(verr, bundle.ErrPolicy) {
+				return verr // usage: exit 2
+			}
+			out := bundleResultJSON{Bundle: bundlePath, Verified: verr == nil}
+			if verr != nil {
+				out.Error = verr.Error()
+			} else {
+				out.MediaType, out.Content = res.MediaType, res.Content
+				out.Identity, out.Issuer = res.Identity, res.Issuer
+				if res.Envelope != nil {
+					out.PayloadType = res.Envelope.PayloadType
+				}
+				if res.Key != nil {
+					out.KeyID = res.Key.ID()
+				}
+				for _, ts := range res.Timestamps {
+					out.Timestamps = append(out.Timestamps, fmt.Sprintf("%s %s", ts.Kind, ts.Time.UTC().Format("2006-01-02T15:04:05Z")))
+				}
+			}
+			if asJSON {
+				if err := writeJSON(cmd, out); err != nil {
+					return err
+				}
+			} else if verr == nil {
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "verified %s (%s, %s)\n", bundlePath, out.MediaType, out.Content)
+				if out.Identity != "" {
+					fmt.Fprintf(w, "  identity %s\n  issuer   %s\n", out.Identity, out.Issuer)
+				}
+				if out.KeyID != "" {
+					fmt.Fprintf(w, "  key      %s\n", out.KeyID)
+				}
+				for _, ts := range out.Timestamps {
+					fmt.Fprintf(w, "  time     %s\n", ts)
+				}
+			}
+			if verr != nil {
+				return failed(fmt.Errorf("%s: %w", bundlePath, verr))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&bundlePath, "bundle", "b", "", "Sigstore bundle JSON file")
+	cmd.Flags().StringArrayVarP(&keyPaths, "key", "k", nil, "trusted public key for keyed bundles (repeatable)")
+	cmd.Flags().StringVar(&artifact, "artifact", "", "the signed artifact (or a statement subject)")
+	cmd.Flags().StringVar(&artifactDigest, "artifact-digest", "", "the artifact's digest, ALG:HEX (sha256, sha384, sha512)")
+	cmd.Flags().BoolVar(&noArtifact, "no-artifact", false, "check the signature only, not what it covers")
+	tf.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func newBundleCreateCmd() *cobra.Command {
+	var keyPath, stmtPath, payloadType, out string
+	cmd := &cobra.Command{
+		Use:   "create --key KEY --statement FILE [-o OUT]",
+		Short: "Sign a statement, link or layout into a keyed Sigstore v0.3 bundle",
+		Long: `Sign the JSON document in FILE (an in-toto Statement, link or layout) with KEY
+as a DSSE envelope inside a Sigstore v0.3 bundle whose verification material
+is a public-key hint (the key's toto keyid). No transparency log entry is
+made: verifiers trust the key itself (toto bundle verify --key, or a layout).
+
+FILE may also be a DSSE envelope already; its payload is re-signed.
+Writes OUT atomically, or stdout.`,
+		Example: "  toto bundle create --key build.key --statement sbom.statement.json -o sbom.sigstore.json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if stmtPath == "" {
+				return errors.New("--statement is required")
+			}
+			k, err := loadPrivateKey(keyPath)
+			if err != nil {
+				return err
+			}
+			data, err := readBounded(stmtPath)
+			if err != nil {
+				return err
+			}
+			pt := payloadType
+			if env, err := envelope.Parse(data); err == nil && env.Format == envelope.DSSE {
+				data, pt = env.Payload(), env.PayloadType
+			} else if !jsonObject(data) {
+				return fmt.Errorf("%s: not a JSON document", stmtPath)
+			}
+			b, err := bundle.Create(cmd.Context(), k, pt, data)
+			if err != nil {
+				return err
+			}
+			b = append(b, '\n')
+			if out == "" || out == "-" {
+				_, err := cmd.OutOrStdout().Write(b)
+				return err
+			}
+			if err := atomicfile.Write(out, b, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: bundle signed by key %s\n", out, shortKeyID(k.ID()))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "private key file")
+	cmd.Flags().StringVarP(&stmtPath, "statement", "s", "", "JSON document to sign (statement, link, layout)")
+	cmd.Flags().StringVar(&payloadType, "payload-type", envelope.PayloadTypeInToto, "DSSE payloadType")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (default stdout)")
+	return cmd
+}
+
+func jsonObject(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{':
+			return true
+		}
+		return false
+	}
+	return false
+}

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/toto-dev/toto/envelope"
+	"github.com/toto-dev/toto/image"
+	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/layout"
+)
+
+func init() {
+	cmd := &cobra.Command{
+		Use:   "image",
+		Short: "Sign, attest and verify container images by digest",
+		Long: `Sign container images and attach in-toto attestations to them, then check
+both before use. IMAGE is a registry reference (registry.example/app:1.0,
+registry.example/app@sha256:...) or an OCI image layout directory
+(oci-layout:DIR, oci-layout:DIR@sha256:..., oci-layout:DIR:TAG).
+
+A tag is resolved to its manifest digest once; everything is signed and
+checked against that digest. Signatures and attestations are keyed Sigstore
+bundles attached as OCI 1.1 referrers, as cosign v3 does (see docs/images.md).`,
+	}
+	cmd.AddCommand(newImageSignCmd(), newImageAttestCmd(), newImageVerifyCmd())
+	rootCmd.AddCommand(cmd)
+}
+
+func openImage(cmd *cobra.Command, ref string) (*image.Target, error) {
+	t, err := image.Open(cmd.Context(), ref, image.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func loadPrivateKey(path string) (*keys.Key, error) {
+	if path == "" {
+		return nil, errors.New("--key is required")
+	}
+	k, err := keys.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if !k.IsPrivate() {
+		return nil, fmt.Errorf("%s: a private key is needed to sign", path)
+	}
+	return k, nil
+}
+
+type attachedJSON struct {
+	Image         string `json:"image"`
+	Referrer      string `json:"referrer"`
+	PredicateType string `json:"predicateType"`
+	KeyID         string `json:"keyid"`
+}
+
+func reportAttached(cmd *cobra.Command, asJSON bool, t *image.Target, a *image.Attached, what string) error {
+	if asJSON {
+		return writeJSON(cmd, attachedJSON{Image: t.String(), Referrer: a.Manifest.Digest.String(), PredicateType: a.PredicateType, KeyID: a.KeyID})
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n  referrer %s (%s, key %s)\n", what, t, a.Manifest.Digest, a.PredicateType, shortKeyID(a.KeyID))
+	return nil
+}
+
+func newImageSignCmd() *cobra.Command {
+	var keyPath string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "sign --key KEY IMAGE",
+		Short: "Sign an image's manifest digest and attach the signature",
+		Long: `Resolve IMAGE to its manifest digest, sign an in-toto Statement about that
+digest (predicate type https://sigstore.dev/cosign/sign/v1, predicate the
+simple-signing document) with KEY into a keyed Sigstore bundle, and attach it
+to the image as an OCI 1.1 referrer.`,
+		Example: "  toto image sign --key release.key registry.example/app:1.4\n  toto image sign --key release.key oci-layout:./out",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := loadPrivateKey(keyPath)
+			if err != nil {
+				return err
+			}
+			t, err := openImage(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			a, err := image.Sign(cmd.Context(), t, k, image.SignOptions{})
+			if err != nil {
+				return err
+			}
+			return reportAttached(cmd, asJSON, t, a, "signed")
+		},
+	}
+	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "private key file")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func newImageAttestCmd() *cobra.Command {
+	var keyPath, predType, predPath string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "attest --key KEY --predicate-type TYPE --predicate FILE IMAGE",
+		Short: "Attach a signed in-toto attestation (SBOM, provenance, link) to an image",
+		Long: `Wrap the JSON object in FILE as the predicate of an in-toto Statement v1
+whose subject is IMAGE's manifest digest, sign it with KEY into a keyed
+Sigstore bundle, and attach it to the image as an OCI 1.1 referrer.
+
+Common predicate types: https://spdx.dev/Document, https://cyclonedx.org/bom,
+https://slsa.dev/provenance/v1, https://in-toto.io/attestation/link/v0.3.`,
+		Example: "  toto image attest --key build.key --predicate-type https://spdx.dev/Document \\\n      --predicate sbom.spdx.json registry.example/app@sha256:...",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if predType == "" || predPath == "" {
+				return errors.New("--predicate-type and --predicate are required")
+			}
+			k, err := loadPrivateKey(keyPath)
+			if err != nil {
+				return err
+			}
+			pred, err := readBounded(predPath)
+			if err != nil {
+				return err
+			}
+			if !json.Valid(pred) {
+				return fmt.Errorf("%s: not valid JSON", predPath)
+			}
+			t, err := openImage(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			a, err := image.Attest(cmd.Context(), t, k, predType, pred, image.SignOptions{})
+			if err != nil {
+				return fmt.Errorf("%s: %w", predPath, err)
+			}
+			return reportAttached(cmd, asJSON, t, a, "attested")
+		},
+	}
+	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "private key file")
+	cmd.Flags().StringVarP(&predType, "predicate-type", "t", "", "predicate type URI")
+	cmd.Flags().StringVarP(&predPath, "predicate", "p", "", "predicate JSON file")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func newImageVerifyCmd() *cobra.Command {
+	var keyPaths []string
+	var layoutPath string
+	var layoutKeys []string
+	var tf trustFlags
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "verify (--key PUB... | --layout LAYOUT --layout-key OWNER.pub...) IMAGE",
+		Short: "Check an image's signatures and attestations against trusted keys",
+		Long: `List the referrers of IMAGE's manifest digest and verify every Sigstore bundle
+among them. The trusted keys are the --key files, or the functionary keys of
+a signed layout (--layout, whose signature is checked with --layout-key).
+
+The image passes when at least one signature by a trusted key verifies and
+every attached bundle verifies: an attestation by an unknown key, or one
+carried over from another image, fails it. Keyless (Fulcio) bundles are
+accepted with --trusted-root and an identity and issuer.
+
+Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
+		Example: "  toto image verify --key release.pub registry.example/app@sha256:...\n  toto image verify --layout root.layout --layout-key owner.pub oci-layout:./out",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var trusted []*keys.Key
+			for _, p := range keyPaths {
+				k, err := keys.Load(p)
+				if err != nil {
+					return err
+				}
+				trusted = append(trusted, k.Public())
+			}
+			if layoutPath != "" {
+				ks, err := layoutFunctionaryKeys(layoutPath, layoutKeys)
+				if err != nil {
+					return err
+				}
+				trusted = append(trusted, ks...)
+			} else if len(layoutKeys) > 0 {
+				return errors.New("--layout-key needs --layout")
+			}
+			opts := image.VerifyOptions{Keys: trusted}
+			if err := tf.apply(&opts.TrustedRoot, &opts.Identity, &opts.IdentityRegexp, &opts.Issuer, &opts.IssuerRegexp); err != nil {
+				return err
+			}
+			if len(trusted) == 0 && opts.TrustedRoot == nil {
+				return errors.New("give trusted keys with --key, or --layout and --layout-key")
+			}
+			t, err := openImage(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			rep, verr := image.Verify(cmd.Context(), t, opts)
+			if rep == nil || (verr != nil && !errors.Is(verr, image.ErrVerification)) {
+				return verr
+			}
+			if asJSON {
+				if err := writeJSON(cmd, rep); err != nil {
+					return err
+				}
+			} else {
+				printImageReport(cmd.OutOrStdout(), t, rep)
+			}
+			if verr != nil {
+				return failed(verr)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVarP(&keyPaths, "key", "k", nil, "trusted public key file (repeatable)")
+	cmd.Flags().StringVar(&layoutPath, "layout", "", "signed layout whose functionary keys are trusted")
+	cmd.Flags().StringArrayVar(&layoutKeys, "layout-key", nil, "layout owner's public key (repeatable; all must have signed)")
+	tf.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+// layoutFunctionaryKeys loads a layout, checks it is signed by every owner
+// key and unexpired, and returns its functionary keys.
+func layoutFunctionaryKeys(path string, ownerPaths []string) ([]*keys.Key, error) {
+	if len(ownerPaths) == 0 {
+		return nil, errors.New("--layout needs at least one --layout-key to check its signature")
+	}
+	data, err := readBounded(path)
+	if err != nil {
+		return nil, err
+	}
+	env, err := envelope.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, op := range ownerPaths {
+		k, err := keys.Load(op)
+		if err != nil {
+			return nil, err
+		}
+		if err := env.Verify(k.Public()); err != nil {
+			return nil, failed(fmt.Errorf("layout %s: %w", path, err))
+		}
+	}
+	l, err := layout.Parse(env.Payload())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if l.Expired(time.Now()) {
+		return nil, failed(fmt.Errorf("layout %s expired on %s", path, l.Expires.Format(time.RFC3339)))
+	}
+	var out []*keys.Key
+	for _, k := range l.Keys {
+		out = append(out, k.Public())
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("layout %s lists no functionary keys", path)
+	}
+	return out, nil
+}
+
+func printImageReport(w io.Writer, t *image.Target, rep *image.Report) {
+	fmt.Fprintf(w, "image %s\n", t)
+	for _, f := range rep.Findings {
+		status := "ok  "
+		switch {
+		case f.Kind == image.KindIgnored:
+			status = "skip"
+		case !f.Verified:
+			status = "FAIL"
+		}
+		who := ""
+		if f.KeyID != "" {
+			who = " key " + shortKeyID(f.KeyID)
+		}
+		if f.Identity != "" {
+			who = " identity " + f.Identity
+		}
+		pt := f.PredicateType
+		if f.Kind == image.KindIgnored {
+			pt = f.ArtifactType
+		}
+		fmt.Fprintf(w, "  %s %-11s %s %s%s\n", status, f.Kind, f.Referrer, pt, who)
+		if f.Error != "" {
+			fmt.Fprintf(w, "       %s\n", f.Error)
+		}
+	}
+	verdict := "VERIFIED"
+	if !rep.OK() {
+		verdict = "FAILED"
+	}
+	fmt.Fprintf(w, "%s: %d signature(s), %d attestation(s) verified, %d failure(s)\n", verdict, rep.Signatures, rep.Attestations, rep.Failures)
+}

@@ -385,33 +385,41 @@ func (l *Layout) Substitute(params map[string]string) (*Layout, error) {
 }
 
 // substitute replaces {NAME} placeholders, where NAME is a letter or
-// underscore followed by letters, digits, underscores or dashes. Braces
-// around anything else are left alone.
+// underscore followed by letters, digits, underscores or dashes. As in
+// Python's str.format, which the Python reference uses, "{{" and "}}" stand
+// for literal braces. Braces around anything else are left alone.
 func substitute(s string, params map[string]string) (string, []string) {
 	var b strings.Builder
 	var missing []string
-	for {
-		i := strings.IndexByte(s, '{')
+	for len(s) > 0 {
+		i := strings.IndexAny(s, "{}")
 		if i < 0 {
 			b.WriteString(s)
-			return b.String(), missing
+			break
 		}
-		j := strings.IndexByte(s[i:], '}')
-		if j < 0 || !isParamName(s[i+1:i+j]) {
-			b.WriteString(s[:i+1])
-			s = s[i+1:]
+		b.WriteString(s[:i])
+		s = s[i:]
+		if len(s) > 1 && s[1] == s[0] { // "{{" or "}}"
+			b.WriteByte(s[0])
+			s = s[2:]
 			continue
 		}
-		name := s[i+1 : i+j]
-		b.WriteString(s[:i])
+		j := strings.IndexByte(s, '}')
+		if s[0] == '}' || j < 0 || !isParamName(s[1:j]) {
+			b.WriteByte(s[0])
+			s = s[1:]
+			continue
+		}
+		name := s[1:j]
 		if v, ok := params[name]; ok {
 			b.WriteString(v)
 		} else {
 			missing = append(missing, name)
-			b.WriteString(s[i : i+j+1])
+			b.WriteString(s[:j+1])
 		}
-		s = s[i+j+1:]
+		s = s[j+1:]
 	}
+	return b.String(), missing
 }
 
 func isParamName(s string) bool {

@@ -68,7 +68,7 @@ func TestSubstitute(t *testing.T) {
 	l := &Layout{Steps: []Step{{
 		Name:              "build",
 		ExpectedMaterials: []Rule{{Type: Match, Pattern: "{PKG}.tar.gz", DestType: Products, DestStep: "{FROM}"}},
-		ExpectedCommand:   []string{"make", "{TARGET}", "{not a param}", "{}"},
+		ExpectedCommand:   []string{"make", "{TARGET}", "{not a param}", "{}", "{{TARGET}}", "a}}b{{"},
 	}}}
 	got, err := l.Substitute(map[string]string{"PKG": "foo", "FROM": "checkout", "TARGET": "all"})
 	if err != nil {
@@ -78,7 +78,7 @@ func TestSubstitute(t *testing.T) {
 	if r.Pattern != "foo.tar.gz" || r.DestStep != "checkout" {
 		t.Errorf("rule not substituted: %+v", r)
 	}
-	if want := []string{"make", "all", "{not a param}", "{}"}; !reflect.DeepEqual(got.Steps[0].ExpectedCommand, want) {
+	if want := []string{"make", "all", "{not a param}", "{}", "{TARGET}", "a}b{"}; !reflect.DeepEqual(got.Steps[0].ExpectedCommand, want) {
 		t.Errorf("command = %v, want %v", got.Steps[0].ExpectedCommand, want)
 	}
 	if l.Steps[0].ExpectedMaterials[0].Pattern != "{PKG}.tar.gz" {

@@ -44,7 +44,8 @@ type Options struct {
 	MaxSublayoutDepth int
 }
 
-// LinkSource provides the signed evidence for the steps of a layout.
+// LinkSource provides the signed evidence for the steps of a layout. Links
+// is called concurrently for different steps.
 type LinkSource interface {
 	// Links returns every piece of evidence found for the step: link
 	// envelopes, or layout envelopes for a step delegated to a sublayout.

@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/toto-dev/toto/envelope"
@@ -195,8 +197,8 @@ func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope,
 	// 3. Links per step: signatures by authorised functionaries,
 	// thresholds over distinct keys.
 	evidence := make([]*stepEvidence, len(l.Steps))
-	for i := range l.Steps {
-		evidence[i] = v.loadStep(ctx, res, l, &l.Steps[i], src)
+	for i, g := range gatherAll(ctx, l, src) {
+		evidence[i] = v.loadStep(res, &l.Steps[i], g)
 	}
 
 	// 4. Sublayouts, verified only now that all thresholds are known (as
@@ -245,24 +247,66 @@ func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope,
 	return res
 }
 
-// loadStep gathers and checks the evidence for one step.
-func (v *verification) loadStep(ctx context.Context, res *Result, l *layout.Layout, s *layout.Step, src LinkSource) *stepEvidence {
+// gathered is a step's evidence, read and checked.
+type gathered struct {
+	funcs   []functionary
+	unknown []string
+	srcErr  error
+	checks  []*LinkCheck
+	subEnvs []*envelope.Envelope // parallel to checks; set for sublayouts
+}
+
+// gatherAll reads and checks the evidence of every step, steps in
+// parallel: parsing and signature checking of large links dominate
+// verification time.
+func gatherAll(ctx context.Context, l *layout.Layout, src LinkSource) []*gathered {
+	out := make([]*gathered, len(l.Steps))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i := range l.Steps {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = gather(ctx, l, &l.Steps[i], src)
+		}(i)
+	}
+	wg.Wait()
+	return out
+}
+
+func gather(ctx context.Context, l *layout.Layout, s *layout.Step, src LinkSource) *gathered {
+	g := &gathered{}
+	g.funcs, g.unknown = authorised(l, s)
+	files, err := src.Links(ctx, s.Name)
+	g.srcErr = err
+	sort.SliceStable(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	for _, f := range files {
+		lc, subEnv := checkEvidence(f, s, g.funcs)
+		g.checks = append(g.checks, lc)
+		g.subEnvs = append(g.subEnvs, subEnv)
+	}
+	return g
+}
+
+// loadStep records the evidence gathered for one step and checks its
+// threshold.
+func (v *verification) loadStep(res *Result, s *layout.Step, g *gathered) *stepEvidence {
 	item := &ItemResult{Name: s.Name, Threshold: s.Threshold}
 	res.Steps = append(res.Steps, item)
 	ev := &stepEvidence{item: item, step: s, layouts: map[*LinkCheck]*envelope.Envelope{}, layoutsBy: map[*LinkCheck]functionary{}}
-	funcs, unknown := authorised(l, s)
+	funcs := g.funcs
 	ev.funcs = funcs
-	for _, id := range unknown {
+	for _, id := range g.unknown {
 		res.Warnings = append(res.Warnings, Warning{Item: s.Name, Message: fmt.Sprintf("pubkey %s is not among the layout's keys; it cannot authorise anything", short(id))})
 	}
-	files, err := src.Links(ctx, s.Name)
-	if err != nil {
-		item.Links = append(item.Links, &LinkCheck{Source: "(link source)", Reason: err.Error()})
+	if g.srcErr != nil {
+		item.Links = append(item.Links, &LinkCheck{Source: "(link source)", Reason: g.srcErr.Error()})
 	}
-	sort.SliceStable(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	var signers []functionary
-	for _, f := range files {
-		lc, subEnv := checkEvidence(f, s, funcs)
+	for k, lc := range g.checks {
+		subEnv := g.subEnvs[k]
 		item.Links = append(item.Links, lc)
 		if !lc.Accepted {
 			continue
@@ -319,13 +363,33 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 		return lc, nil
 	}
 	e := f.Envelope
+	// The signed bytes (canonical JSON of a large link, or the PAE) are
+	// computed once, not once per candidate key.
+	var data []byte
 	var bad []string
 	for _, fn := range funcs {
-		err := e.Verify(fn.key)
+		named, valid := false, false
+		for _, sig := range e.Signatures {
+			if !fn.key.HasID(sig.KeyID) {
+				continue
+			}
+			named = true
+			if data == nil {
+				var err error
+				if data, err = e.SignedBytes(); err != nil {
+					lc.Reason = err.Error()
+					return lc, nil
+				}
+			}
+			if fn.key.Verify(data, sig.Sig) == nil {
+				valid = true
+				break
+			}
+		}
 		switch {
-		case err == nil:
+		case valid:
 			lc.Signers = append(lc.Signers, fn.id)
-		case !errors.Is(err, envelope.ErrNoSignature):
+		case named:
 			bad = append(bad, fmt.Sprintf("signature by %s does not verify", short(fn.id)))
 		}
 	}
@@ -348,18 +412,11 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 		lc.Reason = fmt.Sprintf("DSSE payloadType %q is not %q", e.PayloadType, envelope.PayloadTypeInToto)
 		return lc, nil
 	}
-	typ, err := e.PayloadTypeField()
-	if err != nil {
-		lc.Reason = err.Error()
-		return lc, nil
-	}
-	switch typ {
-	case link.Type:
-		l, err := link.Parse(e.Payload())
-		if err != nil {
-			lc.Reason = err.Error()
-			return lc, nil
-		}
+	// Links are by far the most common: parse as one first (the payload
+	// can be tens of megabytes; it is scanned once), and look at "_type"
+	// only if that fails.
+	l, lerr := link.Parse(e.Payload())
+	if lerr == nil {
 		// The references do not check this; without it a link signed for
 		// one step can be replayed as evidence for another step the same
 		// functionary is authorised for.
@@ -370,7 +427,16 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 		lc.Link = l
 		lc.Accepted = true
 		return lc, nil
-	case layout.Type:
+	}
+	typ, err := e.PayloadTypeField()
+	switch {
+	case err != nil:
+		lc.Reason = err.Error()
+		return lc, nil
+	case typ == link.Type:
+		lc.Reason = lerr.Error()
+		return lc, nil
+	case typ == layout.Type:
 		lc.Sublayout = true
 		lc.Accepted = true
 		return lc, e

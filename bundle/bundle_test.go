@@ -37,7 +37,7 @@ const (
 	provenanceDigest   = "sha512:76176ffa33808b54602c7c35de5c6e9a4deb96066dba6533f50ac234f4f1f4c6b3527515dc17c06fbe2860030f410eee69ea20079bd3a2c6f3dcf3b329b10751"
 )
 
-func readCorpus(t *testing.T, elem ...string) []byte {
+func readCorpus(t testing.TB, elem ...string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(corpus.Path(t, elem...))
 	if err != nil {

@@ -236,7 +236,7 @@ func replantSignatures(t *testing.T, from, to *Target) {
 
 // newLayout writes an OCI image layout holding n random images, the first
 // tagged "v1".
-func newLayout(t *testing.T, n int) (string, []v1.Hash) {
+func newLayout(t testing.TB, n int) (string, []v1.Hash) {
 	t.Helper()
 	dir := t.TempDir()
 	p, err := layout.Write(dir, empty.Index)

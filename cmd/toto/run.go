@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -358,15 +357,15 @@ type progressView struct {
 	progress *runner.Progress
 	w        io.Writer
 	enabled  bool
+	every    time.Duration
 
-	mu    sync.Mutex
 	label string
 	stopc chan struct{}
 	done  chan struct{}
 }
 
 func newProgressView(w io.Writer, enabled bool) *progressView {
-	return &progressView{progress: &runner.Progress{}, w: w, enabled: enabled}
+	return &progressView{progress: &runner.Progress{}, w: w, enabled: enabled, every: 200 * time.Millisecond}
 }
 
 func (p *progressView) phase(ph runner.Phase) {
@@ -386,7 +385,7 @@ func (p *progressView) start() {
 	base := p.progress.Stats()
 	go func() {
 		defer close(p.done)
-		t := time.NewTicker(200 * time.Millisecond)
+		t := time.NewTicker(p.every)
 		defer t.Stop()
 		drawn := false
 		for {

@@ -103,6 +103,9 @@ The link is a Metablock unless --dsse or --attest is given.`,
 			if err != nil {
 				return err
 			}
+			if o.Format == runner.Attestation && len(products) == 0 {
+				return errors.New("--attest needs at least one -p PATH: the products are the attestation's subjects")
+			}
 			if err := checkDir(metadataTo); err != nil {
 				return err
 			}

@@ -87,6 +87,9 @@ Exit status: the command's own status (a link is written even if it failed),
 			if err != nil {
 				return err
 			}
+			if format == runner.Attestation && len(products) == 0 {
+				return errors.New("--attest needs at least one -p PATH: the products are the attestation's subjects")
+			}
 			if err := checkDir(metadataTo); err != nil {
 				return err
 			}

@@ -84,6 +84,9 @@ func ParseNPMLock(data []byte, opts ...Option) (*Inventory, error) {
 	rootPkg := lock.Packages[""]
 	rootName := firstNonEmpty(rootPkg.Name, lock.Name)
 	rootVersion := firstNonEmpty(rootPkg.Version, lock.Version)
+	if hasControl(rootName) || hasControl(rootVersion) || hasControl(string(rootPkg.License)) {
+		return nil, fmt.Errorf("field \"packages\": root entry: control character in name, version or license")
+	}
 	inv := &Inventory{Name: o.name}
 	if rootName != "" {
 		inv.Root = &Component{
@@ -116,6 +119,11 @@ func ParseNPMLock(data []byte, opts ...Option) (*Inventory, error) {
 		name := npmPackageName(key, p.Name)
 		if name == "" {
 			return nil, fmt.Errorf("field \"packages\": entry %q: cannot tell the package name", key)
+		}
+		// npm names and versions are URL-safe; control characters can
+		// only be an attempt to forge lines in a text SBOM.
+		if hasControl(name) || hasControl(p.Version) || hasControl(p.Resolved) || hasControl(string(p.License)) {
+			return nil, fmt.Errorf("field \"packages\": entry %q: control character in name, version, resolved or license", key)
 		}
 		c := Component{
 			Type:       TypeLibrary,
@@ -253,4 +261,13 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return true
+		}
+	}
+	return false
 }

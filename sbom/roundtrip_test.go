@@ -136,3 +136,25 @@ func TestSPDXJSONReadsBackWithToolsGolang(t *testing.T) {
 		t.Errorf("JSON read back: %d packages, %d files, %d relationships", len(back.Packages), len(back.Files), len(back.Relationships))
 	}
 }
+
+// Line breaks would let a file name or package name forge tag-value
+// lines; tag-value refuses them (JSON carries them fine).
+func TestSPDXTagValueRefusesForgedLines(t *testing.T) {
+	for _, inv := range []*Inventory{
+		{Name: "x", Components: []Component{{Type: TypeFile, Name: "evil\nPackageLicenseDeclared: MIT", Hashes: map[string]string{SHA1: "00"}}}},
+		{Name: "x", Components: []Component{{Type: TypeLibrary, Name: "p", License: "custom</text>\nPackageName: evil"}}},
+		{Name: "doc\nname", Components: nil},
+	} {
+		if _, err := inv.Encode(SPDXTagValue, EncodeOptions{Created: fixedTime}); err == nil || !strings.Contains(err.Error(), "use spdx-json") {
+			t.Errorf("%+v: tag-value error = %v", inv, err)
+		}
+		doc, err := inv.Encode(SPDXJSON, EncodeOptions{Created: fixedTime})
+		if err != nil {
+			t.Fatal(err)
+		}
+		validateJSON(t, SPDXJSON, doc)
+	}
+	if _, err := ParseNPMLock([]byte(`{"lockfileVersion":3,"packages":{"node_modules/a":{"name":"a\nb","version":"1"}}}`)); err == nil {
+		t.Error("npm name with a line break accepted")
+	}
+}

@@ -2,6 +2,7 @@ package sbom
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -80,6 +81,9 @@ func encodeSPDX(inv *Inventory, f Format, o EncodeOptions) ([]byte, error) {
 	var buf bytes.Buffer
 	var err error
 	if f == SPDXTagValue {
+		if err := tagValueSafe(doc); err != nil {
+			return nil, fmt.Errorf("sbom: cannot write SPDX tag-value (use %s): %w", SPDXJSON, err)
+		}
 		err = tagvalue.Write(doc, &buf)
 	} else {
 		err = spdxjson.Write(doc, &buf, spdxjson.Indent("  "), spdxjson.EscapeHTML(false))
@@ -191,4 +195,42 @@ func (l *licenseRefs) expression(s string) string {
 		LicenseComment:    "declared by the package; not an SPDX license expression",
 	})
 	return id
+}
+
+// tagValueSafe refuses values that tag-value cannot carry: tools-golang
+// writes single-line fields as they are, so a line break in a file or
+// package name would start a new tag (an attacker-chosen one, from a file
+// name or lockfile), and "</text>" inside a <text> block would end it early.
+func tagValueSafe(doc *spdx.Document) error {
+	line := func(what, v string) error {
+		if strings.ContainsAny(v, "\r\n") {
+			return fmt.Errorf("%s %q contains a line break", what, v)
+		}
+		return nil
+	}
+	text := func(what, v string) error {
+		if strings.Contains(v, "</text>") {
+			return fmt.Errorf("%s contains \"</text>\"", what)
+		}
+		return nil
+	}
+	errs := []error{line("document name", doc.DocumentName), line("document namespace", doc.DocumentNamespace)}
+	for _, p := range doc.Packages {
+		errs = append(errs, line("package name", p.PackageName), line("package version", p.PackageVersion),
+			line("download location", p.PackageDownloadLocation), line("license", p.PackageLicenseDeclared),
+			text("package comment", p.PackageComment))
+		for _, r := range p.PackageExternalReferences {
+			errs = append(errs, line("purl", r.Locator))
+		}
+	}
+	for _, f := range doc.Files {
+		errs = append(errs, line("file name", f.FileName), text("file comment", f.FileComment))
+		for _, l := range f.LicenseInfoInFiles {
+			errs = append(errs, line("license", l))
+		}
+	}
+	for _, o := range doc.OtherLicenses {
+		errs = append(errs, line("license name", o.LicenseName), text("license text", o.ExtractedText))
+	}
+	return errors.Join(errs...)
 }

@@ -72,7 +72,8 @@ var examples = []example{
 		honest:   "consumer",
 		tampered: "tampered",
 		verify: []string{"--layout", "root.layout", "--layout-key", "keys/ana.pub", "--layout-key", "keys/omar.pub",
-			"--links", "links", "--param", "VERSION=1.0.0", "--attestation", "hello-1.0.0.sbom.att.json"},
+			"--links", "links", "--param", "VERSION=1.0.0",
+			"--attestation", "hello-1.0.0.sbom.att.json", "--sbom-policy", "../sbom-policy.yaml"},
 		caught: []string{"src/backdoor.go"},
 	},
 	{

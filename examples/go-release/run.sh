@@ -120,11 +120,13 @@ publish() { # publish DIR PACKAGER-DIR BUILDER-DIR...: what a consumer downloads
 }
 verify() {
 	show toto verify --layout root.layout --layout-key keys/ana.pub --layout-key keys/omar.pub \
-		--links links --param VERSION="$VERSION" --attestation "hello-$VERSION.sbom.att.json"
+		--links links --param VERSION="$VERSION" \
+		--attestation "hello-$VERSION.sbom.att.json" --sbom-policy ../sbom-policy.yaml
 }
 
 step "consumer: download the release, layout and links; pin ana's and omar's keys"
 publish consumer pat bob carol
+cp "$here/sbom-policy.yaml" . # the consumer's own SBOM policy
 (cd consumer && find . -type f | sort | sed 's|^\./|  |')
 
 step "consumer: verify"

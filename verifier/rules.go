@@ -87,8 +87,16 @@ func (q *artifactQueue) queued(p string) bool {
 // selectRule returns the indices of queued artifacts the rule's pattern
 // (after its source prefix, for MATCH) selects, in path order. A literal
 // pattern is one lookup; any other pattern scans the queue once.
+//
+// An artifact whose path continues with "/" after the source prefix
+// ("in//x" for IN in) is never selected: the Python reference rebuilds the
+// source path with os.path.join, which makes it absolute ("/x"), and then
+// fails with a KeyError or, worse, matches another artifact.
 func (q *artifactQueue) selectRule(r *compiledRule) []int {
 	if r.glob.literal {
+		if r.srcPrefix != "" && strings.HasPrefix(r.glob.lit, "/") {
+			return nil
+		}
 		if i := q.find(r.srcPrefix + r.glob.lit); i >= 0 && q.consumer[i] < 0 {
 			return []int{i}
 		}
@@ -101,7 +109,7 @@ func (q *artifactQueue) selectRule(r *compiledRule) []int {
 			continue
 		}
 		if r.srcPrefix != "" {
-			if !strings.HasPrefix(p, r.srcPrefix) {
+			if !strings.HasPrefix(p, r.srcPrefix) || strings.HasPrefix(p[len(r.srcPrefix):], "/") {
 				continue
 			}
 			p = p[len(r.srcPrefix):]
@@ -117,7 +125,7 @@ func (q *artifactQueue) selectRule(r *compiledRule) []int {
 // queue), returning p with the source prefix stripped.
 func (r *compiledRule) covers(p string) (string, bool) {
 	if r.srcPrefix != "" {
-		if !strings.HasPrefix(p, r.srcPrefix) {
+		if !strings.HasPrefix(p, r.srcPrefix) || strings.HasPrefix(p[len(r.srcPrefix):], "/") {
 			return "", false
 		}
 		p = p[len(r.srcPrefix):]

@@ -34,6 +34,11 @@ mkdir "$WORK/bin" && ln -s "$TOTO" "$WORK/bin/toto" && export PATH="$WORK/bin:$P
 step() { printf '\n== %s\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 cd "$WORK"
+cat <<'EOF'
+The classic in-toto supply chain. alice, the project owner, signs a layout
+saying bob writes the code and carl packages it; the consumer checks the
+package against it. Then an attacker swaps the package.
+EOF
 
 # --- 1. everyone makes a key pair; alice gets the functionaries' public keys -
 step "Keys: alice (owner), bob (developer), carl (packager)"

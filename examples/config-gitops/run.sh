@@ -35,6 +35,11 @@ mkdir "$WORK/bin" && ln -s "$TOTO" "$WORK/bin/toto" && export PATH="$WORK/bin:$P
 step() { printf '\n== %s\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 cd "$WORK"
+cat <<'EOF'
+Signed configuration. olivia signs a layout saying dave edits config/ and
+erin or frank reviews it; the deploy controller applies config/ only if it
+verifies. Then someone changes a file after the review.
+EOF
 
 # --- 1. keys ------------------------------------------------------------------
 step "Keys: olivia (owner), dave (author), erin and frank (reviewers)"

@@ -48,6 +48,12 @@ VERSION=1.0.0
 step() { printf '\n== %s\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 cd "$WORK"
+cat <<'EOF'
+A Go release. ana and omar both sign the layout; dana checks out tag v1.0.0;
+build machines bob and carol must both build the same binary; bob writes
+its SBOM; pat packages them. The consumer verifies; then an attacker who
+controls carol's build machine slips a file into the build.
+EOF
 
 # --- 1. keys ------------------------------------------------------------------
 step "Keys: ana, omar (owners); dana (release manager); bob, carol (build machines); pat (packager)"
@@ -93,7 +99,11 @@ for who in bob carol; do
 	cp -R dana/src "$who/"
 	(cd "$who" && show toto run --step build --key "$who" -m src -p hello -- go build -C src -o ../hello .)
 done
-sha256sum bob/hello carol/hello
+if cmp -s bob/hello carol/hello; then
+	echo "bob and carol built bit-identical binaries"
+else
+	echo "bob's and carol's binaries differ: verification will fail"
+fi
 
 # --- 6. bob describes the binary in an SBOM ----------------------------------
 step "bob: sbom"

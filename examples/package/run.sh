@@ -37,6 +37,11 @@ VERSION=1.2.0
 step() { printf '\n== %s\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 cd "$WORK"
+cat <<'EOF'
+A signed application package. sam signs a layout saying the CI system tests
+app/ and rita packages exactly that; a customer verifies app-1.2.0.tar.gz
+before installing it. Then a mirror serves a trojaned tarball.
+EOF
 
 # --- 1. the vendor: keys and the layout, signed once for every release ------
 step "vendor: keys for sam (security officer), ci (CI system), rita (release engineer)"

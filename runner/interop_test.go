@@ -442,3 +442,62 @@ func verifyDSSE(t *testing.T, path string, gk intoto.Key, wantOK bool) {
 		t.Error("go-securesystemslib accepts a forged DSSE envelope")
 	}
 }
+
+// TestInteropRecordWithPython splits steps between the two recorders:
+// in-toto-record start then RecordStop, and RecordStart then
+// in-toto-record stop, with one key made by in-toto-keygen. Each final link
+// must carry the materials from start and products from stop.
+func TestInteropRecordWithPython(t *testing.T) {
+	requirePythonInToto(t)
+	pyRecord := "/usr/bin/in-toto-record"
+	if _, err := os.Stat(pyRecord); err != nil {
+		t.Skipf("%s missing; skipping", pyRecord)
+	}
+	t.Parallel()
+	root := tree(t, map[string]string{"src/a": "a"})
+	if _, code, all := runPy(t, root, pyKeygen, "-t", "ed25519", "pk"); code != 0 {
+		t.Fatalf("in-toto-keygen: %s", all)
+	}
+	k, err := keys.Load(filepath.Join(root, "pk"))
+	if err != nil {
+		t.Fatalf("toto cannot load in-toto-keygen's key: %v", err)
+	}
+	ctx := context.Background()
+	opts := func(name string, paths ...string) RecordOptions {
+		return RecordOptions{Name: name, Paths: paths, Key: k, StateDir: root, OutDir: root, Hash: HashOptions{BasePath: root}}
+	}
+	check := func(name, product string) {
+		t.Helper()
+		l := loadLink(t, filepath.Join(root, LinkFileName(name, k.ID())), k)
+		if !l.Materials["src/a"].Equal(link.DigestSet{"sha256": sha256hex([]byte("a"))}) {
+			t.Errorf("%s: materials %v", name, l.Materials)
+		}
+		if !l.Products["src/a"].Equal(link.DigestSet{"sha256": sha256hex([]byte(product))}) {
+			t.Errorf("%s: products %v", name, l.Products)
+		}
+		if left, _ := filepath.Glob(filepath.Join(root, "."+name+".*.link-unfinished")); len(left) != 0 {
+			t.Errorf("%s: preliminary link left behind: %v", name, left)
+		}
+	}
+
+	// Python starts, toto stops.
+	if _, code, all := runPy(t, root, pyRecord, "start", "-n", "py-start", "-k", "pk", "-t", "ed25519", "-m", "src"); code != 0 {
+		t.Fatalf("in-toto-record start: %s", all)
+	}
+	os.WriteFile(filepath.Join(root, "src", "a"), []byte("a1"), 0o644)
+	if _, _, err := RecordStop(ctx, opts("py-start", "src")); err != nil {
+		t.Fatalf("toto cannot finish in-toto-record's step: %v", err)
+	}
+	check("py-start", "a1")
+
+	// toto starts, Python stops.
+	os.WriteFile(filepath.Join(root, "src", "a"), []byte("a"), 0o644)
+	if _, _, err := RecordStart(ctx, opts("toto-start", "src")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "src", "a"), []byte("a2"), 0o644)
+	if _, code, all := runPy(t, root, pyRecord, "stop", "-n", "toto-start", "-k", "pk", "-t", "ed25519", "-p", "src"); code != 0 {
+		t.Fatalf("in-toto-record cannot finish toto's step: %s", all)
+	}
+	check("toto-start", "a2")
+}

@@ -34,9 +34,10 @@ func parseMetablock(f jsonobj.Fields) (*Envelope, error) {
 	if len(signed) == 0 || signed[0] != '{' {
 		return nil, &jsonobj.FieldError{Field: "signed", Err: fmt.Errorf("want a JSON object")}
 	}
-	// Duplicate members inside "signed" would let two parsers see two
-	// documents under one signature.
-	if _, err := jsonobj.Split(signed); err != nil {
+	// Duplicate members anywhere inside "signed" would let two parsers see
+	// two documents under one signature. (The outer Split has checked that
+	// it is valid JSON.)
+	if err := jsonobj.CheckDuplicates(signed); err != nil {
 		return nil, &jsonobj.FieldError{Field: "signed", Err: err}
 	}
 	sigs, err := parseSignatures(f, hex.DecodeString, "hex")
@@ -61,6 +62,13 @@ func parseDSSE(f jsonobj.Fields) (*Envelope, error) {
 	payload, err := decodeBase64(p64)
 	if err != nil {
 		return nil, &jsonobj.FieldError{Field: "payload", Err: fmt.Errorf("bad base64: %w", err)}
+	}
+	// An in-toto payload is JSON: refuse duplicate members in it, as in a
+	// Metablock's "signed". Other payload types are opaque bytes here.
+	if pt == PayloadTypeInToto {
+		if err := jsonobj.CheckDuplicates(payload); err != nil {
+			return nil, &jsonobj.FieldError{Field: "payload", Err: err}
+		}
 	}
 	sigs, err := parseSignatures(f, decodeBase64, "base64")
 	if err != nil {

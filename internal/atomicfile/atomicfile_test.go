@@ -35,3 +35,21 @@ func TestWriteIntoMissingDirFailsCleanly(t *testing.T) {
 		t.Fatal("want error for missing directory")
 	}
 }
+
+// Writing to a device must not replace the device node (as a rename would).
+func TestWriteToDeviceWritesThrough(t *testing.T) {
+	before, err := os.Stat(os.DevNull)
+	if err != nil {
+		t.Skip("no", os.DevNull)
+	}
+	if err := Write(os.DevNull, []byte("discarded"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(os.DevNull)
+	if err != nil || after.Mode() != before.Mode() || after.Mode().IsRegular() {
+		t.Fatalf("%s changed from %v to %v (%v)", os.DevNull, before.Mode(), after.Mode(), err)
+	}
+	if err := Write(t.TempDir(), []byte("x"), 0o644); err == nil {
+		t.Error("writing over a directory succeeded")
+	}
+}

@@ -54,6 +54,7 @@ const (
 	CodeRequireFails     = "require-fails"     // a REQUIRE that can never pass
 	CodeNeverMatches     = "never-matches"     // a rule that can never match any artifact
 	CodeMissingParameter = "missing-parameter" // a {NAME} without a value (when values are given)
+	CodeTotoOnlyField    = "toto-only-field"   // a member the Python reference drops, breaking its signature check
 )
 
 // Location says where in a layout a finding is, in the layout's JSON terms.
@@ -163,6 +164,7 @@ func Lint(l *Layout, opts LintOptions) []Finding {
 		l = sub
 	}
 	ln.l = l
+	ln.extraFields()
 	ln.expiry()
 	ln.names()
 	ln.keys()
@@ -180,6 +182,22 @@ func Lint(l *Layout, opts LintOptions) []Finding {
 		ln.rules(at, "expected_products", in.ExpectedProducts, true)
 	}
 	return ln.out
+}
+
+// extraFields warns about top-level members outside the in-toto layout
+// schema (such as toto's "sbom" policy). toto checks the signature over the
+// bytes as signed, but the references re-encode the layout from their own
+// models, which drop unknown members, before checking it.
+func (ln *linter) extraFields() {
+	names := make([]string, 0, len(ln.l.Extra))
+	for name := range ln.l.Extra {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		ln.add(Warning, CodeTotoOnlyField, Location{Section: name, Index: -1, Item: -1},
+			"member %q is not in the in-toto v1.0 layout schema: toto checks signatures over the signed bytes and keeps it, but implementations that re-encode the layout from their own model first (Python in-toto always, in-toto-golang unless it knows the member) drop it and will reject the layout's signature", name)
+	}
 }
 
 // allParams maps every placeholder in l to itself (keeping known values),

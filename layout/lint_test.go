@@ -263,7 +263,11 @@ func TestLintReferenceDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := brief(layout.Lint(l, layout.LintOptions{Now: l.Expires.AddDate(-1, 0, 0)}))
+	// rootcas and intermediatecas are in-toto-golang extensions; they are
+	// why Python in-toto rejects this layout's signature (see SOURCES.md).
 	want := []string{
+		`warning toto-only-field intermediatecas`,
+		`warning toto-only-field rootcas`,
 		`warning missing-disallow steps[0] "write-code": expected_products`,
 		`warning missing-disallow steps[1] "package": expected_products`,
 	}
@@ -271,7 +275,7 @@ func TestLintReferenceDemo(t *testing.T) {
 		t.Errorf("findings %q, want %q", got, want)
 	}
 	// At its expiry it is an error.
-	if fs := layout.Lint(l, layout.LintOptions{Now: l.Expires}); !layout.HasErrors(fs) || fs[0].Code != layout.CodeExpired {
+	if fs := layout.Lint(l, layout.LintOptions{Now: l.Expires}); !layout.HasErrors(fs) || !slices.ContainsFunc(fs, func(f layout.Finding) bool { return f.Code == layout.CodeExpired }) {
 		t.Errorf("at expiry: %v", fs)
 	}
 }

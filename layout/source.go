@@ -2,6 +2,7 @@ package layout
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,12 @@ import (
 //	sublayouts:                  # steps whose functionaries sign a layout
 //	  - name: vendor
 //	    functionaries: [carol]
+//	sbom:                        # optional SBOM policy (see package sbom)
+//	  denyLicenses: [GPL-3.0-only]
+//	  requireSBOM: true
+//
+// The sbom policy compiles to the layout's "sbom" member, which only toto
+// reads (see CodeTotoOnlyField).
 //
 // Sublayouts are compiled to steps after the ones under "steps".
 
@@ -66,6 +73,10 @@ type SourceOptions struct {
 	// ReadFile reads a key file named in the source (already joined with
 	// Dir when relative). Default os.ReadFile; tests and fuzzing replace it.
 	ReadFile func(path string) ([]byte, error)
+	// CheckSBOMPolicy, when set, validates the "sbom" section (as JSON);
+	// its error is reported at the section's line. The layout package does
+	// not know the policy's shape: package sbom does (sbom.ParsePolicy).
+	CheckSBOMPolicy func(policy []byte) error
 }
 
 // Source is a compiled layout source: the Layout plus where each part came
@@ -405,7 +416,7 @@ func (p *srcParser) words(n *yaml.Node, path string) []string {
 
 func (p *srcParser) top(root *yaml.Node) {
 	root = p.deref(root)
-	f, ok := p.fields(root, "", "expires", "readme", "parameters", "functionaries", "steps", "inspections", "sublayouts")
+	f, ok := p.fields(root, "", "expires", "readme", "parameters", "functionaries", "steps", "inspections", "sublayouts", "sbom")
 	if !ok {
 		return
 	}
@@ -442,9 +453,42 @@ func (p *srcParser) top(root *yaml.Node) {
 	if n, ok := f["inspections"]; ok {
 		p.inspections(n)
 	}
+	if n, ok := f["sbom"]; ok && !isNull(n) {
+		p.sbomPolicy(n)
+	}
 	if p.budget < 0 {
 		p.errs = []error{&SourceError{File: p.file, Err: fmt.Errorf("source expands to more than %d YAML nodes (nested aliases?)", maxSourceNodes)}}
 	}
+}
+
+// sbomPolicy stores the "sbom" section as the layout's "sbom" member.
+func (p *srcParser) sbomPolicy(n *yaml.Node) {
+	p.mark(posKey{"sbom", -1, "", -1}, n)
+	if n.Kind != yaml.MappingNode {
+		p.fail(n, "sbom", "want a mapping (denyLicenses, denyComponents, requireSBOM), got %s", kindName(n))
+		return
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		p.failErr(n, "sbom", err)
+		return
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		p.failErr(n, "sbom", err)
+		return
+	}
+	if p.opts.CheckSBOMPolicy != nil {
+		if err := p.opts.CheckSBOMPolicy(raw); err != nil {
+			p.failErr(n, "sbom", err)
+			return
+		}
+	}
+	l := p.src.Layout
+	if l.Extra == nil {
+		l.Extra = map[string]json.RawMessage{}
+	}
+	l.Extra["sbom"] = raw
 }
 
 func (p *srcParser) parameters(n *yaml.Node) {

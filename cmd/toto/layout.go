@@ -17,6 +17,7 @@ import (
 	"github.com/toto-dev/toto/internal/atomicfile"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/layout"
+	"github.com/toto-dev/toto/sbom"
 )
 
 func init() {
@@ -65,7 +66,7 @@ signed at once by each key given. Without -o it is written to stdout.`,
   toto sign --key owner2 root.layout`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, err := layout.LoadSource(args[0], layout.SourceOptions{})
+			src, err := layout.LoadSource(args[0], sourceOptions())
 			if err != nil {
 				return err
 			}
@@ -271,7 +272,7 @@ func lintFile(file string, opts layout.LintOptions) (lintedFile, error) {
 		}
 	}
 	if !looksLikeJSON(data) {
-		src, err := layout.ParseSource(file, data, layout.SourceOptions{Dir: filepath.Dir(file)})
+		src, err := layout.ParseSource(file, data, layout.SourceOptions{Dir: filepath.Dir(file), CheckSBOMPolicy: checkSBOMPolicy})
 		if err != nil {
 			for _, e := range splitErrors(err) {
 				f := lintFinding{Finding: layout.Finding{Severity: layout.Error, Code: "source", Message: e.Error()}}
@@ -423,7 +424,7 @@ and the exit status is 1 unless every one of them has validly signed.`,
 			}
 			names := map[string]string{}
 			if source != "" {
-				src, err := layout.LoadSource(source, layout.SourceOptions{})
+				src, err := layout.LoadSource(source, sourceOptions())
 				if err != nil {
 					return err
 				}
@@ -670,4 +671,15 @@ func printLayout(w io.Writer, s shownLayout, now time.Time) {
 		}
 		fmt.Fprintln(w, line)
 	}
+}
+
+// sourceOptions compiles layout sources with the SBOM policy checked by
+// package sbom, which knows its shape.
+func sourceOptions() layout.SourceOptions {
+	return layout.SourceOptions{CheckSBOMPolicy: checkSBOMPolicy}
+}
+
+func checkSBOMPolicy(policy []byte) error {
+	_, err := sbom.ParsePolicy(policy)
+	return err
 }

@@ -11,8 +11,9 @@ import (
 // Geometry of the chain drawing.
 const (
 	boxW, boxH = 190, 72
-	colW, rowH = 260, 104
+	colW, rowH = 330, 104
 	margin     = 24
+	arcPad     = 64 // room above the boxes for edges that skip columns
 )
 
 type node struct {
@@ -95,11 +96,18 @@ func chainGraph(r *Report) graph {
 		}
 	}
 	g := graph{}
+	top := margin
+	for _, k := range order {
+		if level[index[k[1]]]-level[index[k[0]]] > 1 {
+			top += arcPad
+			break
+		}
+	}
 	rows := map[int]int{}
 	pos := make([][2]int, len(items))
 	for i, it := range items {
 		x := margin + level[i]*colW
-		y := margin + rows[level[i]]*rowH
+		y := top + rows[level[i]]*rowH
 		rows[level[i]]++
 		pos[i] = [2]int{x, y}
 		n := node{X: x, Y: y, W: boxW, H: boxH, Name: it.Name, Type: it.Type, Status: it.Status}
@@ -130,7 +138,15 @@ func chainGraph(r *Report) graph {
 		sx, sy := a[0]+boxW, a[1]+boxH/2
 		tx, ty := b[0], b[1]+boxH/2
 		e := edge{Class: "ok"}
-		if tx > sx {
+		span := level[index[f.to]] - level[index[f.from]]
+		if span > 1 {
+			// Skipping columns: arc over the boxes in between.
+			sx, sy = a[0]+boxW/2, a[1]
+			tx, ty = b[0]+boxW/2, b[1]
+			up := min(sy, ty) - arcPad + 8
+			e.Path = fmt.Sprintf("M%d %d C%d %d, %d %d, %d %d", sx, sy, sx, up, tx, up, tx, ty-2)
+			e.LabelX, e.LabelY = (sx+tx)/2, up+12
+		} else if tx > sx {
 			mid := (sx + tx) / 2
 			e.Path = fmt.Sprintf("M%d %d C%d %d, %d %d, %d %d", sx, sy, mid, sy, mid, ty, tx-2, ty)
 			e.LabelX, e.LabelY = mid, (sy+ty)/2-6
@@ -149,7 +165,10 @@ func chainGraph(r *Report) graph {
 			e.Class, e.Label = "missing", "no link from "+f.from
 		case f.missed > 0:
 			e.Class = "fail"
-			e.Label = fmt.Sprintf("%d ok, %d mismatched", f.consumed, f.missed)
+			e.Label = fmt.Sprintf("%d mismatched", f.missed)
+			if f.consumed > 0 {
+				e.Label = fmt.Sprintf("%d ok, %d mismatched", f.consumed, f.missed)
+			}
 		default:
 			e.Label = fmt.Sprintf("%d artifact(s)", f.consumed)
 		}

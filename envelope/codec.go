@@ -44,7 +44,9 @@ func parseMetablock(f jsonobj.Fields) (*Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Envelope{Format: Metablock, payload: bytes.Clone(signed), Signatures: sigs}
+	// signed is already a private copy (Split copies each member), so it
+	// is kept as is: on a 100 MB link another copy is 100 MB more.
+	e := &Envelope{Format: Metablock, payload: signed, Signatures: sigs}
 	if len(f) > 0 {
 		e.extra = f
 	}

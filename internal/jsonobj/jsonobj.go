@@ -18,7 +18,8 @@ type Fields map[string]json.RawMessage
 // Split decodes data as a JSON object into its raw members. It rejects
 // duplicate member names, which Go's decoder would otherwise resolve silently
 // (last wins) and which an attacker could use to show two parsers different
-// documents.
+// documents. The members are copies: they never alias data (envelope keeps
+// a Metablock's "signed" member as its payload without copying it again).
 func Split(data []byte) (Fields, error) {
 	data = escapeControls(data)
 	dec := json.NewDecoder(bytes.NewReader(data))

@@ -21,7 +21,11 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("RUNNER_HELPER"); mode != "" {
 		os.Exit(helper(mode))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if benchTree.dir != "" {
+		os.RemoveAll(benchTree.dir) // the benchmarks' generated tree
+	}
+	os.Exit(code)
 }
 
 func helper(mode string) int {

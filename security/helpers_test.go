@@ -221,6 +221,15 @@ func rejected(t testing.TB, res *verifier.Result, step, source, want string) {
 	}
 }
 
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func contains(t testing.TB, got, want string) {
 	t.Helper()
 	if !strings.Contains(got, want) {

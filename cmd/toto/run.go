@@ -6,14 +6,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/toto-dev/toto/internal/atomicfile"
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/link"
 	"github.com/toto-dev/toto/runner"
+	"github.com/toto-dev/toto/sbom"
 )
 
 func init() { rootCmd.AddCommand(newRunCmd()) }
@@ -41,6 +45,7 @@ func newRunCmd() *cobra.Command {
 		jsonOut    bool
 		quiet      bool
 		metadataTo string
+		sbomFlag   string
 	)
 	cmd := &cobra.Command{
 		Use:   "run --step NAME --key KEY [-m PATH]... [-p PATH]... -- COMMAND [ARG]...",
@@ -93,6 +98,18 @@ Exit status: the command's own status (a link is written even if it failed),
 			if err := checkDir(metadataTo); err != nil {
 				return err
 			}
+			var sbomFmt sbom.Format
+			if sbomFlag != "" {
+				if sbomFmt, err = sbom.ParseFormat(sbomFlag); err != nil {
+					return fmt.Errorf("--sbom: %w", err)
+				}
+				if len(products) == 0 {
+					return errors.New("--sbom needs at least one -p PATH: the SBOM describes the products")
+				}
+				if len(hash.LStripPaths) > 0 {
+					return errors.New("--sbom cannot be combined with --lstrip-paths: the SBOM reads the products from disk by their recorded paths")
+				}
+			}
 			ctx := cmd.Context()
 			key, err := loadSigningKey(ctx, keyPath)
 			if err != nil {
@@ -130,11 +147,20 @@ Exit status: the command's own status (a link is written even if it failed),
 				return err
 			}
 			code := res.ExitCode()
+			var sbomPath string
+			if sbomFlag != "" && code == 0 {
+				if sbomPath, err = writeProductsSBOM(ctx, metadataTo, hash.BasePath, res.Link, sbomFmt, key); err != nil {
+					return fmt.Errorf("link written to %s, but the SBOM attestation failed: %w", path, err)
+				}
+				if !quiet && !jsonOut {
+					fmt.Fprintf(os.Stderr, "toto: wrote %s (SBOM of the products)\n", sbomPath)
+				}
+			}
 			if jsonOut {
 				if err := writeJSON(cmd, summary{
 					Step: step, Link: path, Format: format.String(), KeyID: key.ID(),
 					ExitCode: &code, Materials: statsOf(res.Materials), Products: statsOf(res.Products),
-					CommandSeconds: commandSeconds(res),
+					CommandSeconds: commandSeconds(res), SBOM: sbomPath,
 				}); err != nil {
 					return err
 				}
@@ -165,9 +191,35 @@ Exit status: the command's own status (a link is written even if it failed),
 	f.StringVarP(&metadataTo, "metadata-directory", "d", ".", "directory to write the link to")
 	f.BoolVar(&jsonOut, "json", false, "print a JSON summary on stdout (the command's stdout then goes to stderr)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress or summary on stderr")
+	f.StringVar(&sbomFlag, "sbom", "", "also write a signed SBOM attestation of the products: spdx or cyclonedx")
 	f.SetNormalizeFunc(pythonFlagNames)
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
+}
+
+// writeProductsSBOM writes a DSSE-signed in-toto Statement whose subjects
+// are the step's products and whose predicate is an SBOM of them, as
+// <step>.<keyid8>.sbom.json beside the link. SOURCE_DATE_EPOCH fixes its
+// creation time, for reproducible builds.
+func writeProductsSBOM(ctx context.Context, dir, base string, l *link.Link, f sbom.Format, key *keys.Key) (string, error) {
+	created, err := creationTime("")
+	if err != nil {
+		return "", err
+	}
+	if base == "" {
+		base = "."
+	}
+	env, err := sbom.AttestProducts(ctx, base, l.Products, f, key, sbom.EncodeOptions{Created: created})
+	if err != nil {
+		return "", err
+	}
+	b, err := env.Encode()
+	if err != nil {
+		return "", err
+	}
+	id := key.ID()
+	p := filepath.Join(dir, fmt.Sprintf("%s.%s.sbom.json", l.Name, id[:8]))
+	return p, atomicfile.Write(p, b, 0o644)
 }
 
 // pythonFlagNames accepts in-toto-run's long flag names too.
@@ -331,6 +383,7 @@ type summary struct {
 	CommandSeconds float64       `json:"commandSeconds,omitempty"`
 	Materials      *artifactStat `json:"materials,omitempty"`
 	Products       *artifactStat `json:"products,omitempty"`
+	SBOM           string        `json:"sbom,omitempty"`
 }
 
 type artifactStat struct {

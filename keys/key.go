@@ -100,9 +100,10 @@ func (k *Key) ID() string {
 
 // IDs returns every keyid the reference implementations might use for this
 // key: with its keyid_hash_algorithms, without any, with the default pair,
-// with the member present but null (in-toto-golang and go-securesystemslib
-// hash a nil list that way), and the keyid written in its JSON, if it had
-// one. The first is ID().
+// and with the member present but null (in-toto-golang and go-securesystemslib
+// hash a nil list that way). The first is ID(). A "keyid" member written in
+// the key's JSON is not one of them unless it is computed one of these ways:
+// a key object must not answer to a keyid that names another key.
 func (k *Key) IDs() []string {
 	ids := []string{k.ID()}
 	add := func(id string) {
@@ -113,7 +114,6 @@ func (k *Key) IDs() []string {
 	add(k.idOver(nil))
 	add(k.idOver(DefaultKeyIDHashAlgorithms))
 	add(k.idOverNull())
-	add(k.declaredID)
 	return ids
 }
 

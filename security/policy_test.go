@@ -1,6 +1,9 @@
 package security
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -142,4 +145,54 @@ func TestLinkForAnotherStep(t *testing.T) {
 		onlyFailure[*verifier.ThresholdError](t, res, fmt.Sprintf(
 			"step build: needs links from 1 distinct authorised functionaries, found 0; %s rejected: %s", name, reason))
 	})
+}
+
+// A key object in a layout may carry a "keyid" member, but it does not
+// make the key answer to that keyid: a layout listing mallory's key under
+// bob's keyid (say, pasted from a key file mallory handed the owner) is
+// refused, not read as authorising whoever holds mallory's key as "bob".
+func TestLayoutKeyUnderAnotherKeysID(t *testing.T) {
+	owner, bob, mallory := newKey(t), newKey(t), newKey(t)
+
+	t.Run("control", func(t *testing.T) {
+		dir := t.TempDir()
+		writeLink(t, dir, "build", bob, signLink(t, buildLink(), envelope.Metablock, bob))
+		requirePass(t, verifyDir(t, signLayout(t, buildLayout(t, 1, bob), envelope.Metablock, owner), dir, owner))
+	})
+
+	l := buildLayout(t, 1, bob)
+	p, err := layout.Payload(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobKey, err := json.Marshal(bob.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	malloryKey, err := json.Marshal(mallory.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// mallory's key object, declaring bob's keyid.
+	forgedKey := bytes.Replace(malloryKey, []byte(mallory.ID()), []byte(bob.ID()), 1)
+	forged := bytes.Replace(p, bobKey, forgedKey, 1)
+	if bytes.Equal(forged, p) {
+		t.Fatalf("key object not found in the layout:\n%s\n%s", p, bobKey)
+	}
+	le := sign(t, envelope.Metablock, forged, owner)
+	dir := t.TempDir()
+	e := signLink(t, buildLink(), envelope.Metablock, mallory)
+	e.Signatures[0].KeyID = bob.ID()
+	writeLink(t, dir, "build", bob, e)
+	d, err := verifier.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	res, err := verifier.Verify(context.Background(), le, verifier.Options{LayoutKeys: []*keys.Key{owner.Public()}, Links: d, Now: now})
+	want := fmt.Sprintf(`layout: field "keys": key listed as %s has keyid %s`, bob.ID(), mallory.ID())
+	if err == nil || err.Error() != want {
+		passed := res != nil && res.Passed()
+		t.Fatalf("got error %v (passed: %v), want %s", err, passed, want)
+	}
 }

@@ -10,7 +10,9 @@
 # Needs Go and awk; in-toto-golang is installed from the Go module proxy into a
 # temporary folder; Python in-toto from Debian's in-toto package
 # (/usr/bin/in-toto-verify), skipped if absent. Prints wall-clock and CPU
-# (user+sys) seconds and the ratios to toto.
+# (user+sys) seconds, and the ratios of CPU time to toto's: on a shared
+# machine CPU time is the steadier measure (wall time includes waiting for
+# other processes).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,7 +54,7 @@ timeit() {
 
 ratio() { if [ "$2" != "-" ]; then awk -v t="$1" -v o="$2" 'BEGIN { printf "%.1f", o / t }'; else echo "-"; fi; }
 
-printf "%-10s | %-15s | %-15s | %-15s | %-9s | %-9s\n" "artifacts" "toto s (cpu)" "golang s (cpu)" "python s (cpu)" "golang/toto" "python/toto"
+printf "%-10s | %-15s | %-15s | %-15s | %-11s | %-11s\n" "artifacts" "toto s (cpu)" "golang s (cpu)" "python s (cpu)" "golang/toto" "python/toto"
 printf -- "-----------+-----------------+-----------------+-----------------+-------------+------------\n"
 for n in "${sizes[@]}"; do
 	chain="$work/chain-$n"
@@ -63,6 +65,6 @@ for n in "${sizes[@]}"; do
 	if [ -n "$python" ]; then
 		read -r pw pc <<<"$(timeit "$chain" "$python" --layout root.layout --layout-keys owner.pub --key-types ed25519 --link-dir links)"
 	fi
-	printf "%-10s | %6s (%6s) | %6s (%6s) | %6s (%6s) | %10sx | %10sx\n" "$n" "$tw" "$tc" "$gw" "$gc" "$pw" "$pc" "$(ratio "$tw" "$gw")" "$(ratio "$tw" "$pw")"
+	printf "%-10s | %6s (%6s) | %6s (%6s) | %6s (%6s) | %10sx | %10sx\n" "$n" "$tw" "$tc" "$gw" "$gc" "$pw" "$pc" "$(ratio "$tc" "$gc")" "$(ratio "$tc" "$pc")"
 done
-echo "(wall seconds and CPU seconds in parentheses, best of $runs; ratios compare wall time; $(nproc) cores)"
+echo "(wall seconds, CPU seconds in parentheses, best wall time of $runs; ratios compare CPU time; $(nproc) cores)"

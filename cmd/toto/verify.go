@@ -34,6 +34,7 @@ type verifyFlags struct {
 	asJSON       bool
 	reportPath   string
 	maxList      int
+	inspLinks    string
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -86,6 +87,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
 	fl.StringVar(&f.reportPath, "report", "", "also write the report as a self-contained HTML page to this file")
 	fl.IntVar(&f.maxList, "max-list", 20, "show at most this many artifacts or failures per list in text and HTML")
+	fl.StringVar(&f.inspLinks, "inspection-links", "", "write the (unsigned) links inspections recorded to this folder, as <name>.link")
 	_ = cmd.MarkFlagRequired("layout")
 	return cmd
 }
@@ -161,6 +163,11 @@ func runVerify(ctx context.Context, stdout io.Writer, f verifyFlags) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.layout, err)
 	}
+	if f.inspLinks != "" {
+		if err := writeInspectionLinks(f.inspLinks, res); err != nil {
+			return err
+		}
+	}
 	ropts := report.Options{Layout: f.layout, MaxList: f.maxList}
 	rep := report.New(res, ropts)
 	if f.reportPath != "" {
@@ -182,6 +189,39 @@ func runVerify(ctx context.Context, stdout io.Writer, f verifyFlags) error {
 	}
 	if !res.Passed() {
 		return failed(fmt.Errorf("verification failed: %d failure(s)", len(res.Failures)))
+	}
+	return nil
+}
+
+// writeInspectionLinks saves what each inspection recorded, unsigned, as
+// the Python reference does in its working directory.
+func writeInspectionLinks(dir string, res *verifier.Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, it := range res.Inspections {
+		if it.Link == nil {
+			continue
+		}
+		payload, err := it.Link.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		env, err := envelope.New(envelope.Metablock, "", payload)
+		if err != nil {
+			return err
+		}
+		b, err := env.Encode()
+		if err != nil {
+			return err
+		}
+		name := filepath.Base(it.Name) + ".link"
+		if it.Name != filepath.Base(it.Name) || it.Name == "." || it.Name == ".." {
+			return fmt.Errorf("inspection name %q cannot be a file name", it.Name)
+		}
+		if err := atomicfile.Write(filepath.Join(dir, name), b, 0o644); err != nil {
+			return err
+		}
 	}
 	return nil
 }

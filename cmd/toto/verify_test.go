@@ -30,13 +30,17 @@ func TestVerifyCorpusDemo(t *testing.T) {
 	work, data := golangDemo(t)
 	args := []string{"verify", "--layout", filepath.Join(data, "demo.layout"), "--layout-key", filepath.Join(data, "alice.pub"), "--links", data}
 
-	r := mustToto(t, work, append(args, "--report", "report.html")...)
+	r := mustToto(t, work, append(args, "--report", "report.html", "--inspection-links", "insp")...)
 	if !strings.HasPrefix(r.Stdout, "PASS  supply chain verified") {
 		t.Errorf("stdout:\n%s", r.Stdout)
 	}
 	page, err := os.ReadFile(filepath.Join(work, "report.html"))
 	if err != nil || !strings.Contains(string(page), "<svg") {
 		t.Errorf("report.html: %v", err)
+	}
+	// What the inspection recorded is kept on request.
+	if b, err := os.ReadFile(filepath.Join(work, "insp", "untar.link")); err != nil || !strings.Contains(string(b), `"foo.py"`) {
+		t.Errorf("inspection link: %v %s", err, b)
 	}
 	// The inspection ran in a copy: the working directory is unchanged.
 	if _, err := os.Stat(filepath.Join(work, "foo.py")); !os.IsNotExist(err) {

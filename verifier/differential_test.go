@@ -39,6 +39,7 @@ var (
 	}
 	golangQuirks = map[string]string{
 		chaingen.TamperReplay:       either,       // R1
+		chaingen.TamperSameKeyTwce:  totoStricter, // R2 (with DSSE links)
 		chaingen.TamperPrefixEscape: totoStricter, // R4: MATCH ... IN consumes outside the prefix
 		chaingen.TamperDotPath:      either,       // R5: paths and patterns are path.Clean'ed
 	}

@@ -61,6 +61,25 @@ func refBugs() []refBug {
 			toto: false, golang: false, python: true, golangSays: "failed to verify signature",
 		},
 		{
+			id: "R2-dsse", name: "the same with DSSE links: in-toto-golang counts the key twice too",
+			build: func(t *testing.T) *cg.Builder {
+				b := cg.NewBuilder()
+				b.Format = envelope.DSSE
+				s := b.Step("build", 2, []string{"alice"}, nil, cg.Rules([]string{"CREATE", "a"}))
+				bare := *b.Key("alice").Public()
+				bare.KeyIDHashAlgorithms = nil
+				b.Layout.Keys[bare.ID()] = &bare
+				s.PubKeys = append(s.PubKeys, bare.ID())
+				b.Link("build", "alice", &link.Link{Products: cg.Artifacts("a", hX)})
+				p, _ := (&link.Link{Name: "build", Products: cg.Artifacts("a", hX)}).MarshalJSON()
+				e := b.Sign(p, "alice")
+				e.Signatures[0].KeyID = bare.ID() // the same signature, filed under the other keyid
+				b.AddEvidence("build", "build."+bare.ID()[:8]+".link", e)
+				return b
+			},
+			toto: false, golang: true, python: false, pythonSays: "FormatError", // R8
+		},
+		{
 			id: "R3", name: "threshold 1, two authorised links disagree: Python uses the first",
 			build: func(t *testing.T) *cg.Builder {
 				b := cg.NewBuilder()

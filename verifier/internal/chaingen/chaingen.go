@@ -444,6 +444,7 @@ func (c *Chain) sameKeyTwice() {
 	var m map[string]any
 	_ = json.Unmarshal(pubJSON, &m)
 	delete(m, "keyid_hash_algorithms")
+	delete(m, "keyid") // a declared keyid would name the key as before
 	b, _ := json.Marshal(m)
 	bare, err := keys.Parse(b)
 	if err != nil {
@@ -451,6 +452,9 @@ func (c *Chain) sameKeyTwice() {
 	}
 	id1 := c.Layout.AddKey(k)
 	id2 := bare.ID()
+	if id1 == id2 {
+		panic("chaingen: the bare key kept its keyid")
+	}
 	c.Layout.Keys[id2] = bare
 	s.step.PubKeys = []string{id1, id2}
 	s.step.Threshold = 2

@@ -308,6 +308,10 @@ func (r *Report) Text(w io.Writer, opts Options) error {
 
 func (r *Report) text(b *strings.Builder, max int, indent string) {
 	p := func(format string, args ...any) {
+		if format == "" {
+			b.WriteByte('\n')
+			return
+		}
 		b.WriteString(indent)
 		fmt.Fprintf(b, format, args...)
 		b.WriteByte('\n')
@@ -323,7 +327,10 @@ func (r *Report) text(b *strings.Builder, max int, indent string) {
 	}
 	p("")
 	lay := r.Layout
-	if lay == "" {
+	switch {
+	case r.Name != "":
+		lay = "sublayout"
+	case lay == "":
 		lay = "layout"
 	}
 	exp := "expires " + r.Expires
@@ -417,6 +424,8 @@ func (it *Item) text(b *strings.Builder, max int, indent string) {
 	line := fmt.Sprintf("%s  %s", statusWord(it.Status), it.Name)
 	if it.Type == "step" {
 		line += fmt.Sprintf("  (%d of %d functionaries: %s)", len(it.Signers), it.Threshold, shortList(it.Signers))
+	} else if len(it.Run) > 0 && it.Status == string(verifier.StatusSkipped) {
+		line += fmt.Sprintf("  (runs %q)", strings.Join(it.Run, " "))
 	} else if len(it.Run) > 0 {
 		line += fmt.Sprintf("  (ran %q, exit %d)", strings.Join(it.Run, " "), it.ExitCode)
 	}

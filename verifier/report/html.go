@@ -112,8 +112,12 @@ func chainGraph(r *Report) graph {
 		pos[i] = [2]int{x, y}
 		n := node{X: x, Y: y, W: boxW, H: boxH, Name: it.Name, Type: it.Type, Status: it.Status}
 		switch {
+		case len(it.Sublayouts) > 0:
+			n.Line2 = fmt.Sprintf("sublayout of %d step(s)", len(it.Sublayouts[0].Steps))
 		case it.Type == "step":
 			n.Line2 = fmt.Sprintf("%d of %d functionaries", len(it.Signers), it.Threshold)
+		case len(it.Run) > 0 && it.Status == "skipped":
+			n.Line2 = "runs " + truncate(strings.Join(it.Run, " "), 23)
 		case len(it.Run) > 0:
 			n.Line2 = "ran " + truncate(strings.Join(it.Run, " "), 24)
 		}
@@ -296,7 +300,7 @@ Layout {{if .Expired}}<b>expired</b> on{{else}}expires{{end}} {{.Expires}}; veri
 {{if .Warnings}}<h2>Warnings</h2><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{end}}
 {{define "item"}}
-<details{{if ne .Status "passed"}} open{{end}}><summary><span class="st {{.Status}}">{{word .Status}}</span> {{.Type}} <code>{{.Name}}</code>{{if eq .Type "step"}} — {{len .Signers}} of {{.Threshold}} functionaries{{end}}</summary>
+<details{{if or (ne .Status "passed") .Sublayouts}} open{{end}}><summary><span class="st {{.Status}}">{{word .Status}}</span> {{.Type}} <code>{{.Name}}</code>{{if eq .Type "step"}} — {{len .Signers}} of {{.Threshold}} functionaries{{end}}</summary>
 {{with .SkipReason}}<p>{{.}}</p>{{end}}
 {{with .Failures}}<ul class="fail">{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{if .Links}}<table><tr><th>evidence</th><th>signed by</th><th>result</th></tr>{{range .Links}}<tr{{if not .Accepted}} class="bad"{{end}}><td><code>{{.File}}</code>{{if .Sublayout}} (sublayout){{end}}</td><td>{{shortList .Signers}}</td><td>{{if .Accepted}}accepted{{else}}ignored: {{.Reason}}{{end}}</td></tr>{{end}}</table>{{end}}

@@ -192,7 +192,9 @@ func TestReferenceBugR7(t *testing.T) {
 		t.Errorf("toto: %v", res.Err())
 	}
 	// in-toto-golang runs the inspection in a folder of its own choosing,
-	// which must not be empty.
+	// which must not be empty, and writes its link into the current
+	// directory: keep that out of the source tree.
+	t.Chdir(t.TempDir())
 	if ok, why := runGolangLayout(t, filepath.Join(data, "demo.layout"), data, workdirWith(t, filepath.Join(data, "foo.tar.gz")), alice); !ok {
 		t.Errorf("in-toto-golang: %s", why)
 	}

@@ -82,48 +82,14 @@ func Envelope(l *link.Link, f Format) (*envelope.Envelope, error) {
 	return envelope.New(ef, envelope.PayloadTypeInToto, payload)
 }
 
-// linkPredicate is the link predicate v0.3
-// (https://in-toto.io/attestation/link/v0.3): the link without _type and
-// products, materials as resource descriptors.
-type linkPredicate struct {
-	Name        string         `json:"name"`
-	Command     []string       `json:"command"`
-	Materials   []descriptor   `json:"materials"`
-	ByProducts  map[string]any `json:"byproducts"`
-	Environment map[string]any `json:"environment"`
-}
-
-type descriptor struct {
-	Name   string         `json:"name"`
-	Digest link.DigestSet `json:"digest"`
-}
-
-// Statement converts l to an in-toto Statement v1 with predicate type
-// link.PredicateType. Subjects and materials are sorted by name.
+// Statement converts l to an in-toto Statement v1 with the link predicate
+// v0.3 (see statement.FromLink).
 func Statement(l *link.Link) (*statement.Statement, error) {
-	if len(l.Products) == 0 {
+	s, err := statement.FromLink(l)
+	if errors.Is(err, statement.ErrNoProducts) {
 		return nil, ErrNoSubject
 	}
-	p := linkPredicate{
-		Name:        l.Name,
-		Command:     l.Command,
-		Materials:   []descriptor{},
-		ByProducts:  l.ByProducts,
-		Environment: l.Environment,
-	}
-	if p.Command == nil {
-		p.Command = []string{}
-	}
-	if p.ByProducts == nil {
-		p.ByProducts = map[string]any{}
-	}
-	if p.Environment == nil {
-		p.Environment = map[string]any{}
-	}
-	for _, name := range l.Materials.Paths() {
-		p.Materials = append(p.Materials, descriptor{Name: name, Digest: l.Materials[name]})
-	}
-	return statement.New(link.PredicateType, p, statement.SubjectsFrom(l.Products)...)
+	return s, err
 }
 
 // Write signs l with k in format f and writes it atomically to

@@ -17,6 +17,7 @@ import (
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/layout"
 	"github.com/toto-dev/toto/link"
+	"github.com/toto-dev/toto/statement"
 )
 
 // Verify verifies the supply chain described by the signed layout in
@@ -440,8 +441,26 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 		lc.Sublayout = true
 		lc.Accepted = true
 		return lc, e
+	case typ == statement.Type:
+		// toto run --attest writes links as Statements with the link
+		// predicate v0.3; convert them back to old-style links.
+		st, err := statement.Parse(e.Payload())
+		if err == nil {
+			l, err = st.Link()
+		}
+		if err != nil {
+			lc.Reason = err.Error()
+			return lc, nil
+		}
+		if l.Name != s.Name {
+			lc.Reason = fmt.Sprintf("it records step %q, not %q", l.Name, s.Name)
+			return lc, nil
+		}
+		lc.Link = l
+		lc.Accepted = true
+		return lc, nil
 	}
-	lc.Reason = fmt.Sprintf("it holds a %q, not a link or layout", typ)
+	lc.Reason = fmt.Sprintf("it holds a %q, not a link, link attestation or layout", typ)
 	return lc, nil
 }
 

@@ -322,8 +322,10 @@ func (l *Layout) Step(name string) (*Step, bool) {
 	return nil, false
 }
 
-// Expired reports whether the layout has expired at time now.
-func (l *Layout) Expired(now time.Time) bool { return !now.Before(l.Expires) }
+// Expired reports whether the layout has expired at time now: now is after
+// its expiry time. At exactly the expiry time it is still valid, as in both
+// reference implementations.
+func (l *Layout) Expired(now time.Time) bool { return now.After(l.Expires) }
 
 // AddKey adds a functionary's public key and returns its keyid.
 func (l *Layout) AddKey(k *keys.Key) string {

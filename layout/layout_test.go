@@ -89,8 +89,11 @@ func TestExpired(t *testing.T) {
 	if l.Expired(time.Date(2029, 12, 31, 0, 0, 0, 0, time.UTC)) {
 		t.Error("expired before its time")
 	}
-	if !l.Expired(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)) {
-		t.Error("not expired at its time")
+	if l.Expired(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Error("expired at exactly its time; the references still accept it")
+	}
+	if !l.Expired(time.Date(2030, 1, 1, 0, 0, 1, 0, time.UTC)) {
+		t.Error("not expired a second after its time")
 	}
 }
 

@@ -245,7 +245,7 @@ func (ln *linter) expiry() {
 	}
 	left := exp.Sub(ln.opts.Now)
 	switch {
-	case left <= 0:
+	case left < 0:
 		ln.add(Error, CodeExpired, at, "layout expired on %s (%s ago); verification will reject it", exp.UTC().Format(TimeFormat), roundDays(-left))
 	case ln.opts.ExpiryWarning > 0 && left < ln.opts.ExpiryWarning:
 		ln.add(Warning, CodeExpiresSoon, at, "layout expires on %s, in %s", exp.UTC().Format(TimeFormat), roundDays(left))

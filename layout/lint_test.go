@@ -274,8 +274,8 @@ func TestLintReferenceDemo(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("findings %q, want %q", got, want)
 	}
-	// At its expiry it is an error.
-	if fs := layout.Lint(l, layout.LintOptions{Now: l.Expires}); !layout.HasErrors(fs) || !slices.ContainsFunc(fs, func(f layout.Finding) bool { return f.Code == layout.CodeExpired }) {
+	// Past its expiry it is an error.
+	if fs := layout.Lint(l, layout.LintOptions{Now: l.Expires.Add(time.Second)}); !layout.HasErrors(fs) || !slices.ContainsFunc(fs, func(f layout.Finding) bool { return f.Code == layout.CodeExpired }) {
 		t.Errorf("at expiry: %v", fs)
 	}
 }

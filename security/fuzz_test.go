@@ -13,6 +13,7 @@ import (
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/layout"
 	"github.com/toto-dev/toto/link"
+	"github.com/toto-dev/toto/sbom"
 	"github.com/toto-dev/toto/verifier"
 )
 
@@ -220,4 +221,34 @@ func TestFuzzSeedsPass(t *testing.T) {
 			t.Error("a link with materials passed DISALLOW *")
 		}
 	}
+}
+
+// FuzzSBOMPolicy feeds SBOM policies (the "sbom" member of a signed layout,
+// or --sbom-policy) to the parser. What it accepts is valid and judges a
+// product with no SBOM by RequireSBOM alone.
+func FuzzSBOMPolicy(f *testing.F) {
+	for _, s := range []string{
+		`{"requireSBOM":true,"denyLicenses":["GPL-3.0-only","AGPL-*"],"denyComponents":["github.com/evil/lib","left-pad@1.3.0","pkg:npm/%40bad"]}`,
+		`{}`, `{"denyLicenses":["*"]}`, `{"denyComponents":["pkg:"]}`, `{"requireSBOM":1}`, `{"x":1}`, `{} {}`,
+	} {
+		f.Add([]byte(s))
+	}
+	final := link.Artifacts{"app": digest("app")}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := sbom.ParsePolicy(data)
+		if err != nil {
+			return
+		}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("accepted policy does not validate: %v", err)
+		}
+		r := sbom.CheckProducts(p, final, nil)
+		want := 0
+		if p.RequireSBOM {
+			want = 1
+		}
+		if len(r.Violations) != want {
+			t.Fatalf("policy %+v on a product without SBOM: %d violations, want %d", p, len(r.Violations), want)
+		}
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/layout"
 	"github.com/toto-dev/toto/link"
+	"github.com/toto-dev/toto/statement"
 	"github.com/toto-dev/toto/verifier"
 )
 
@@ -295,5 +296,53 @@ func TestDSSEPayloadType(t *testing.T) {
 		if err.Error() != want {
 			t.Errorf("got %q, want %q", err, want)
 		}
+	})
+}
+
+// Attestations about the final product follow the same rules: an in-toto
+// DSSE payload type, and a signature by a key the layout knows.
+func TestAttestationEnvelope(t *testing.T) {
+	owner, alice, mallory := newKey(t), newKey(t), newKey(t)
+	le := signLayout(t, buildLayout(t, 1, alice), envelope.DSSE, owner)
+	dir := t.TempDir()
+	writeLink(t, dir, "build", alice, signLink(t, buildLink(), envelope.DSSE, alice))
+	st, err := statement.New("https://example.com/review/v1", map[string]string{"verdict": "ok"},
+		statement.SubjectsFrom(buildLink().Products)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := st.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	attest := func(typ string, k *keys.Key) verifier.Attestation {
+		e, err := envelope.New(envelope.DSSE, typ, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Sign(context.Background(), k); err != nil {
+			t.Fatal(err)
+		}
+		return verifier.Attestation{Source: "review.json", Envelope: e}
+	}
+	run := func(a verifier.Attestation) *verifier.Result {
+		d, err := verifier.OpenDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		return verifyWith(t, le, verifier.Options{Links: d, Attestations: []verifier.Attestation{a}}, owner)
+	}
+
+	t.Run("control", func(t *testing.T) {
+		requirePass(t, run(attest(envelope.PayloadTypeInToto, alice)))
+	})
+	t.Run("payload type", func(t *testing.T) {
+		onlyFailure[*verifier.AttestationError](t, run(attest("application/json", alice)),
+			`attestation review.json: DSSE payloadType "application/json" is not "application/vnd.in-toto+json"`)
+	})
+	t.Run("signed by a key the layout does not know", func(t *testing.T) {
+		onlyFailure[*verifier.AttestationError](t, run(attest(envelope.PayloadTypeInToto, mallory)),
+			"attestation review.json: not signed by any key of the layout or any layout key")
 	})
 }

@@ -109,7 +109,7 @@ func TestExamples(t *testing.T) {
 
 			tmp := t.TempDir()
 			dir := filepath.Join(tmp, ex.name)
-			copyTree(t, ex.name, dir)
+			copyExample(t, ex.name, dir)
 			before := listTree(t, dir)
 			work := filepath.Join(tmp, "work")
 
@@ -161,7 +161,7 @@ func TestRunVerdicts(t *testing.T) {
 			tmp := t.TempDir()
 			fake := fakeToto(t, tmp, tc.mode)
 			dir := filepath.Join(tmp, "basic")
-			copyTree(t, "basic", dir)
+			copyExample(t, "basic", dir)
 			out, code := runScript(t, filepath.Join(dir, "run.sh"), fake, filepath.Join(tmp, "work"))
 			if code == 0 {
 				t.Fatalf("run.sh exited 0 although toto verify was made to %s; output:\n%s", tc.mode, out)
@@ -178,7 +178,7 @@ func TestRunVerdicts(t *testing.T) {
 func TestDemo(t *testing.T) {
 	tmp := t.TempDir()
 	root := filepath.Join(tmp, "repo")
-	copyTree(t, "basic", filepath.Join(root, "examples", "basic"))
+	copyExample(t, "basic", filepath.Join(root, "examples", "basic"))
 	data, err := os.ReadFile("demo.sh")
 	if err != nil {
 		t.Fatal(err)
@@ -290,6 +290,20 @@ next:
 		out = append(out, kv)
 	}
 	return out
+}
+
+// copyExample copies example src to dst, and the scripts' shared lib.sh
+// beside it, as they are laid out in the repository.
+func copyExample(t *testing.T, src, dst string) {
+	t.Helper()
+	copyTree(t, src, dst)
+	data, err := os.ReadFile("lib.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(dst), "lib.sh"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // copyTree copies the regular files and directories under src to dst,

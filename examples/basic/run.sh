@@ -13,27 +13,10 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 
-# --- set-up: find toto, make a work directory ------------------------------
-if [ -z "${TOTO:-}" ]; then
-	if [ -x "$here/../../bin/toto" ]; then TOTO=$here/../../bin/toto
-	elif command -v toto >/dev/null 2>&1; then TOTO=$(command -v toto)
-	else echo "run.sh: no toto binary: run 'make build' in the repository root, or set TOTO" >&2; exit 2
-	fi
-fi
-TOTO=$(cd "$(dirname "$TOTO")" && pwd)/$(basename "$TOTO")
-if [ -z "${WORK:-}" ]; then
-	WORK=$(mktemp -d "${TMPDIR:-/tmp}/toto-basic.XXXXXX")
-	[ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
-fi
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
-if [ -n "$(ls -A "$WORK")" ]; then echo "run.sh: $WORK is not empty" >&2; exit 2; fi
-# Everything below calls plain "toto", as a user would.
-mkdir "$WORK/bin" && ln -s "$TOTO" "$WORK/bin/toto" && export PATH="$WORK/bin:$PATH"
+# --- set-up: find toto, make a work directory (see ../lib.sh) ----------
+. "$here/../lib.sh"
+example_setup basic
 
-step() { printf '\n== %s\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
-cd "$WORK"
 cat <<'EOF'
 The classic in-toto supply chain. alice, the project owner, signs a layout
 saying bob writes the code and carl packages it; the consumer checks the

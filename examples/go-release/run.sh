@@ -15,24 +15,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 
-# --- set-up: find toto, make a work directory ------------------------------
-if [ -z "${TOTO:-}" ]; then
-	if [ -x "$here/../../bin/toto" ]; then TOTO=$here/../../bin/toto
-	elif command -v toto >/dev/null 2>&1; then TOTO=$(command -v toto)
-	else echo "run.sh: no toto binary: run 'make build' in the repository root, or set TOTO" >&2; exit 2
-	fi
-fi
-TOTO=$(cd "$(dirname "$TOTO")" && pwd)/$(basename "$TOTO")
-if [ -z "${WORK:-}" ]; then
-	WORK=$(mktemp -d "${TMPDIR:-/tmp}/toto-go-release.XXXXXX")
-	[ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
-fi
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
-if [ -n "$(ls -A "$WORK")" ]; then echo "run.sh: $WORK is not empty" >&2; exit 2; fi
-# Everything below calls plain "toto", as a user would (the sbom step's
-# command, too, as the layout expects).
-mkdir "$WORK/bin" && ln -s "$TOTO" "$WORK/bin/toto" && export PATH="$WORK/bin:$PATH"
+# --- set-up: find toto, make a work directory (see ../lib.sh) ----------
+. "$here/../lib.sh"
+example_setup go-release
 
 # Reproducible Go builds: the local toolchain, no absolute paths, no cgo.
 export GOTOOLCHAIN=local GOFLAGS=-trimpath CGO_ENABLED=0
@@ -45,9 +30,6 @@ export GIT_AUTHOR_NAME=dana GIT_AUTHOR_EMAIL=dana@example.com GIT_AUTHOR_DATE=20
 export GIT_COMMITTER_NAME=dana GIT_COMMITTER_EMAIL=dana@example.com GIT_COMMITTER_DATE=2025-01-01T00:00:00Z
 
 VERSION=1.0.0
-step() { printf '\n== %s\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
-cd "$WORK"
 cat <<'EOF'
 A Go release. ana and omar both sign the layout; dana checks out tag v1.0.0;
 build machines bob and carol must both build the same binary; bob writes

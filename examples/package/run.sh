@@ -15,28 +15,11 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 
-# --- set-up: find toto, make a work directory ------------------------------
-if [ -z "${TOTO:-}" ]; then
-	if [ -x "$here/../../bin/toto" ]; then TOTO=$here/../../bin/toto
-	elif command -v toto >/dev/null 2>&1; then TOTO=$(command -v toto)
-	else echo "run.sh: no toto binary: run 'make build' in the repository root, or set TOTO" >&2; exit 2
-	fi
-fi
-TOTO=$(cd "$(dirname "$TOTO")" && pwd)/$(basename "$TOTO")
-if [ -z "${WORK:-}" ]; then
-	WORK=$(mktemp -d "${TMPDIR:-/tmp}/toto-package.XXXXXX")
-	[ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
-fi
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
-if [ -n "$(ls -A "$WORK")" ]; then echo "run.sh: $WORK is not empty" >&2; exit 2; fi
-# Everything below calls plain "toto", as a user would.
-mkdir "$WORK/bin" && ln -s "$TOTO" "$WORK/bin/toto" && export PATH="$WORK/bin:$PATH"
+# --- set-up: find toto, make a work directory (see ../lib.sh) ----------
+. "$here/../lib.sh"
+example_setup package
 
 VERSION=1.2.0
-step() { printf '\n== %s\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
-cd "$WORK"
 cat <<'EOF'
 A signed application package. sam signs a layout saying the CI system tests
 app/ and rita packages exactly that; a customer verifies app-1.2.0.tar.gz

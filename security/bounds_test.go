@@ -2,6 +2,7 @@ package security
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -240,35 +241,64 @@ func TestHugeLayoutFile(t *testing.T) {
 }
 
 // Deeply nested JSON gets a clear error from every parser, without
-// exhausting the stack.
+// exhausting the stack; the same document nested a little is fine.
 func TestDeeplyNestedJSON(t *testing.T) {
-	const depth = 1 << 20
-	nest := func(prefix, suffix string) []byte {
-		return []byte(prefix + strings.Repeat("[", depth) + strings.Repeat("]", depth) + suffix)
+	k := newKey(t)
+	linkJSON, err := buildLink().MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layoutJSON, err := layout.Payload(buildLayout(t, 1, k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyJSON, err := json.Marshal(k.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	envJSON := encode(t, signLink(t, buildLink(), envelope.Metablock, k))
+	// nested adds a member "x" holding depth nested arrays to a JSON object.
+	nested := func(doc []byte, depth int) []byte {
+		return append([]byte(`{"x":`+strings.Repeat("[", depth)+strings.Repeat("]", depth)+","), doc[1:]...)
 	}
 	for _, tc := range []struct {
 		name  string
-		parse func() error
+		parse func([]byte) error
+		doc   []byte
 		want  string
 	}{
-		{"envelope", func() error { _, err := envelope.Parse(nest(`{"signed":{"x":`, `},"signatures":[]}`)); return err },
-			`field "signed": invalid JSON: invalid character '[' exceeded max depth`},
-		{"link", func() error { _, err := link.Parse(nest(`{"_type":"link","x":`, `}`)); return err },
+		{"envelope", func(b []byte) error { _, err := envelope.Parse(b); return err }, envJSON,
+			`field "x": invalid JSON: invalid character '[' exceeded max depth`},
+		{"link", func(b []byte) error { _, err := link.Parse(b); return err }, linkJSON,
 			`link: field "x": invalid JSON: invalid character '[' exceeded max depth`},
-		{"layout", func() error { _, err := layout.Parse(nest(`{"_type":"layout","x":`, `}`)); return err },
+		{"layout", func(b []byte) error { _, err := layout.Parse(b); return err }, layoutJSON,
 			`layout: field "x": invalid JSON: invalid character '[' exceeded max depth`},
-		{"key", func() error { _, err := keys.Parse(nest(`{"keytype":"ed25519","x":`, `}`)); return err },
+		{"key", func(b []byte) error { _, err := keys.Parse(b); return err }, keyJSON,
 			`key JSON: field "x": invalid JSON: invalid character '[' exceeded max depth`},
-		{"layout source", func() error {
-			_, err := layout.ParseSource("deep.yaml", nest("readme: ", ""), layout.SourceOptions{})
-			return err
-		}, "deep.yaml"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.parse()
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			if err := tc.parse(nested(tc.doc, 100)); err != nil {
+				t.Fatalf("control, 100 levels: %v", err)
+			}
+			err := tc.parse(nested(tc.doc, 1<<20))
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("got %v, want %s", err, tc.want)
 			}
 		})
 	}
+
+	t.Run("layout source", func(t *testing.T) {
+		src := func(depth int) []byte {
+			return []byte("readme: " + strings.Repeat("[", depth) + strings.Repeat("]", depth) + "\n")
+		}
+		// A little nesting gets as far as the first missing field.
+		_, err := layout.ParseSource("deep.yaml", src(100), layout.SourceOptions{})
+		if err == nil || !strings.HasPrefix(err.Error(), "deep.yaml:1:1: expires: missing") {
+			t.Fatalf("control, 100 levels: %v", err)
+		}
+		_, err = layout.ParseSource("deep.yaml", src(1<<20), layout.SourceOptions{})
+		if want := "deep.yaml: yaml: exceeded max depth of 10000"; err == nil || err.Error() != want {
+			t.Errorf("got %v, want %s", err, want)
+		}
+	})
 }

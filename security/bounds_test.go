@@ -197,6 +197,12 @@ func TestHugeLayoutFile(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "owner.pub"), publicPEM(t, newKey(t)))
 	const max = 64 << 20 // the CLI's metadata limit
 
+	t.Run("control: a layout of ordinary size", func(t *testing.T) {
+		c := newCLIChain(t)
+		writeLink(t, filepath.Join(c.dir, "links"), "build", c.alice, signLink(t, buildLink(), envelope.Metablock, c.alice))
+		wantCode(t, c.verify(t), 0)
+	})
+
 	t.Run("regular file", func(t *testing.T) {
 		sparse(t, filepath.Join(dir, "huge.layout"), max+1)
 		r := runToto(t, dir, time.Minute, "verify", "--layout", "huge.layout", "--layout-key", "owner.pub", "--links", ".")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -100,14 +101,23 @@ func envelopeOrWrap(data []byte, dsse bool) (*envelope.Envelope, error) {
 	return wrapped, nil
 }
 
-// readBounded reads a metadata file, refusing absurd sizes.
+// readBounded reads a metadata file, refusing absurd sizes whatever kind of
+// file it is: stat cannot size a FIFO or a device (--layout /dev/zero).
 func readBounded(path string) ([]byte, error) {
-	st, err := os.Stat(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() > maxMetadataSize {
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > maxMetadataSize {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxMetadataSize)
 	}
-	return os.ReadFile(path)
+	data, err := io.ReadAll(io.LimitReader(f, maxMetadataSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxMetadataSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxMetadataSize)
+	}
+	return data, nil
 }

@@ -52,3 +52,17 @@ func (f *rawFile) Close() error {
 	}
 	return nil
 }
+
+func (f *rawFile) state() (fileState, error) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Fstat(f.fd, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return fileState{}, &fs.PathError{Op: "fstat", Path: f.path, Err: err}
+		}
+		return fileState{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}, nil
+	}
+}

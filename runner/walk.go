@@ -69,6 +69,9 @@ var (
 	ErrSymlinkLoop     = errors.New("symlink loop")
 	ErrNotRegular      = errors.New("not a regular file, directory or symlink")
 	ErrPathCollision   = errors.New("two artifacts recorded under one path")
+	// ErrChangedWhileHashing: a file's size or times changed while it was
+	// read, so its digest may be of neither version.
+	ErrChangedWhileHashing = errors.New("file changed while it was being hashed")
 )
 
 // HashOptions controls how artifacts are found and hashed.
@@ -279,12 +282,44 @@ func (w *walker) hashFile(d *digester, p string, counter *atomic.Int64) (link.Di
 		return nil, err
 	}
 	defer f.Close()
-	ds, _, err := d.digest(f, counter)
+	st, _ := f.(stater)
+	var before fileState
+	if st != nil {
+		if before, err = st.state(); err != nil {
+			return nil, err
+		}
+	}
+	ds, n, err := d.digest(f, counter)
 	var pe *fs.PathError
 	if err != nil && !errors.As(err, &pe) {
 		return nil, fmt.Errorf("read %s: %w", p, err) // name the file
 	}
-	return ds, err
+	if err != nil || st == nil {
+		return ds, err
+	}
+	// A writer racing the read leaves a digest of neither version: compare
+	// the file's size and times before and after. (Not the bytes read:
+	// files in /proc and /sys report sizes that are not their length.)
+	after, err := st.state()
+	if err != nil {
+		return nil, err
+	}
+	if after != before {
+		return nil, fmt.Errorf("%w: %s (%d bytes before, %d read, %d after)", ErrChangedWhileHashing, p, before.size, n, after.size)
+	}
+	return ds, nil
+}
+
+// fileState is what tells a file changed: its size and its modification
+// and status-change times.
+type fileState struct {
+	size         int64
+	mtime, ctime int64 // nanoseconds
+}
+
+// stater is implemented by files that can report their state while open.
+type stater interface {
+	state() (fileState, error)
 }
 
 // top records one path as given by the caller.

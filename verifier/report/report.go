@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/toto-dev/toto/layout"
 	"github.com/toto-dev/toto/verifier"
@@ -313,7 +315,7 @@ func (r *Report) text(b *strings.Builder, max int, indent string) {
 			return
 		}
 		b.WriteString(indent)
-		fmt.Fprintf(b, format, args...)
+		b.WriteString(printable(fmt.Sprintf(format, args...)))
 		b.WriteByte('\n')
 	}
 	what := "supply chain"
@@ -418,7 +420,7 @@ func statusWord(s string) string {
 func (it *Item) text(b *strings.Builder, max int, indent string) {
 	p := func(format string, args ...any) {
 		b.WriteString(indent)
-		fmt.Fprintf(b, format, args...)
+		b.WriteString(printable(fmt.Sprintf(format, args...)))
 		b.WriteByte('\n')
 	}
 	line := fmt.Sprintf("%s  %s", statusWord(it.Status), it.Name)
@@ -471,4 +473,29 @@ func shortList(ids []string) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, ", ")
+}
+
+// printable shows control characters (C0, DEL, C1) and the Unicode line
+// separators and bidirectional controls as Go escapes. Names in the report
+// come from the evidence, and must not move a terminal's cursor, start a
+// line of their own, or reorder what is shown.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unprintable) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unprintable(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unprintable(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
+		'\u202a' <= r && r <= '\u202e' || '\u2066' <= r && r <= '\u2069'
 }

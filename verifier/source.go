@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/toto-dev/toto/envelope"
 )
@@ -17,6 +18,11 @@ import (
 // DefaultMaxLinkSize bounds the size of each link file Dir reads. A link
 // for 100,000 artifacts is about 20 MB.
 const DefaultMaxLinkSize = 256 << 20
+
+// DefaultMaxTotalSize bounds how much evidence one Dir (with its sublayout
+// folders) reads in all, so that many large files cannot exhaust memory
+// even though each is under DefaultMaxLinkSize.
+const DefaultMaxTotalSize = 2 << 30
 
 // Dir is a LinkSource reading a links folder laid out as the reference
 // implementations write it: "<step>.<keyid prefix>.link" files, and for a
@@ -29,9 +35,13 @@ const DefaultMaxLinkSize = 256 << 20
 type Dir struct {
 	// MaxFileSize bounds each file read; 0 means DefaultMaxLinkSize.
 	MaxFileSize int64
+	// MaxTotalSize bounds the bytes read by this Dir and the sublayout
+	// folders opened from it together; 0 means DefaultMaxTotalSize.
+	MaxTotalSize int64
 
-	path string
-	root *os.Root
+	path  string
+	root  *os.Root
+	spent *atomic.Int64 // shared with sublayout folders
 
 	mu       sync.Mutex
 	names    []string // regular files and symlinks in the folder, sorted
@@ -46,7 +56,7 @@ func OpenDir(path string) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("links folder: %w", err)
 	}
-	return &Dir{path: path, root: root}, nil
+	return &Dir{path: path, root: root, spent: new(atomic.Int64)}, nil
 }
 
 // Close releases the folder and any sublayout folders opened from it.
@@ -155,6 +165,13 @@ func (d *Dir) read(name string) ([]byte, error) {
 	if st.Size() > max {
 		return nil, fmt.Errorf("%s is %d bytes, more than the limit of %d", name, st.Size(), max)
 	}
+	total := d.MaxTotalSize
+	if total <= 0 {
+		total = DefaultMaxTotalSize
+	}
+	if d.spent.Add(st.Size()) > total {
+		return nil, fmt.Errorf("%s: the links folder holds more than %d bytes of evidence in all; refusing to read more", name, total)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
@@ -176,7 +193,7 @@ func (d *Dir) Sublayout(step, keyID string) (LinkSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sublayout links folder: %w", err)
 	}
-	c := &Dir{MaxFileSize: d.MaxFileSize, path: filepath.Join(d.path, name), root: r}
+	c := &Dir{MaxFileSize: d.MaxFileSize, MaxTotalSize: d.MaxTotalSize, path: filepath.Join(d.path, name), root: r, spent: d.spent}
 	d.mu.Lock()
 	d.children = append(d.children, c)
 	d.mu.Unlock()

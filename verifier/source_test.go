@@ -109,6 +109,28 @@ func TestDirBoundsFileSize(t *testing.T) {
 	wantFailure[*verifier.ThresholdError](t, res, "big.12345678.link rejected: unreadable")
 }
 
+// Many files, each under the per-file limit, are bounded in total too.
+func TestDirBoundsTotalSize(t *testing.T) {
+	dir := t.TempDir()
+	b := cg.NewBuilder()
+	data, _ := b.Link("big", "alice", &link.Link{Products: cg.Artifacts("a", hX)}).Encode()
+	for _, id := range []string{"11111111", "22222222", "33333333"} {
+		writeFile(t, filepath.Join(dir, "big."+id+".link"), data)
+	}
+	d := openDir(t, dir)
+	d.MaxTotalSize = int64(2*len(data) + len(data)/2)
+	files, err := d.Links(context.Background(), "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 3 || files[0].Err != nil || files[1].Err != nil {
+		t.Fatalf("files within the budget were refused: %+v", files)
+	}
+	if files[2].Err == nil || !strings.Contains(files[2].Err.Error(), "bytes of evidence in all") {
+		t.Fatalf("the file past the total budget was read: %+v", files[2])
+	}
+}
+
 // FuzzVerifyEvidence feeds arbitrary bytes to the verifier as a step's
 // link file: it must never panic, and never accept evidence that alice did
 // not sign.

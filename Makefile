@@ -17,11 +17,15 @@ build:
 	$(GO) build -o $(BIN) ./cmd/toto
 
 # deps installs what the tests compare against: Debian's in-toto 1.3.1
-# (in-toto-run, in-toto-verify, ... and its Python module).
+# (in-toto-run, in-toto-verify, ... and its Python module), and xmllint
+# (libxml2-utils) to validate CycloneDX XML against its XSD.
 deps:
-	@if ! command -v in-toto-verify >/dev/null 2>&1; then \
-		echo "installing Debian's in-toto (reference implementation for interop tests)"; \
-		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq in-toto >/dev/null; \
+	@pkgs=""; \
+	command -v in-toto-verify >/dev/null 2>&1 || pkgs="$$pkgs in-toto"; \
+	command -v xmllint >/dev/null 2>&1 || pkgs="$$pkgs libxml2-utils"; \
+	if [ -n "$$pkgs" ]; then \
+		echo "installing Debian packages the tests use:$$pkgs"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs >/dev/null; \
 	fi
 
 test: deps

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/toto-dev/toto/internal/jsonobj"
 )
@@ -19,6 +20,9 @@ func Parse(data []byte) (*Envelope, error) {
 	}
 	_, hasSigned := f["signed"]
 	_, hasPayload := f["payload"]
+	if _, ok := f["dsseEnvelope"]; ok && !hasSigned && !hasPayload {
+		return parseBundle(f)
+	}
 	switch {
 	case hasSigned && !hasPayload:
 		return parseMetablock(f)
@@ -83,6 +87,53 @@ func parseDSSE(f jsonobj.Fields) (*Envelope, error) {
 	return e, nil
 }
 
+// bundleMediaTypePrefix starts the mediaType of every Sigstore bundle.
+const bundleMediaTypePrefix = "application/vnd.dev.sigstore.bundle"
+
+// parseBundle reads the DSSE envelope inside a Sigstore bundle. Sigstore
+// signers leave the DSSE keyid empty; the bundle's public key hint (which
+// toto's bundles set to the toto keyid) stands in for it.
+func parseBundle(f jsonobj.Fields) (*Envelope, error) {
+	var mediaType string
+	if err := f.Take("mediaType", &mediaType, true); err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(mediaType, bundleMediaTypePrefix) {
+		return nil, &jsonobj.FieldError{Field: "mediaType", Err: fmt.Errorf("%q is not a Sigstore bundle media type", mediaType)}
+	}
+	inner, err := jsonobj.Split(f["dsseEnvelope"])
+	if err != nil {
+		return nil, &jsonobj.FieldError{Field: "dsseEnvelope", Err: err}
+	}
+	e, err := parseDSSE(inner)
+	if err != nil {
+		return nil, fmt.Errorf("dsseEnvelope: %w", err)
+	}
+	var vm struct {
+		PublicKey struct {
+			Hint string `json:"hint"`
+		} `json:"publicKey"`
+	}
+	if raw, ok := f["verificationMaterial"]; ok {
+		if err := json.Unmarshal(raw, &vm); err != nil {
+			return nil, &jsonobj.FieldError{Field: "verificationMaterial", Err: err}
+		}
+	}
+	for i := range e.Signatures {
+		if e.Signatures[i].KeyID == "" && vm.PublicKey.Hint != "" {
+			e.Signatures[i].KeyID = vm.PublicKey.Hint
+			e.Signatures[i].keyIDFromHint = true
+		}
+	}
+	// Keep the bundle's other members (verification material, its media
+	// type) to write it back as found.
+	f["mediaType"], _ = json.Marshal(mediaType)
+	delete(f, "dsseEnvelope")
+	e.Format = SigstoreBundle
+	e.extra = f
+	return e, nil
+}
+
 // decodeBase64 accepts standard and URL-safe base64, padded or not, as the
 // DSSE spec allows either.
 func decodeBase64(s string) ([]byte, error) {
@@ -107,7 +158,8 @@ func parseSignatures(f jsonobj.Fields, decode func(string) ([]byte, error), encN
 		}
 		var s Signature
 		var enc string
-		if err := sf.Take("keyid", &s.KeyID, true); err != nil {
+		// DSSE makes keyid an optional hint (Sigstore signers omit it).
+		if err := sf.Take("keyid", &s.KeyID, encName == "hex"); err != nil {
 			return nil, fmt.Errorf("signatures[%d]: %w", i, err)
 		}
 		// GPG signatures by the Python reference carry "signature" and
@@ -135,12 +187,15 @@ func (e *Envelope) MarshalJSON() ([]byte, error) {
 	sigs := make([]json.RawMessage, 0, len(e.Signatures))
 	for _, s := range e.Signatures {
 		var enc string
-		if e.Format == DSSE {
+		if e.Format != Metablock {
 			enc = base64.StdEncoding.EncodeToString(s.Sig)
 		} else {
 			enc = hex.EncodeToString(s.Sig)
 		}
 		known := map[string]any{"keyid": s.KeyID, "sig": enc}
+		if s.keyIDFromHint {
+			delete(known, "keyid")
+		}
 		if s.Sig == nil && s.Extra["signature"] != nil {
 			delete(known, "sig") // a GPG signature, kept as found
 		}
@@ -151,11 +206,19 @@ func (e *Envelope) MarshalJSON() ([]byte, error) {
 		sigs = append(sigs, b)
 	}
 	known := map[string]any{"signatures": sigs}
-	if e.Format == DSSE {
+	switch e.Format {
+	case DSSE, SigstoreBundle:
 		known["payloadType"] = e.PayloadType
 		known["payload"] = base64.StdEncoding.EncodeToString(e.payload)
-	} else {
+	default:
 		known["signed"] = json.RawMessage(e.payload)
+	}
+	if e.Format == SigstoreBundle {
+		inner, err := jsonobj.Join(known, nil)
+		if err != nil {
+			return nil, err
+		}
+		return jsonobj.Join(map[string]any{"dsseEnvelope": json.RawMessage(inner)}, e.extra)
 	}
 	return jsonobj.Join(known, e.extra)
 }

@@ -34,11 +34,21 @@ const (
 	Metablock Format = iota
 	// DSSE is the Dead Simple Signing Envelope.
 	DSSE
+	// SigstoreBundle is a Sigstore bundle (v0.1–v0.3) holding a DSSE
+	// envelope signed with a key: the DSSE signature is what is checked,
+	// with the functionary's key. Bundles carrying a certificate instead of
+	// a key (keyless signing) are parsed but verify under no toto key; use
+	// package bundle for those. A bundle holds exactly one signature, so
+	// Sign refuses to add another.
+	SigstoreBundle
 )
 
 func (f Format) String() string {
-	if f == DSSE {
+	switch f {
+	case DSSE:
 		return "dsse"
+	case SigstoreBundle:
+		return "sigstore-bundle"
 	}
 	return "metablock"
 }
@@ -53,6 +63,7 @@ var (
 	ErrBadSignature  = errors.New("signature does not verify")
 	ErrPayloadType   = errors.New("unexpected DSSE payloadType")
 	ErrNotAnEnvelope = errors.New("neither a Metablock nor a DSSE envelope")
+	ErrBundleSigned  = errors.New("a Sigstore bundle holds one signature; sign the payload into a new bundle instead")
 )
 
 // Signature is one signature in an envelope.
@@ -64,6 +75,11 @@ type Signature struct {
 	// Extra keeps other members of the signature object (for example GPG
 	// headers written by the Python reference).
 	Extra map[string]json.RawMessage
+
+	// keyIDFromHint is set when a Sigstore bundle's signature had no keyid
+	// and KeyID was taken from the bundle's public key hint; it is not
+	// written back.
+	keyIDFromHint bool
 }
 
 // Envelope is signed metadata.
@@ -119,7 +135,7 @@ func (e *Envelope) PayloadTypeField() (string, error) {
 
 // SignedBytes returns the exact bytes each signature covers.
 func (e *Envelope) SignedBytes() ([]byte, error) {
-	if e.Format == DSSE {
+	if e.Format == DSSE || e.Format == SigstoreBundle {
 		return dsse.PAE(e.PayloadType, e.payload), nil
 	}
 	b, err := cjson.EncodeCanonical(json.RawMessage(e.payload))
@@ -133,6 +149,9 @@ func (e *Envelope) SignedBytes() ([]byte, error) {
 // earlier signature by the same key is replaced, so a key never appears
 // twice.
 func (e *Envelope) Sign(ctx context.Context, k *keys.Key) error {
+	if e.Format == SigstoreBundle {
+		return ErrBundleSigned
+	}
 	data, err := e.SignedBytes()
 	if err != nil {
 		return err
@@ -162,7 +181,7 @@ func (e *Envelope) Verify(k *keys.Key) error {
 	}
 	found := false
 	for _, s := range e.Signatures {
-		if !k.HasID(s.KeyID) {
+		if !s.By(k) {
 			continue
 		}
 		found = true
@@ -174,6 +193,13 @@ func (e *Envelope) Verify(k *keys.Key) error {
 		return fmt.Errorf("key %s: %w", shortID(k.ID()), ErrNoSignature)
 	}
 	return fmt.Errorf("key %s: %w", shortID(k.ID()), ErrBadSignature)
+}
+
+// By reports whether the signature claims to be by k: its keyid is one of
+// k's keyids, or it has none (DSSE makes the keyid an optional hint, so a
+// signature without one is tried with every candidate key).
+func (s Signature) By(k *keys.Key) bool {
+	return s.KeyID == "" || k.HasID(s.KeyID)
 }
 
 // SignerIDs returns the distinct keyids named by the signatures.

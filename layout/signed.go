@@ -78,7 +78,7 @@ func VerifyEnvelope(e *envelope.Envelope, layoutKeys []*keys.Key) (*Layout, erro
 	if len(layoutKeys) == 0 {
 		return nil, ErrNoLayoutKeys
 	}
-	if e.Format == envelope.DSSE && e.PayloadType != envelope.PayloadTypeInToto {
+	if e.Format != envelope.Metablock && e.PayloadType != envelope.PayloadTypeInToto {
 		return nil, fmt.Errorf("%w: %q, want %q", envelope.ErrPayloadType, e.PayloadType, envelope.PayloadTypeInToto)
 	}
 	var failed []SignatureCheck

@@ -237,7 +237,7 @@ func verifyByAny(env *envelope.Envelope, authorised []*keys.Key) error {
 	if len(authorised) == 0 {
 		return errors.New("no authorised keys to check the signature with")
 	}
-	if env.Format == envelope.DSSE && env.PayloadType != envelope.PayloadTypeInToto {
+	if env.Format != envelope.Metablock && env.PayloadType != envelope.PayloadTypeInToto {
 		return fmt.Errorf("DSSE payloadType %q, want %s", env.PayloadType, envelope.PayloadTypeInToto)
 	}
 	var errs []error

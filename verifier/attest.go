@@ -61,7 +61,7 @@ func (v *verification) checkAttestations(ctx context.Context, res *Result) {
 			fail("not signed by any key of the layout or any layout key", nil)
 			continue
 		}
-		if e.Format == envelope.DSSE && e.PayloadType != envelope.PayloadTypeInToto {
+		if e.Format != envelope.Metablock && e.PayloadType != envelope.PayloadTypeInToto {
 			fail(fmt.Sprintf("DSSE payloadType %q is not %q", e.PayloadType, envelope.PayloadTypeInToto), nil)
 			continue
 		}

@@ -61,7 +61,7 @@ func parseLayout(e *envelope.Envelope) (*layout.Layout, error) {
 	if e == nil {
 		return nil, fmt.Errorf("%w: no envelope", ErrNotALayout)
 	}
-	if e.Format == envelope.DSSE && e.PayloadType != envelope.PayloadTypeInToto {
+	if e.Format != envelope.Metablock && e.PayloadType != envelope.PayloadTypeInToto {
 		return nil, fmt.Errorf("%w: DSSE payloadType %q, want %q", ErrNotALayout, e.PayloadType, envelope.PayloadTypeInToto)
 	}
 	typ, err := e.PayloadTypeField()
@@ -371,7 +371,7 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 	for _, fn := range funcs {
 		named, valid := false, false
 		for _, sig := range e.Signatures {
-			if !fn.key.HasID(sig.KeyID) {
+			if !sig.By(fn.key) {
 				continue
 			}
 			named = true
@@ -409,7 +409,7 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 		}
 		return lc, nil
 	}
-	if e.Format == envelope.DSSE && e.PayloadType != envelope.PayloadTypeInToto {
+	if e.Format != envelope.Metablock && e.PayloadType != envelope.PayloadTypeInToto {
 		lc.Reason = fmt.Sprintf("DSSE payloadType %q is not %q", e.PayloadType, envelope.PayloadTypeInToto)
 		return lc, nil
 	}

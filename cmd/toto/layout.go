@@ -319,7 +319,7 @@ func splitErrors(err error) []error {
 func parseLayoutFile(data []byte) (*layout.Layout, *envelope.Envelope, error) {
 	env, envErr := envelope.Parse(data)
 	if envErr == nil {
-		if env.Format == envelope.DSSE && env.PayloadType != envelope.PayloadTypeInToto {
+		if env.Format != envelope.Metablock && env.PayloadType != envelope.PayloadTypeInToto {
 			return nil, nil, fmt.Errorf("%w: %q", envelope.ErrPayloadType, env.PayloadType)
 		}
 		l, err := layout.Parse(env.Payload())

@@ -89,14 +89,8 @@ signed at once by each key given. Without -o it is written to stdout.`,
 			if err != nil {
 				return err
 			}
-			for _, kp := range keyPaths {
-				k, err := keys.Load(kp)
-				if err != nil {
-					return err
-				}
-				if err := env.Sign(cmd.Context(), k); err != nil {
-					return fmt.Errorf("%s: %w", kp, err)
-				}
+			if err := signWithKeyFiles(cmd.Context(), env, keyPaths); err != nil {
+				return err
 			}
 			b, err := env.Encode()
 			if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -49,14 +50,8 @@ The result replaces FILE atomically unless -o is given.`,
 			if _, err := env.PayloadTypeField(); err != nil {
 				return fmt.Errorf("%s: %w", in, err)
 			}
-			for _, kp := range keyPaths {
-				k, err := keys.Load(kp)
-				if err != nil {
-					return err
-				}
-				if err := env.Sign(cmd.Context(), k); err != nil {
-					return fmt.Errorf("%s: %w", kp, err)
-				}
+			if err := signWithKeyFiles(cmd.Context(), env, keyPaths); err != nil {
+				return err
 			}
 			b, err := env.Encode()
 			if err != nil {
@@ -76,6 +71,20 @@ The result replaces FILE atomically unless -o is given.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write here instead of replacing FILE")
 	cmd.Flags().BoolVar(&dsse, "dsse", false, "wrap an unsigned payload in DSSE instead of a Metablock")
 	return cmd
+}
+
+// signWithKeyFiles adds a signature to env by each private key file.
+func signWithKeyFiles(ctx context.Context, env *envelope.Envelope, keyPaths []string) error {
+	for _, kp := range keyPaths {
+		k, err := keys.Load(kp)
+		if err != nil {
+			return err
+		}
+		if err := env.Sign(ctx, k); err != nil {
+			return fmt.Errorf("%s: %w", kp, err)
+		}
+	}
+	return nil
 }
 
 // envelopeOrWrap parses data as an envelope, or wraps a bare payload.

@@ -47,7 +47,8 @@ links folder, as in-toto verification (spec v1.0, section 5) does:
 
   - every --layout-key signed the layout, and it has not expired;
   - --param values are substituted for {NAME} in rules and commands;
-  - each step has links ("<step>.<keyid prefix>.link", Metablock or DSSE)
+  - each step has links ("<step>.<keyid prefix>.link": Metablock, DSSE,
+    a link attestation from toto run --attest, or a keyed Sigstore bundle)
     signed by at least threshold distinct authorised functionaries, all
     reporting the same artifacts; a link holding a layout is a sublayout,
     verified recursively with its links in the folder "<step>.<keyid prefix>";

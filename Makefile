@@ -43,13 +43,20 @@ bench: build deps
 # input for at most FUZZMINIMIZETIME). Targets are found by grepping the
 # test sources, so no package is built just to list its tests. On a failure
 # the fuzzer's output is shown; the failing input is saved under the
-# package's testdata/fuzz, where plain `go test` replays it.
+# package's testdata/fuzz, where plain `go test` replays it. A run that ends
+# in "context deadline exceeded" without a failing input is the engine's own
+# deadline catching a slow target mid-execution (seen with 3s runs), not a
+# finding, and does not fail the target.
 fuzz:
 	@set -e; \
 	for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '/testdata/' | xargs -n1 dirname | sort -u); do \
 		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | sed 's/^func //' | sort -u); do \
 			echo "fuzz $$dir $$f ($(FUZZTIME))"; \
 			if ! out=$$($(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$dir 2>&1); then \
+				if echo "$$out" | grep -q 'context deadline exceeded' && ! echo "$$out" | grep -q 'Failing input written'; then \
+					echo "  (the fuzzing engine hit its own deadline mid-run with a slow target; no failing input found)"; \
+					continue; \
+				fi; \
 				echo "$$out"; echo "FAIL: $$dir $$f"; exit 1; \
 			fi; \
 		done; \

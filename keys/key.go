@@ -17,6 +17,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 )
@@ -64,6 +66,8 @@ type Key struct {
 	declaredID string
 	// extra keeps unknown members of the key object.
 	extra map[string]json.RawMessage
+	// ids caches the keyids (see IDs); nil for a Key built as a literal.
+	ids *idCache
 }
 
 // CryptoPublicKey returns the parsed public key.
@@ -90,12 +94,7 @@ func (k *Key) Public() *Key {
 // them (the RSA keys it embeds in layouts), and layouts and signatures name
 // the key by that keyid.
 func (k *Key) ID() string {
-	own := k.idOver(k.KeyIDHashAlgorithms)
-	if d := k.declaredID; d != "" && d != own &&
-		(d == k.idOver(nil) || d == k.idOver(DefaultKeyIDHashAlgorithms) || d == k.idOverNull()) {
-		return d
-	}
-	return own
+	return k.IDs()[0]
 }
 
 // IDs returns every keyid the reference implementations might use for this
@@ -105,15 +104,45 @@ func (k *Key) ID() string {
 // the key's JSON is not one of them unless it is computed one of these ways:
 // a key object must not answer to a keyid that names another key.
 func (k *Key) IDs() []string {
-	ids := []string{k.ID()}
-	add := func(id string) {
+	if k.ids == nil {
+		return k.computeIDs()
+	}
+	fp := k.fingerprint()
+	k.ids.mu.Lock()
+	defer k.ids.mu.Unlock()
+	if k.ids.fp != fp || k.ids.ids == nil {
+		k.ids.fp, k.ids.ids = fp, k.computeIDs()
+	}
+	return slices.Clone(k.ids.ids)
+}
+
+// idCache remembers a key's keyids: each is a canonical-JSON encoding and a
+// SHA-256, and the verifier asks for them for every signature it sees. The
+// fingerprint of the fields they derive from guards against a caller that
+// changes those exported fields after use.
+type idCache struct {
+	mu  sync.Mutex
+	fp  string
+	ids []string
+}
+
+func (k *Key) fingerprint() string {
+	return strings.Join([]string{k.Type, k.Scheme, fmt.Sprint(k.KeyIDHashAlgorithms == nil), strings.Join(k.KeyIDHashAlgorithms, ","), k.PublicValue, k.declaredID}, "\x00")
+}
+
+func (k *Key) computeIDs() []string {
+	own := k.idOver(k.KeyIDHashAlgorithms)
+	bare, def, null := k.idOver(nil), k.idOver(DefaultKeyIDHashAlgorithms), k.idOverNull()
+	first := own
+	if d := k.declaredID; d != "" && d != own && (d == bare || d == def || d == null) {
+		first = d
+	}
+	ids := []string{first}
+	for _, id := range []string{own, bare, def, null} {
 		if id != "" && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
-	add(k.idOver(nil))
-	add(k.idOver(DefaultKeyIDHashAlgorithms))
-	add(k.idOverNull())
 	return ids
 }
 

@@ -176,3 +176,35 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Keyids are cached, but never stale: changing a field they derive from
+// changes them, and concurrent use is safe.
+func TestKeyIDCacheFollowsFields(t *testing.T) {
+	k, err := keys.Generate(keys.Ed25519, keys.GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := k.ID()
+	c := k.Public()
+	c.KeyIDHashAlgorithms = nil
+	if c.ID() == before {
+		t.Fatal("keyid did not change with keyid_hash_algorithms")
+	}
+	if k.ID() != before {
+		t.Fatal("the original key's keyid changed with its copy")
+	}
+	done := make(chan bool)
+	for i := 0; i < 4; i++ {
+		go func() {
+			for j := 0; j < 100; j++ {
+				if !k.HasID(before) {
+					t.Error("HasID(own keyid) = false")
+				}
+			}
+			done <- true
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		<-done
+	}
+}

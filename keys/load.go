@@ -136,6 +136,7 @@ func fromCrypto(pub crypto.PublicKey, priv crypto.Signer) (*Key, error) {
 		PublicValue:         val,
 		pub:                 pub,
 		priv:                priv,
+		ids:                 new(idCache),
 	}, nil
 }
 
@@ -180,6 +181,7 @@ func parseJSON(data []byte) (*Key, error) {
 		KeyIDHashAlgorithms: jk.KeyIDHashAlgorithms,
 		PublicValue:         jk.KeyVal.Public,
 		declaredID:          jk.KeyID,
+		ids:                 new(idCache),
 	}
 	if len(f) > 0 {
 		k.extra = f

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/toto-dev/toto/internal/fnmatch"
 )
 
 // Severity says how bad a lint finding is.
@@ -387,10 +389,11 @@ type shadows struct {
 type blocker struct {
 	idx  int
 	rule Rule
+	glob *fnmatch.Pattern // compiled once, for glob patterns only
 }
 
 func (s *shadows) add(idx int, r Rule) {
-	b := blocker{idx, r}
+	b := blocker{idx: idx, rule: r}
 	switch {
 	case isUniversal(r.Pattern):
 		if s.universal == nil {
@@ -401,6 +404,7 @@ func (s *shadows) add(idx int, r Rule) {
 			s.literal[r.Pattern] = b
 		}
 	default:
+		b.glob = fnmatch.Compile(r.Pattern)
 		s.globs = append(s.globs, b)
 	}
 }
@@ -420,7 +424,7 @@ func (s *shadows) covering(r Rule) (blocker, bool) {
 		return b, true
 	}
 	for _, b := range s.globs {
-		if fnmatch(b.rule.Pattern, target) {
+		if b.glob.Match(target) {
 			return b, true
 		}
 	}
@@ -530,108 +534,6 @@ func patternProblems(p string) []patternProblem {
 		i = j + k
 	}
 	return out
-}
-
-// fnmatch reports whether name matches pattern under Python's fnmatch rules,
-// which in-toto rules use: "*" matches any run of characters including "/",
-// "?" any one character, "[...]" a class ("[!...]" negated), and an
-// unclosed "[" is a literal.
-func fnmatch(pattern, name string) bool {
-	toks := globTokens(pattern)
-	n := []rune(name)
-	ti, ni := 0, 0
-	starT, starN := -1, 0
-	for ni < len(n) {
-		switch {
-		case ti < len(toks) && toks[ti].star:
-			starT, starN = ti, ni
-			ti++
-		case ti < len(toks) && toks[ti].matches(n[ni]):
-			ti++
-			ni++
-		case starT >= 0:
-			starN++
-			ti, ni = starT+1, starN
-		default:
-			return false
-		}
-	}
-	for ti < len(toks) && toks[ti].star {
-		ti++
-	}
-	return ti == len(toks)
-}
-
-type globToken struct {
-	star   bool
-	any    bool
-	lit    rune
-	class  []rune // pairs lo, hi
-	negate bool
-	isCls  bool
-}
-
-func (t globToken) matches(c rune) bool {
-	switch {
-	case t.any:
-		return true
-	case t.isCls:
-		in := false
-		for i := 0; i+1 < len(t.class); i += 2 {
-			in = in || t.class[i] <= c && c <= t.class[i+1]
-		}
-		return in != t.negate
-	}
-	return c == t.lit
-}
-
-func globTokens(p string) []globToken {
-	r := []rune(p)
-	var toks []globToken
-	for i := 0; i < len(r); i++ {
-		switch r[i] {
-		case '*':
-			if len(toks) == 0 || !toks[len(toks)-1].star {
-				toks = append(toks, globToken{star: true})
-			}
-		case '?':
-			toks = append(toks, globToken{any: true})
-		case '[':
-			j := i + 1
-			if j < len(r) && r[j] == '!' {
-				j++
-			}
-			if j < len(r) && r[j] == ']' {
-				j++
-			}
-			for j < len(r) && r[j] != ']' {
-				j++
-			}
-			if j >= len(r) {
-				toks = append(toks, globToken{lit: '['})
-				continue
-			}
-			body := r[i+1 : j]
-			t := globToken{isCls: true}
-			if len(body) > 0 && body[0] == '!' {
-				t.negate = true
-				body = body[1:]
-			}
-			for k := 0; k < len(body); k++ {
-				if k+2 < len(body) && body[k+1] == '-' {
-					t.class = append(t.class, body[k], body[k+2])
-					k += 2
-				} else {
-					t.class = append(t.class, body[k], body[k])
-				}
-			}
-			toks = append(toks, t)
-			i = j
-		default:
-			toks = append(toks, globToken{lit: r[i]})
-		}
-	}
-	return toks
 }
 
 // Parameters returns the {NAME} placeholders used in l's rules and

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/toto-dev/toto/internal/fnmatch"
 	"github.com/toto-dev/toto/layout"
 	"github.com/toto-dev/toto/link"
 )
@@ -14,7 +15,7 @@ import (
 type compiledRule struct {
 	index int
 	rule  layout.Rule
-	glob  *glob
+	glob  *fnmatch.Pattern
 	// srcPrefix is a MATCH rule's source prefix with the trailing "/" the
 	// Python reference adds (os.path.join(prefix, "")); "" for none.
 	srcPrefix string
@@ -23,7 +24,7 @@ type compiledRule struct {
 func compileRules(rs []layout.Rule) []compiledRule {
 	out := make([]compiledRule, len(rs))
 	for i, r := range rs {
-		c := compiledRule{index: i, rule: r, glob: compileGlob(r.Pattern)}
+		c := compiledRule{index: i, rule: r, glob: fnmatch.Compile(r.Pattern)}
 		if r.Type == layout.Match && r.SourcePrefix != "" {
 			c.srcPrefix = withSlash(r.SourcePrefix)
 		}
@@ -93,17 +94,17 @@ func (q *artifactQueue) queued(p string) bool {
 // source path with os.path.join, which makes it absolute ("/x"), and then
 // fails with a KeyError or, worse, matches another artifact.
 func (q *artifactQueue) selectRule(r *compiledRule) []int {
-	if r.glob.literal {
-		if r.srcPrefix != "" && strings.HasPrefix(r.glob.lit, "/") {
+	if lit, ok := r.glob.Literal(); ok {
+		if r.srcPrefix != "" && strings.HasPrefix(lit, "/") {
 			return nil
 		}
-		if i := q.find(r.srcPrefix + r.glob.lit); i >= 0 && q.consumer[i] < 0 {
+		if i := q.find(r.srcPrefix + lit); i >= 0 && q.consumer[i] < 0 {
 			return []int{i}
 		}
 		return nil
 	}
 	var out []int
-	all := r.glob.matchAll()
+	all := r.glob.MatchesAll()
 	for i, p := range q.paths {
 		if q.consumer[i] >= 0 {
 			continue
@@ -114,7 +115,7 @@ func (q *artifactQueue) selectRule(r *compiledRule) []int {
 			}
 			p = p[len(r.srcPrefix):]
 		}
-		if all || r.glob.match(p) {
+		if all || r.glob.Match(p) {
 			out = append(out, i)
 		}
 	}
@@ -130,7 +131,7 @@ func (r *compiledRule) covers(p string) (string, bool) {
 		}
 		p = p[len(r.srcPrefix):]
 	}
-	return p, r.glob.match(p)
+	return p, r.glob.Match(p)
 }
 
 // ruleEnv is what rules of one item see: the item's own link and the
@@ -276,7 +277,7 @@ func (env *ruleEnv) nearMisses(p string, kind ArtifactKind, rules []compiledRule
 		var reason string
 		switch r.rule.Type {
 		case layout.Create, layout.Delete, layout.Modify:
-			if !r.glob.match(p) {
+			if !r.glob.Match(p) {
 				continue
 			}
 			_, reason = env.generic(r.rule.Type, p)

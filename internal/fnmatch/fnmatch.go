@@ -1,11 +1,16 @@
-package verifier
+// Package fnmatch matches artifact paths against the glob patterns of
+// in-toto artifact rules, with the semantics of Python's
+// fnmatch.fnmatchcase, which the Python reference uses (in-toto spec v1.0,
+// section 4.3.3 defers to it). The verifier applies rules with it and the
+// layout linter reasons about them with it, so both agree.
+package fnmatch
 
 import (
 	"strings"
 	"unicode/utf8"
 )
 
-// glob is an artifact-rule pattern compiled once, with the semantics of
+// Pattern is an artifact-rule pattern compiled once, with the semantics of
 // Python's fnmatch.fnmatchcase, which the Python reference uses for every
 // rule (in-toto spec v1.0, section 4.3.3 defers to it):
 //
@@ -18,7 +23,7 @@ import (
 //
 // A pattern without wildcards is a literal, which callers look up by map
 // instead of scanning.
-type glob struct {
+type Pattern struct {
 	pattern string
 	// literal is set when the pattern matches exactly one string, lit.
 	literal bool
@@ -78,8 +83,8 @@ func (c *charClass) has(r rune) bool {
 
 // compileGlob parses a pattern. Every string is a valid pattern, as in
 // Python.
-func compileGlob(pattern string) *glob {
-	g := &glob{pattern: pattern}
+func Compile(pattern string) *Pattern {
+	g := &Pattern{pattern: pattern}
 	pat := []rune(pattern)
 	n := len(pat)
 	for i := 0; i < n; {
@@ -222,10 +227,10 @@ func indexRune(s []rune, r rune, from, to int) int {
 	return -1
 }
 
-// match reports whether name matches the whole pattern. It backtracks
+// Match reports whether name matches the whole pattern. It backtracks
 // only to the last star, so it runs in O(len(pattern)·len(name)) at worst
 // and linear time for the usual "*.ext" and "dir/*" patterns.
-func (g *glob) match(name string) bool {
+func (g *Pattern) Match(name string) bool {
 	if g.literal {
 		return name == g.lit
 	}
@@ -270,8 +275,12 @@ func (g *glob) match(name string) bool {
 	}
 }
 
-// matchAll is a fast path used by rules over many artifacts: "*" alone
+// Literal returns the one string the pattern matches, if it has no
+// wildcards; callers look such patterns up by map instead of scanning.
+func (g *Pattern) Literal() (string, bool) { return g.lit, g.literal }
+
+// MatchesAll is a fast path used by rules over many artifacts: "*" alone
 // matches everything.
-func (g *glob) matchAll() bool {
+func (g *Pattern) MatchesAll() bool {
 	return len(g.toks) == 1 && g.toks[0].kind == tokStar
 }

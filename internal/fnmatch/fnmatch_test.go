@@ -1,4 +1,4 @@
-package verifier
+package fnmatch
 
 import (
 	"bytes"
@@ -48,7 +48,7 @@ func TestGlobMatchesFnmatch(t *testing.T) {
 		{"**/x", "x", false},
 		{"**/x", "/x", true},
 	} {
-		if got := compileGlob(tc.pattern).match(tc.name); got != tc.want {
+		if got := Compile(tc.pattern).Match(tc.name); got != tc.want {
 			t.Errorf("glob %q on %q = %v, want %v", tc.pattern, tc.name, got, tc.want)
 		}
 	}
@@ -56,13 +56,13 @@ func TestGlobMatchesFnmatch(t *testing.T) {
 
 func TestGlobLiteral(t *testing.T) {
 	for pattern, lit := range map[string]string{"foo.py": "foo.py", "a[b": "a[b", "": ""} {
-		g := compileGlob(pattern)
+		g := Compile(pattern)
 		if !g.literal || g.lit != lit {
 			t.Errorf("%q: literal=%v lit=%q, want literal %q", pattern, g.literal, g.lit, lit)
 		}
 	}
 	for _, pattern := range []string{"*", "a?", "[ab]"} {
-		if compileGlob(pattern).literal {
+		if Compile(pattern).literal {
 			t.Errorf("%q must not be a literal", pattern)
 		}
 	}
@@ -108,7 +108,7 @@ json.dump([fnmatch.fnmatchcase(c["N"], c["P"]) for c in cases], sys.stdout)
 	}
 	bad := 0
 	for i, c := range cases {
-		if got := compileGlob(c.P).match(c.N); got != want[i] {
+		if got := Compile(c.P).Match(c.N); got != want[i] {
 			bad++
 			if bad <= 20 {
 				t.Errorf("pattern %q name %q: toto %v, python %v", c.P, c.N, got, want[i])
@@ -122,12 +122,12 @@ func FuzzGlob(f *testing.F) {
 		f.Add(s, "abc")
 	}
 	f.Fuzz(func(t *testing.T, pattern, name string) {
-		g := compileGlob(pattern)
-		m := g.match(name)
+		g := Compile(pattern)
+		m := g.Match(name)
 		if g.literal && m != (name == g.lit) {
 			t.Fatalf("literal %q disagrees", pattern)
 		}
-		if g.matchAll() && !m {
+		if g.MatchesAll() && !m {
 			t.Fatalf("%q must match %q", pattern, name)
 		}
 	})

@@ -190,9 +190,9 @@ func (e *Envelope) Verify(k *keys.Key) error {
 		}
 	}
 	if !found {
-		return fmt.Errorf("key %s: %w", shortID(k.ID()), ErrNoSignature)
+		return fmt.Errorf("key %s: %w", keys.ShortID(k.ID()), ErrNoSignature)
 	}
-	return fmt.Errorf("key %s: %w", shortID(k.ID()), ErrBadSignature)
+	return fmt.Errorf("key %s: %w", keys.ShortID(k.ID()), ErrBadSignature)
 }
 
 // By reports whether the signature claims to be by k: its keyid is one of
@@ -213,11 +213,4 @@ func (e *Envelope) SignerIDs() []string {
 		}
 	}
 	return ids
-}
-
-func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
 }

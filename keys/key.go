@@ -246,3 +246,12 @@ func typeAndScheme(pub crypto.PublicKey) (string, string, error) {
 	}
 	return "", "", fmt.Errorf("unsupported public key type %T", pub)
 }
+
+// ShortID is the 8-hex-digit keyid prefix used in link file names and
+// messages.
+func ShortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}

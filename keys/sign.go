@@ -27,7 +27,7 @@ var ErrBadSignature = errors.New("signature does not verify")
 // securesystemslib family produces.
 func (k *Key) Sign(ctx context.Context, data []byte) ([]byte, error) {
 	if k.priv == nil {
-		return nil, fmt.Errorf("sign with key %s: %w", short(k.ID()), ErrNoPrivateKey)
+		return nil, fmt.Errorf("sign with key %s: %w", ShortID(k.ID()), ErrNoPrivateKey)
 	}
 	if k.Scheme == SchemeRSAPKCS1v15 {
 		// Not offered by go-securesystemslib; the references only emit it
@@ -37,11 +37,11 @@ func (k *Key) Sign(ctx context.Context, data []byte) ([]byte, error) {
 	}
 	sv, err := k.signerVerifier()
 	if err != nil {
-		return nil, fmt.Errorf("sign with key %s: %w", short(k.ID()), err)
+		return nil, fmt.Errorf("sign with key %s: %w", ShortID(k.ID()), err)
 	}
 	sig, err := sv.Sign(ctx, data)
 	if err != nil {
-		return nil, fmt.Errorf("sign with key %s: %w", short(k.ID()), err)
+		return nil, fmt.Errorf("sign with key %s: %w", ShortID(k.ID()), err)
 	}
 	return sig, nil
 }
@@ -128,11 +128,4 @@ func ecdsaDigest(pub *ecdsa.PublicKey, data []byte) []byte {
 		s := sha512.Sum512(data)
 		return s[:]
 	}
-}
-
-func short(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
 }

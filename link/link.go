@@ -15,7 +15,14 @@ import (
 	"sort"
 
 	"github.com/toto-dev/toto/internal/jsonobj"
+	"github.com/toto-dev/toto/keys"
 )
+
+// FileName is the name a signed link is stored under, as both reference
+// implementations name it: "<step>.<first 8 hex digits of the keyid>.link".
+func FileName(step, keyID string) string {
+	return step + "." + keys.ShortID(keyID) + ".link"
+}
 
 // Type is the value of the "_type" field of a link.
 const Type = "link"

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/link"
 	"github.com/toto-dev/toto/runner"
 )
 
@@ -66,7 +67,7 @@ func ExampleRun() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(filepath.Base(path) == runner.LinkFileName("copy", key.ID()))
+	fmt.Println(filepath.Base(path) == link.FileName("copy", key.ID()))
 	// Output:
 	// [input.txt] [output.txt] 0
 	// true

@@ -468,7 +468,7 @@ func TestInteropRecordWithPython(t *testing.T) {
 	}
 	check := func(name, product string) {
 		t.Helper()
-		l := loadLink(t, filepath.Join(root, LinkFileName(name, k.ID())), k)
+		l := loadLink(t, filepath.Join(root, link.FileName(name, k.ID())), k)
 		if !l.Materials["src/a"].Equal(link.DigestSet{"sha256": sha256hex([]byte("a"))}) {
 			t.Errorf("%s: materials %v", name, l.Materials)
 		}

@@ -93,14 +93,14 @@ func Statement(l *link.Link) (*statement.Statement, error) {
 }
 
 // Write signs l with k in format f and writes it atomically to
-// dir/LinkFileName(l.Name, k.ID()), returning the path. Nothing is written
+// dir/link.FileName(l.Name, k.ID()), returning the path. Nothing is written
 // if anything fails.
 func Write(ctx context.Context, dir string, l *link.Link, k *keys.Key, f Format) (string, error) {
 	env, err := Sign(ctx, l, k, f)
 	if err != nil {
 		return "", err
 	}
-	return writeEnvelope(filepath.Join(dir, LinkFileName(l.Name, k.ID())), env)
+	return writeEnvelope(filepath.Join(dir, link.FileName(l.Name, k.ID())), env)
 }
 
 func writeEnvelope(path string, env *envelope.Envelope) (string, error) {

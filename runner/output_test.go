@@ -238,7 +238,7 @@ func TestRecordStopRejectsTamperedPreliminaryLink(t *testing.T) {
 	if !errors.Is(err, envelope.ErrBadSignature) {
 		t.Fatalf("err = %v, want a bad signature error", err)
 	}
-	if _, err := os.Stat(filepath.Join(root, LinkFileName("edit", k.ID()))); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(root, link.FileName("edit", k.ID()))); !errors.Is(err, os.ErrNotExist) {
 		t.Error("a final link was written from a forged preliminary link")
 	}
 }

@@ -71,7 +71,7 @@ func RecordStart(ctx context.Context, o RecordOptions) (string, ProgressStats, e
 
 // RecordStop finds the preliminary link RecordStart left for the step and
 // key, checks its signature, records the products, writes the final signed
-// link to OutDir/LinkFileName(name, keyid) and removes the preliminary one.
+// link to OutDir/link.FileName(name, keyid) and removes the preliminary one.
 // It returns the final link's path.
 func RecordStop(ctx context.Context, o RecordOptions) (string, ProgressStats, error) {
 	if o.Key == nil {
@@ -115,7 +115,7 @@ func loadUnfinished(dir, name string, k *keys.Key) (string, *link.Link, error) {
 	}
 	if path == "" {
 		return "", nil, fmt.Errorf("%w for step %q and key %s: %s not found; run 'record start' first",
-			ErrNoUnfinished, name, shortID(k.ID()), filepath.Join(dir, UnfinishedFileName(name, k.ID())))
+			ErrNoUnfinished, name, keys.ShortID(k.ID()), filepath.Join(dir, UnfinishedFileName(name, k.ID())))
 	}
 	env, err := envelope.Parse(data)
 	if err != nil {

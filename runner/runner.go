@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/link"
 )
 
@@ -251,21 +252,8 @@ func environment(o EnvironmentOptions) (map[string]any, error) {
 	return env, nil
 }
 
-// LinkFileName is the name a signed link is stored under:
-// "<step>.<first 8 hex digits of the keyid>.link".
-func LinkFileName(step, keyID string) string {
-	return fmt.Sprintf("%s.%s.link", step, shortID(keyID))
-}
-
 // UnfinishedFileName is where in-toto-record keeps a preliminary link
 // between start and stop: ".<step>.<keyid[:8]>.link-unfinished".
 func UnfinishedFileName(step, keyID string) string {
-	return fmt.Sprintf(".%s.%s.link-unfinished", step, shortID(keyID))
-}
-
-func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
+	return fmt.Sprintf(".%s.%s.link-unfinished", step, keys.ShortID(keyID))
 }

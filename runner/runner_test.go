@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/toto-dev/toto/link"
 )
 
 func TestRunRecordsBeforeAndAfter(t *testing.T) {
@@ -125,7 +127,7 @@ func TestRunTimeout(t *testing.T) {
 
 func TestFileNames(t *testing.T) {
 	id := "776a00e29f3559e0141b3b096f696abc6cfb0c657ab40f441132b345b08453f5"
-	if got := LinkFileName("write-code", id); got != "write-code.776a00e2.link" {
+	if got := link.FileName("write-code", id); got != "write-code.776a00e2.link" {
 		t.Errorf("LinkFileName = %s", got)
 	}
 	if got := UnfinishedFileName("write-code", id); got != ".write-code.776a00e2.link-unfinished" {

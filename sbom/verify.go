@@ -258,10 +258,7 @@ func shortIDs(ids []string) []string {
 	}
 	out := make([]string, len(ids))
 	for i, id := range ids {
-		if len(id) > 8 {
-			id = id[:8]
-		}
-		out[i] = id
+		out[i] = keys.ShortID(id)
 	}
 	return out
 }

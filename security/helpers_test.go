@@ -16,7 +16,6 @@ import (
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/layout"
 	"github.com/toto-dev/toto/link"
-	"github.com/toto-dev/toto/runner"
 	"github.com/toto-dev/toto/verifier"
 )
 
@@ -101,7 +100,7 @@ func writeFile(t testing.TB, path string, data []byte) {
 // the runners name it; it returns the file name.
 func writeLink(t testing.TB, dir, step string, k *keys.Key, e *envelope.Envelope) string {
 	t.Helper()
-	name := runner.LinkFileName(step, k.ID())
+	name := link.FileName(step, k.ID())
 	writeFile(t, filepath.Join(dir, name), encode(t, e))
 	return name
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/layout"
 )
 
@@ -29,7 +30,7 @@ type LayoutSignatureError struct {
 }
 
 func (e *LayoutSignatureError) Error() string {
-	return fmt.Sprintf("%s: not signed by layout key %s: %v", e.Layout, short(e.KeyID), e.Err)
+	return fmt.Sprintf("%s: not signed by layout key %s: %v", e.Layout, keys.ShortID(e.KeyID), e.Err)
 }
 
 func (e *LayoutSignatureError) Unwrap() error { return e.Err }
@@ -72,7 +73,7 @@ func (e *ThresholdError) Error() string {
 	if len(e.Signers) > 0 {
 		ids := make([]string, len(e.Signers))
 		for i, s := range e.Signers {
-			ids[i] = short(s)
+			ids[i] = keys.ShortID(s)
 		}
 		fmt.Fprintf(&b, " (%s)", strings.Join(ids, ", "))
 	}
@@ -163,13 +164,13 @@ type SublayoutError struct {
 
 func (e *SublayoutError) Error() string {
 	if e.Err != nil {
-		return fmt.Sprintf("step %s: sublayout by %s: %v", e.Step, short(e.KeyID), e.Err)
+		return fmt.Sprintf("step %s: sublayout by %s: %v", e.Step, keys.ShortID(e.KeyID), e.Err)
 	}
 	n := 0
 	if e.Result != nil {
 		n = len(e.Result.Failures)
 	}
-	return fmt.Sprintf("step %s: sublayout by %s failed verification (%d failure(s))", e.Step, short(e.KeyID), n)
+	return fmt.Sprintf("step %s: sublayout by %s failed verification (%d failure(s))", e.Step, keys.ShortID(e.KeyID), n)
 }
 
 func (e *SublayoutError) Unwrap() []error {
@@ -209,11 +210,4 @@ func itemWord(inspection bool) string {
 		return "inspection"
 	}
 	return "step"
-}
-
-func short(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
 }

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/toto-dev/toto/envelope"
+	"github.com/toto-dev/toto/keys"
 )
 
 // DefaultMaxLinkSize bounds the size of each link file Dir reads. A link
@@ -185,7 +186,7 @@ func (d *Dir) read(name string) ([]byte, error) {
 // Sublayout opens the folder "<step>.<keyid prefix>" holding the links of
 // the sublayout that keyID provided for step.
 func (d *Dir) Sublayout(step, keyID string) (LinkSource, error) {
-	name := step + "." + short(keyID)
+	name := step + "." + keys.ShortID(keyID)
 	if strings.ContainsAny(name, `/\`+"\x00") || !filepath.IsLocal(name) {
 		return nil, fmt.Errorf("sublayout links folder %q would not be inside %s", name, d.path)
 	}
@@ -217,7 +218,7 @@ func (m *MemSource) Links(ctx context.Context, step string) ([]LinkFile, error) 
 
 // Sublayout returns the evidence of the sublayout keyID provided for step.
 func (m *MemSource) Sublayout(step, keyID string) (LinkSource, error) {
-	name := step + "." + short(keyID)
+	name := step + "." + keys.ShortID(keyID)
 	if s, ok := m.Sublayouts[name]; ok {
 		return s, nil
 	}

@@ -300,7 +300,7 @@ func (v *verification) loadStep(res *Result, s *layout.Step, g *gathered) *stepE
 	funcs := g.funcs
 	ev.funcs = funcs
 	for _, id := range g.unknown {
-		res.Warnings = append(res.Warnings, Warning{Item: s.Name, Message: fmt.Sprintf("pubkey %s is not among the layout's keys; it cannot authorise anything", short(id))})
+		res.Warnings = append(res.Warnings, Warning{Item: s.Name, Message: fmt.Sprintf("pubkey %s is not among the layout's keys; it cannot authorise anything", keys.ShortID(id))})
 	}
 	if g.srcErr != nil {
 		item.Links = append(item.Links, &LinkCheck{Source: "(link source)", Reason: g.srcErr.Error()})
@@ -391,7 +391,7 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 		case valid:
 			lc.Signers = append(lc.Signers, fn.id)
 		case named:
-			bad = append(bad, fmt.Sprintf("signature by %s does not verify", short(fn.id)))
+			bad = append(bad, fmt.Sprintf("signature by %s does not verify", keys.ShortID(fn.id)))
 		}
 	}
 	if len(lc.Signers) == 0 {
@@ -403,7 +403,7 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 		default:
 			var ids []string
 			for _, id := range e.SignerIDs() {
-				ids = append(ids, short(id))
+				ids = append(ids, keys.ShortID(id))
 			}
 			lc.Reason = fmt.Sprintf("signed by %s, not by a functionary authorised for step %s", strings.Join(ids, ", "), s.Name)
 		}

@@ -217,8 +217,7 @@ func writeProductsSBOM(ctx context.Context, dir, base string, l *link.Link, f sb
 	if err != nil {
 		return "", err
 	}
-	id := key.ID()
-	p := filepath.Join(dir, fmt.Sprintf("%s.%s.sbom.json", l.Name, id[:8]))
+	p := filepath.Join(dir, fmt.Sprintf("%s.%s.sbom.json", l.Name, keys.ShortID(key.ID())))
 	return p, atomicfile.Write(p, b, 0o644)
 }
 

@@ -6,6 +6,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/toto-dev/toto/keys"
 )
 
 // Geometry of the chain drawing.
@@ -205,7 +207,7 @@ func truncate(s string, n int) string {
 
 var htmlTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"graph":     chainGraph,
-	"short":     short,
+	"short":     keys.ShortID,
 	"shortList": shortList,
 	"join":      func(s []string) string { return strings.Join(s, " ") },
 	"inc":       func(i int) int { return i + 1 },

@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/layout"
 	"github.com/toto-dev/toto/verifier"
 )
@@ -342,7 +343,7 @@ func (r *Report) text(b *strings.Builder, max int, indent string) {
 	p("%s (%s; verified at %s)", lay, exp, r.VerifiedAt)
 	for _, s := range r.Signatures {
 		if s.OK {
-			p("  ok    signed by layout key %s", short(s.KeyID))
+			p("  ok    signed by layout key %s", keys.ShortID(s.KeyID))
 		} else {
 			p("  FAIL  %s", s.Error)
 		}
@@ -456,20 +457,13 @@ func (it *Item) text(b *strings.Builder, max int, indent string) {
 	}
 }
 
-func short(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
-}
-
 func shortList(ids []string) string {
 	if len(ids) == 0 {
 		return "none"
 	}
 	out := make([]string, len(ids))
 	for i, id := range ids {
-		out[i] = short(id)
+		out[i] = keys.ShortID(id)
 	}
 	sort.Strings(out)
 	return strings.Join(out, ", ")

@@ -2,7 +2,6 @@ package chaingen
 
 import (
 	"context"
-	"fmt"
 	"math/rand"
 	"time"
 
@@ -97,7 +96,7 @@ func (b *Builder) Link(step, signer string, l *link.Link) *envelope.Envelope {
 		panic(err)
 	}
 	e := b.Sign(p, signer)
-	b.AddEvidence(step, fmt.Sprintf("%s.%s.link", step, b.Key(signer).ID()[:8]), e)
+	b.AddEvidence(step, link.FileName(step, b.Key(signer).ID()), e)
 	return e
 }
 
@@ -121,7 +120,7 @@ func (b *Builder) SignedLayout(signers ...string) *envelope.Envelope {
 func (b *Builder) Sublayout(step, functionary string, sub *Builder) {
 	e := sub.SignedLayout(functionary)
 	id := b.Key(functionary).ID()
-	b.AddEvidence(step, fmt.Sprintf("%s.%s.link", step, id[:8]), e)
+	b.AddEvidence(step, link.FileName(step, id), e)
 	b.subs[step+"."+id[:8]] = sub.Source()
 }
 

@@ -560,7 +560,7 @@ func (c *Chain) signLink(l *link.Link, k *keys.Key) (*envelope.Envelope, error) 
 	return e, e.Sign(context.Background(), k)
 }
 
-func linkName(step, keyID string) string { return fmt.Sprintf("%s.%s.link", step, keyID[:8]) }
+func linkName(step, keyID string) string { return link.FileName(step, keyID) }
 
 func (c *Chain) signLinks() error {
 	for _, s := range c.steps {

@@ -417,31 +417,23 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 	// can be tens of megabytes; it is scanned once), and look at "_type"
 	// only if that fails.
 	l, lerr := link.Parse(e.Payload())
-	if lerr == nil {
-		// The references do not check this; without it a link signed for
-		// one step can be replayed as evidence for another step the same
-		// functionary is authorised for.
-		if l.Name != s.Name {
-			lc.Reason = fmt.Sprintf("it records step %q, not %q", l.Name, s.Name)
+	if lerr != nil {
+		typ, err := e.PayloadTypeField()
+		switch {
+		case err != nil:
+			lc.Reason = err.Error()
+			return lc, nil
+		case typ == link.Type:
+			lc.Reason = lerr.Error()
+			return lc, nil
+		case typ == layout.Type:
+			lc.Sublayout = true
+			lc.Accepted = true
+			return lc, e
+		case typ != statement.Type:
+			lc.Reason = fmt.Sprintf("it holds a %q, not a link, link attestation or layout", typ)
 			return lc, nil
 		}
-		lc.Link = l
-		lc.Accepted = true
-		return lc, nil
-	}
-	typ, err := e.PayloadTypeField()
-	switch {
-	case err != nil:
-		lc.Reason = err.Error()
-		return lc, nil
-	case typ == link.Type:
-		lc.Reason = lerr.Error()
-		return lc, nil
-	case typ == layout.Type:
-		lc.Sublayout = true
-		lc.Accepted = true
-		return lc, e
-	case typ == statement.Type:
 		// toto run --attest writes links as Statements with the link
 		// predicate v0.3; convert them back to old-style links.
 		st, err := statement.Parse(e.Payload())
@@ -452,15 +444,16 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 			lc.Reason = err.Error()
 			return lc, nil
 		}
-		if l.Name != s.Name {
-			lc.Reason = fmt.Sprintf("it records step %q, not %q", l.Name, s.Name)
-			return lc, nil
-		}
-		lc.Link = l
-		lc.Accepted = true
+	}
+	// The references do not check this; without it a link signed for one
+	// step can be replayed as evidence for another step the same
+	// functionary is authorised for.
+	if l.Name != s.Name {
+		lc.Reason = fmt.Sprintf("it records step %q, not %q", l.Name, s.Name)
 		return lc, nil
 	}
-	lc.Reason = fmt.Sprintf("it holds a %q, not a link, link attestation or layout", typ)
+	lc.Link = l
+	lc.Accepted = true
 	return lc, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/toto-dev/toto/internal/atomicfile"
+	"github.com/toto-dev/toto/internal/boundedio"
 	"github.com/toto-dev/toto/internal/jsonobj"
 )
 
@@ -128,7 +128,7 @@ func (ls *layoutStore) describe(ctx context.Context, idx []v1.Descriptor, h v1.H
 func (ls *layoutStore) indexPath() string { return filepath.Join(ls.dir, "index.json") }
 
 func (ls *layoutStore) index() ([]v1.Descriptor, error) {
-	raw, err := readLimited(ls.indexPath(), maxManifestSize)
+	raw, err := boundedio.ReadFile(ls.indexPath(), maxManifestSize)
 	if err != nil {
 		return nil, err
 	}
@@ -145,27 +145,11 @@ func (ls *layoutStore) blobPath(h v1.Hash) string {
 	return filepath.Join(ls.dir, "blobs", h.Algorithm, h.Hex)
 }
 
-func readLimited(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
-	}
-	return b, nil
-}
-
 func (ls *layoutStore) blob(_ context.Context, h v1.Hash, max int64) ([]byte, error) {
 	if h.Algorithm != "sha256" || len(h.Hex) != 64 {
 		return nil, fmt.Errorf("unsupported digest %s", h)
 	}
-	b, err := readLimited(ls.blobPath(h), max)
+	b, err := boundedio.ReadFile(ls.blobPath(h), max)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +232,7 @@ func (ls *layoutStore) push(_ context.Context, a *artifact) error {
 	if err := ls.writeBlob(a.desc.Digest, a.manifest); err != nil {
 		return err
 	}
-	raw, err := readLimited(ls.indexPath(), maxManifestSize)
+	raw, err := boundedio.ReadFile(ls.indexPath(), maxManifestSize)
 	if err != nil {
 		return err
 	}

@@ -12,10 +12,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
+	"github.com/toto-dev/toto/internal/boundedio"
 	"github.com/toto-dev/toto/internal/jsonobj"
 )
 
@@ -29,20 +28,14 @@ var ErrUnsupported = errors.New("unsupported key")
 // Load reads a key file: PEM (PKCS#8, PKCS#1, SEC 1 EC, or SubjectPublicKeyInfo)
 // or a securesystemslib JSON key. Errors name the file.
 func Load(path string) (*Key, error) {
-	f, err := os.Open(path)
+	data, err := boundedio.ReadFile(path, maxKeyFileSize)
+	if errors.Is(err, boundedio.ErrTooLarge) {
+		return nil, fmt.Errorf("load key %s: file larger than %d bytes", path, maxKeyFileSize)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load key: %w", err)
 	}
-	defer f.Close()
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(f, maxKeyFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("load key %s: %w", path, err)
-	}
-	if n > maxKeyFileSize {
-		return nil, fmt.Errorf("load key %s: file larger than %d bytes", path, maxKeyFileSize)
-	}
-	k, err := Parse(buf.Bytes())
+	k, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("load key %s: %w", path, err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/toto-dev/toto/internal/boundedio"
 	"github.com/toto-dev/toto/keys"
 )
 
@@ -135,17 +136,9 @@ func (e *SourceError) Unwrap() error { return e.Err }
 // LoadSource reads and compiles the layout source at path. Relative key
 // paths in it are resolved against the file's directory.
 func LoadSource(path string, opts SourceOptions) (*Source, error) {
-	f, err := os.Open(path)
+	data, err := boundedio.ReadFile(path, maxSourceSize)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSourceSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(data) > maxSourceSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxSourceSize)
 	}
 	if opts.Dir == "" {
 		opts.Dir = filepath.Dir(path)

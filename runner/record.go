@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/toto-dev/toto/envelope"
+	"github.com/toto-dev/toto/internal/boundedio"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/link"
 )
@@ -103,7 +103,7 @@ func loadUnfinished(dir, name string, k *keys.Key) (string, *link.Link, error) {
 	var data []byte
 	for _, id := range k.IDs() {
 		p := filepath.Join(dir, UnfinishedFileName(name, id))
-		b, err := readLimited(p)
+		b, err := boundedio.ReadFile(p, maxLinkSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -132,20 +132,4 @@ func loadUnfinished(dir, name string, k *keys.Key) (string, *link.Link, error) {
 		return "", nil, fmt.Errorf("preliminary link %s is for step %q, not %q", path, l.Name, name)
 	}
 	return path, l, nil
-}
-
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxLinkSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxLinkSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxLinkSize)
-	}
-	return b, nil
 }

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/internal/atomicfile"
+	"github.com/toto-dev/toto/internal/boundedio"
 	"github.com/toto-dev/toto/keys"
 )
 
@@ -111,22 +110,7 @@ func envelopeOrWrap(data []byte, dsse bool) (*envelope.Envelope, error) {
 }
 
 // readBounded reads a metadata file, refusing absurd sizes whatever kind of
-// file it is: stat cannot size a FIFO or a device (--layout /dev/zero).
+// file it is (--layout /dev/zero).
 func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > maxMetadataSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxMetadataSize)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxMetadataSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxMetadataSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxMetadataSize)
-	}
-	return data, nil
+	return boundedio.ReadFile(path, maxMetadataSize)
 }

@@ -32,7 +32,12 @@ func Create(ctx context.Context, k *keys.Key, payloadType string, payload []byte
 	if err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
-	id := k.ID()
+	return build(payloadType, payload, k.ID(), sig)
+}
+
+// build encodes a keyed v0.3 bundle with one DSSE signature and the public
+// key hint id.
+func build(payloadType string, payload []byte, id string, sig []byte) ([]byte, error) {
 	pb := &protobundle.Bundle{
 		MediaType: MediaTypeV03,
 		VerificationMaterial: &protobundle.VerificationMaterial{

@@ -27,7 +27,7 @@ func TestSigstoreBundleIsAnEnvelope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Format != envelope.SigstoreBundle || string(e.Payload()) != string(payload) || e.PayloadType != envelope.PayloadTypeInToto {
+	if e.Format != bundle.Format || string(e.Payload()) != string(payload) || e.PayloadType != envelope.PayloadTypeInToto {
 		t.Fatalf("parsed as %v with payload %s", e.Format, e.Payload())
 	}
 	if err := e.Verify(k.Public()); err != nil {
@@ -36,7 +36,7 @@ func TestSigstoreBundleIsAnEnvelope(t *testing.T) {
 	if err := e.Verify(other.Public()); err == nil {
 		t.Fatal("verified with another key")
 	}
-	if err := e.Sign(ctx, other); !errors.Is(err, envelope.ErrBundleSigned) {
+	if err := e.Sign(ctx, other); !errors.Is(err, bundle.ErrSigned) {
 		t.Fatalf("second signature on a bundle: %v", err)
 	}
 	out, err := e.MarshalJSON()

@@ -1,15 +1,20 @@
-// Package envelope holds signed in-toto metadata in either of the two
-// envelopes the reference implementations write:
+// Package envelope holds signed metadata in the envelope formats toto
+// reads and writes, behind one Format interface that formats register
+// into. Two are built in, the ones the in-toto reference implementations
+// write:
 //
-//   - the classic Metablock, {"signed": {...}, "signatures": [{keyid, sig}]},
-//     where each signature covers the canonical JSON of "signed" (in-toto
-//     spec v1.0, section 4.2), hex-encoded;
+//   - Metablock, {"signed": {...}, "signatures": [{keyid, sig}]}, where each
+//     signature covers the canonical JSON of "signed" (in-toto spec v1.0,
+//     section 4.2), hex-encoded;
 //   - DSSE, {"payloadType", "payload", "signatures"}, where each signature
 //     covers PAE(payloadType, payload), base64-encoded.
 //
-// Either holds any number of signatures. Signatures are always checked over
-// the bytes that were signed — the original "signed" member or payload —
-// never over a re-encoded struct.
+// Package bundle registers a third, the Sigstore bundle; later signature
+// systems register theirs the same way (see docs/architecture.md).
+//
+// Any format holds any number of signatures unless it says otherwise.
+// Signatures are always checked over the bytes that were signed — the
+// original "signed" member or payload — never over a re-encoded struct.
 package envelope
 
 import (
@@ -19,39 +24,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/secure-systems-lab/go-securesystemslib/cjson"
-	"github.com/secure-systems-lab/go-securesystemslib/dsse"
-
 	"github.com/toto-dev/toto/internal/jsonobj"
 	"github.com/toto-dev/toto/keys"
 )
-
-// Format says which envelope a document uses.
-type Format int
-
-const (
-	// Metablock is the classic in-toto envelope.
-	Metablock Format = iota
-	// DSSE is the Dead Simple Signing Envelope.
-	DSSE
-	// SigstoreBundle is a Sigstore bundle (v0.1–v0.3) holding a DSSE
-	// envelope signed with a key: the DSSE signature is what is checked,
-	// with the functionary's key. Bundles carrying a certificate instead of
-	// a key (keyless signing) are parsed but verify under no toto key; use
-	// package bundle for those. A bundle holds exactly one signature, so
-	// Sign refuses to add another.
-	SigstoreBundle
-)
-
-func (f Format) String() string {
-	switch f {
-	case DSSE:
-		return "dsse"
-	case SigstoreBundle:
-		return "sigstore-bundle"
-	}
-	return "metablock"
-}
 
 // PayloadTypeInToto is the DSSE payloadType for in-toto links, layouts and
 // Statements.
@@ -63,7 +38,6 @@ var (
 	ErrBadSignature  = errors.New("signature does not verify")
 	ErrPayloadType   = errors.New("unexpected DSSE payloadType")
 	ErrNotAnEnvelope = errors.New("neither a Metablock nor a DSSE envelope")
-	ErrBundleSigned  = errors.New("a Sigstore bundle holds one signature; sign the payload into a new bundle instead")
 )
 
 // Signature is one signature in an envelope.
@@ -75,49 +49,73 @@ type Signature struct {
 	// Extra keeps other members of the signature object (for example GPG
 	// headers written by the Python reference).
 	Extra map[string]json.RawMessage
-
-	// keyIDFromHint is set when a Sigstore bundle's signature had no keyid
-	// and KeyID was taken from the bundle's public key hint; it is not
-	// written back.
-	keyIDFromHint bool
 }
 
 // Envelope is signed metadata.
 type Envelope struct {
-	// Format is the envelope kind.
+	// Format is the envelope format; its String names it in reports.
 	Format Format
-	// PayloadType is the DSSE payloadType; empty for a Metablock.
+	// PayloadType is the DSSE payloadType (also for formats that carry a
+	// DSSE envelope); empty for a Metablock.
 	PayloadType string
 	// Signatures in the order they were added.
 	Signatures []Signature
 
 	payload []byte
 	extra   map[string]json.RawMessage
+	raw     []byte
 }
 
 // New creates an unsigned envelope around payload. For a Metablock the
-// payload must be a JSON object; payloadType is ignored.
+// payload must be a JSON object and payloadType is ignored; for DSSE an
+// empty payloadType means PayloadTypeInToto. A nil format means Metablock,
+// the format every in-toto implementation reads.
 func New(format Format, payloadType string, payload []byte) (*Envelope, error) {
+	if format == nil {
+		format = Metablock
+	}
 	e := &Envelope{Format: format, payload: bytes.Clone(payload)}
 	switch format {
 	case Metablock:
 		if _, err := jsonobj.Split(payload); err != nil {
 			return nil, fmt.Errorf("metablock payload: %w", err)
 		}
-	case DSSE:
+	default:
 		if payloadType == "" {
 			payloadType = PayloadTypeInToto
 		}
 		e.PayloadType = payloadType
-	default:
-		return nil, fmt.Errorf("unknown envelope format %d", format)
 	}
 	return e, nil
+}
+
+// Assemble builds an envelope for a Format implementation: the payload
+// and payloadType as signed, the signatures as read, and raw, the whole
+// document as read (nil for a new one), which Raw returns to verifiers
+// that need more of it than the signatures (a Sigstore bundle's log
+// entries, say).
+func Assemble(f Format, payloadType string, payload []byte, sigs []Signature, raw []byte) *Envelope {
+	return &Envelope{Format: f, PayloadType: payloadType, payload: payload, Signatures: sigs, raw: raw}
 }
 
 // Payload returns the signed document: the "signed" member of a Metablock,
 // or the decoded DSSE payload.
 func (e *Envelope) Payload() []byte { return e.payload }
+
+// Raw returns the document as it was parsed, or nil for an envelope made
+// with New or Assemble without one.
+func (e *Envelope) Raw() []byte { return e.raw }
+
+// CheckInToto returns an error wrapping ErrPayloadType unless the envelope
+// carries in-toto metadata: a Metablock always does; a DSSE payload must
+// have payloadType PayloadTypeInToto. Every verifier of links, layouts and
+// attestations calls it, so the rule is written once.
+func (e *Envelope) CheckInToto() error {
+	if e.Format == Metablock || e.PayloadType == PayloadTypeInToto {
+		return nil
+	}
+	return fmt.Errorf("%w: %q, want %q", ErrPayloadType, e.PayloadType, PayloadTypeInToto)
+}
 
 // PayloadTypeField returns the payload's "_type" member ("link", "layout",
 // or a Statement type URI), for dispatching on what the envelope holds.
@@ -134,72 +132,63 @@ func (e *Envelope) PayloadTypeField() (string, error) {
 }
 
 // SignedBytes returns the exact bytes each signature covers.
-func (e *Envelope) SignedBytes() ([]byte, error) {
-	if e.Format == DSSE || e.Format == SigstoreBundle {
-		return dsse.PAE(e.PayloadType, e.payload), nil
-	}
-	b, err := cjson.EncodeCanonical(json.RawMessage(e.payload))
-	if err != nil {
-		return nil, fmt.Errorf("canonical JSON of signed: %w", err)
-	}
-	return b, nil
-}
+func (e *Envelope) SignedBytes() ([]byte, error) { return e.Format.SignedBytes(e) }
 
-// Sign adds a signature by k. Existing signatures by other keys are kept; an
-// earlier signature by the same key is replaced, so a key never appears
-// twice.
-func (e *Envelope) Sign(ctx context.Context, k *keys.Key) error {
-	if e.Format == SigstoreBundle {
-		return ErrBundleSigned
+// Sign adds a signature by s. Existing signatures by other keys are kept;
+// an earlier signature by the same key is replaced, so a key never appears
+// twice. s may be a *keys.Key or any other keys.Signer.
+func (e *Envelope) Sign(ctx context.Context, s keys.Signer) error {
+	if err := e.Format.CanSign(e); err != nil {
+		return err
 	}
 	data, err := e.SignedBytes()
 	if err != nil {
 		return err
 	}
-	sig, err := k.Sign(ctx, data)
+	sig, err := s.Sign(ctx, data)
 	if err != nil {
 		return err
 	}
-	id := k.ID()
 	kept := e.Signatures[:0]
-	for _, s := range e.Signatures {
-		if !k.HasID(s.KeyID) {
-			kept = append(kept, s)
+	for _, old := range e.Signatures {
+		if !s.HasID(old.KeyID) {
+			kept = append(kept, old)
 		}
 	}
-	e.Signatures = append(kept, Signature{KeyID: id, Sig: sig})
+	e.Signatures = append(kept, Signature{KeyID: s.ID(), Sig: sig})
+	e.raw = nil
 	return nil
 }
 
-// Verify checks that k made a valid signature over this envelope. It
-// considers every signature whose keyid is one of k's keyids (both
+// Verify checks that v made a valid signature over this envelope. It
+// considers every signature whose keyid is one of v's keyids (both
 // reference schemes), and succeeds if any of them verifies.
-func (e *Envelope) Verify(k *keys.Key) error {
+func (e *Envelope) Verify(v keys.Verifier) error {
 	data, err := e.SignedBytes()
 	if err != nil {
 		return err
 	}
 	found := false
 	for _, s := range e.Signatures {
-		if !s.By(k) {
+		if !s.By(v) {
 			continue
 		}
 		found = true
-		if k.Verify(data, s.Sig) == nil {
+		if v.Verify(data, s.Sig) == nil {
 			return nil
 		}
 	}
 	if !found {
-		return fmt.Errorf("key %s: %w", keys.ShortID(k.ID()), ErrNoSignature)
+		return fmt.Errorf("key %s: %w", keys.ShortID(v.ID()), ErrNoSignature)
 	}
-	return fmt.Errorf("key %s: %w", keys.ShortID(k.ID()), ErrBadSignature)
+	return fmt.Errorf("key %s: %w", keys.ShortID(v.ID()), ErrBadSignature)
 }
 
-// By reports whether the signature claims to be by k: its keyid is one of
-// k's keyids, or it has none (DSSE makes the keyid an optional hint, so a
+// By reports whether the signature claims to be by v: its keyid is one of
+// v's keyids, or it has none (DSSE makes the keyid an optional hint, so a
 // signature without one is tried with every candidate key).
-func (s Signature) By(k *keys.Key) bool {
-	return s.KeyID == "" || k.HasID(s.KeyID)
+func (s Signature) By(v keys.Verifier) bool {
+	return s.KeyID == "" || v.HasID(s.KeyID)
 }
 
 // SignerIDs returns the distinct keyids named by the signatures.
@@ -213,4 +202,23 @@ func (e *Envelope) SignerIDs() []string {
 		}
 	}
 	return ids
+}
+
+// MarshalJSON encodes the envelope in its format, keeping the original
+// signed bytes and every member it was read with.
+func (e *Envelope) MarshalJSON() ([]byte, error) { return e.Format.Encode(e) }
+
+// Encode returns the envelope as indented JSON followed by a newline, the
+// form toto writes to files.
+func (e *Envelope) Encode() ([]byte, error) {
+	b, err := e.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
 }

@@ -68,6 +68,8 @@ type Key struct {
 	extra map[string]json.RawMessage
 	// ids caches the keyids (see IDs); nil for a Key built as a literal.
 	ids *idCache
+	// identity is an X.509 chain or OpenPGP identity the key carries.
+	identity *Identity
 }
 
 // CryptoPublicKey returns the parsed public key.

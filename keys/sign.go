@@ -29,6 +29,16 @@ func (k *Key) Sign(ctx context.Context, data []byte) ([]byte, error) {
 	if k.priv == nil {
 		return nil, fmt.Errorf("sign with key %s: %w", ShortID(k.ID()), ErrNoPrivateKey)
 	}
+	switch k.priv.(type) {
+	case ed25519.PrivateKey, *rsa.PrivateKey, *ecdsa.PrivateKey:
+	default:
+		// A KMS, HSM or agent key: only its crypto.Signer is at hand.
+		sig, err := k.signWithCrypto(data)
+		if err != nil {
+			return nil, fmt.Errorf("sign with key %s: %w", ShortID(k.ID()), err)
+		}
+		return sig, nil
+	}
 	if k.Scheme == SchemeRSAPKCS1v15 {
 		// Not offered by go-securesystemslib; the references only emit it
 		// with PKCS#1 v1.5-configured keys.

@@ -12,6 +12,9 @@ import (
 	"sync"
 	"sync/atomic"
 
+	// Links may come as keyed Sigstore bundles: linking package bundle
+	// registers that envelope format.
+	_ "github.com/toto-dev/toto/bundle"
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/keys"
 )

@@ -106,16 +106,27 @@ func (e *Envelope) Payload() []byte { return e.payload }
 // with New or Assemble without one.
 func (e *Envelope) Raw() []byte { return e.raw }
 
-// CheckInToto returns an error wrapping ErrPayloadType unless the envelope
-// carries in-toto metadata: a Metablock always does; a DSSE payload must
-// have payloadType PayloadTypeInToto. Every verifier of links, layouts and
-// attestations calls it, so the rule is written once.
+// CheckInToto returns a *PayloadTypeError unless the envelope carries
+// in-toto metadata: a Metablock always does; a DSSE payload (in any format
+// that carries one) must have payloadType PayloadTypeInToto. Every reader
+// of links, layouts and attestations calls it, so the rule is written once.
 func (e *Envelope) CheckInToto() error {
 	if e.Format == Metablock || e.PayloadType == PayloadTypeInToto {
 		return nil
 	}
-	return fmt.Errorf("%w: %q, want %q", ErrPayloadType, e.PayloadType, PayloadTypeInToto)
+	return &PayloadTypeError{Got: e.PayloadType, Want: PayloadTypeInToto}
 }
+
+// PayloadTypeError is a payloadType other than the one expected. It
+// matches ErrPayloadType with errors.Is.
+type PayloadTypeError struct{ Got, Want string }
+
+func (e *PayloadTypeError) Error() string {
+	return fmt.Sprintf("DSSE payloadType %q is not %q", e.Got, e.Want)
+}
+
+// Is makes errors.Is(err, ErrPayloadType) hold.
+func (e *PayloadTypeError) Is(target error) bool { return target == ErrPayloadType }
 
 // PayloadTypeField returns the payload's "_type" member ("link", "layout",
 // or a Statement type URI), for dispatching on what the envelope holds.

@@ -292,7 +292,7 @@ func TestDSSEPayloadType(t *testing.T) {
 		if !errors.Is(err, verifier.ErrNotALayout) {
 			t.Fatalf("got %v, want verifier.ErrNotALayout", err)
 		}
-		want := `not a layout: DSSE payloadType "application/json", want "application/vnd.in-toto+json"`
+		want := `not a layout: DSSE payloadType "application/json" is not "application/vnd.in-toto+json"`
 		if err.Error() != want {
 			t.Errorf("got %q, want %q", err, want)
 		}

@@ -2,12 +2,12 @@ package verifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
-	"github.com/toto-dev/toto/envelope"
-	"github.com/toto-dev/toto/keys"
-	"github.com/toto-dev/toto/statement"
+	"github.com/toto-dev/toto/attestation"
+	"github.com/toto-dev/toto/link"
 )
 
 // checkAttestations checks each attestation about the final product: a
@@ -18,23 +18,23 @@ func (v *verification) checkAttestations(ctx context.Context, res *Result) {
 	if len(v.opts.Attestations) == 0 && len(v.opts.AttestationChecks) == 0 {
 		return
 	}
-	type signer struct {
-		id  string
-		key *keys.Key
-	}
-	var signers []signer
+	var trusted []attestation.TrustedKey
 	ids := make([]string, 0, len(res.Layout.Keys))
 	for id := range res.Layout.Keys {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		signers = append(signers, signer{id, res.Layout.Keys[id]})
+		trusted = append(trusted, attestation.TrustedKey{ID: id, Key: res.Layout.Keys[id]})
 	}
-	for _, k := range v.opts.LayoutKeys {
-		signers = append(signers, signer{k.ID(), k})
-	}
+	trusted = append(trusted, attestation.Keys(v.opts.LayoutKeys...)...)
+	av := attestation.NewVerifier(attestation.Options{Keys: trusted})
 	final := res.Summary.Products
+	paths := final.Paths()
+	digests := make([]link.DigestSet, len(paths))
+	for i, p := range paths {
+		digests[i] = final[p]
+	}
 	var verified []VerifiedAttestation
 	for i, a := range v.opts.Attestations {
 		ar := &AttestationResult{Source: a.Source}
@@ -47,47 +47,45 @@ func (v *verification) checkAttestations(ctx context.Context, res *Result) {
 			ar.Failures = append(ar.Failures, e)
 			res.fail(e)
 		}
-		e := a.Envelope
-		if e == nil {
+		if a.Envelope == nil {
 			fail("no envelope", nil)
 			continue
 		}
-		for _, s := range signers {
-			if e.Verify(s.key) == nil {
-				ar.Signers = append(ar.Signers, s.id)
+		va, err := av.Verify(ctx, a.Envelope, digests...)
+		if va != nil {
+			ar.Signers = va.Signers
+			ar.PredicateType = va.Statement.PredicateType
+			for _, k := range va.Subjects {
+				ar.Subjects = append(ar.Subjects, paths[k])
 			}
 		}
-		if len(ar.Signers) == 0 {
+		var ae *attestation.Error
+		switch {
+		case err == nil:
+		case !errors.As(err, &ae):
+			fail("not verifiable", err)
+			continue
+		case ae.Stage == attestation.StageSignature:
 			fail("not signed by any key of the layout or any layout key", nil)
 			continue
-		}
-		if e.Format != envelope.Metablock && e.PayloadType != envelope.PayloadTypeInToto {
-			fail(fmt.Sprintf("DSSE payloadType %q is not %q", e.PayloadType, envelope.PayloadTypeInToto), nil)
+		case ae.Stage == attestation.StagePayloadType:
+			fail(ae.Err.Error(), nil)
 			continue
-		}
-		st, err := statement.Parse(e.Payload())
-		if err != nil {
-			fail("not an in-toto Statement v1", err)
+		case ae.Stage == attestation.StageStatement:
+			fail("not an in-toto Statement v1", ae.Err)
 			continue
-		}
-		ar.PredicateType = st.PredicateType
-		for _, p := range final.Paths() {
-			if st.Matches(final[p]) {
-				ar.Subjects = append(ar.Subjects, p)
-			}
-		}
-		if len(ar.Subjects) == 0 {
+		case ae.Stage == attestation.StageSubject:
 			fail(fmt.Sprintf("no subject has the digest of a final product (the %d products of the last step)", len(final)), nil)
 		}
-		verified = append(verified, VerifiedAttestation{Source: ar.Source, Statement: st, Signers: ar.Signers})
+		verified = append(verified, VerifiedAttestation{Source: ar.Source, Statement: va.Statement, Signers: ar.Signers})
 		for _, c := range v.opts.AttestationChecks {
-			if c.Handles(st.PredicateType) {
+			if c.Handles(va.Statement.PredicateType) {
 				ar.Checked = true
 			}
 		}
 		if !ar.Checked {
 			res.Warnings = append(res.Warnings, Warning{Message: fmt.Sprintf(
-				"attestation %s: no policy checks predicate type %s; only its signature and subject were verified", ar.Source, st.PredicateType)})
+				"attestation %s: no policy checks predicate type %s; only its signature and subject were verified", ar.Source, va.Statement.PredicateType)})
 		}
 	}
 	for _, c := range v.opts.AttestationChecks {

@@ -14,11 +14,11 @@ import (
 // that fails verification, which is reported in the Result).
 var (
 	// ErrNoLayoutKeys: at least one layout key is required.
-	ErrNoLayoutKeys = errors.New("no layout keys given: at least one key must have signed the layout")
+	ErrNoLayoutKeys = layout.ErrNoLayoutKeys
 	// ErrNoLinkSource: Options.Links is nil.
 	ErrNoLinkSource = errors.New("no link source given")
 	// ErrNotALayout: the envelope does not hold a layout.
-	ErrNotALayout = errors.New("not a layout")
+	ErrNotALayout = layout.ErrNotALayout
 )
 
 // LayoutSignatureError: a layout key did not sign the layout (validly).

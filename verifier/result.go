@@ -71,11 +71,9 @@ func (r *Result) Step(name string) *ItemResult {
 
 func (r *Result) fail(err error) { r.Failures = append(r.Failures, err) }
 
-// SignatureCheck is the check of the layout's signature by one layout key.
-type SignatureCheck struct {
-	KeyID string
-	Err   error
-}
+// SignatureCheck is the check of the layout's signature by one layout key,
+// as layout.Verify made it.
+type SignatureCheck = layout.SignatureCheck
 
 // Warning is something a person should know that does not fail
 // verification.

@@ -35,18 +35,19 @@ func Verify(ctx context.Context, layoutEnv *envelope.Envelope, opts Options) (*R
 	if opts.Links == nil {
 		return nil, ErrNoLinkSource
 	}
-	l, err := parseLayout(layoutEnv)
+	v := &verification{opts: &opts, now: opts.now()}
+	lv, err := layout.Verify(layoutEnv, opts.LayoutKeys, v.now)
 	if err != nil {
 		return nil, err
 	}
+	l := lv.Layout
 	if reason := checkLayout(l); reason != "" {
 		return nil, &LayoutError{Layout: "root layout", Reason: reason}
 	}
 	if l, err = l.Substitute(opts.Params); err != nil {
 		return nil, err
 	}
-	v := &verification{opts: &opts, now: opts.now()}
-	res := v.verifyLayout(ctx, layoutEnv, l, opts.LayoutKeys, opts.Links, "", nil, true)
+	res := v.verifyLayout(ctx, layoutEnv, lv, l, opts.Links, "", nil, true)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -55,23 +56,6 @@ func Verify(ctx context.Context, layoutEnv *envelope.Envelope, opts Options) (*R
 		return nil, err
 	}
 	return res, nil
-}
-
-func parseLayout(e *envelope.Envelope) (*layout.Layout, error) {
-	if e == nil {
-		return nil, fmt.Errorf("%w: no envelope", ErrNotALayout)
-	}
-	if e.Format != envelope.Metablock && e.PayloadType != envelope.PayloadTypeInToto {
-		return nil, fmt.Errorf("%w: DSSE payloadType %q, want %q", ErrNotALayout, e.PayloadType, envelope.PayloadTypeInToto)
-	}
-	typ, err := e.PayloadTypeField()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotALayout, err)
-	}
-	if typ != layout.Type {
-		return nil, fmt.Errorf("%w: payload _type is %q", ErrNotALayout, typ)
-	}
-	return layout.Parse(e.Payload())
 }
 
 // checkLayout finds what makes a layout unusable as policy, as the Python
@@ -162,23 +146,22 @@ type stepEvidence struct {
 // verifyLayout verifies one layout (the root or a sublayout). trusted says
 // whether every enclosing layout verified so far; inspections run only
 // when it holds and nothing failed before them.
-func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope, l *layout.Layout, layoutKeys []*keys.Key, src LinkSource, name string, ancestors [][32]byte, trusted bool) *Result {
+func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope, lv *layout.Verification, l *layout.Layout, src LinkSource, name string, ancestors [][32]byte, trusted bool) *Result {
 	res := &Result{Name: name, Layout: l, Now: v.now}
 	what := "root layout"
 	if name != "" {
 		what = fmt.Sprintf("sublayout of step %s", name)
 	}
 
-	// 1. Every layout key signed the layout.
-	for _, k := range layoutKeys {
-		err := env.Verify(k)
-		res.Signatures = append(res.Signatures, SignatureCheck{KeyID: k.ID(), Err: err})
-		if err != nil {
-			res.fail(&LayoutSignatureError{Layout: what, KeyID: k.ID(), Err: err})
+	// 1. Every layout key signed the layout, and 2. it has not expired
+	// (the references fail when expires < now): layout.Verify judged both.
+	for _, c := range lv.Signatures {
+		res.Signatures = append(res.Signatures, c)
+		if c.Err != nil {
+			res.fail(&LayoutSignatureError{Layout: what, KeyID: c.KeyID, Err: c.Err})
 		}
 	}
-	// 2. Not expired (the references fail when expires < now).
-	if l.Expires.Before(v.now) {
+	if lv.Expired {
 		res.Expired = true
 		res.fail(&ExpiredError{Layout: what, Expires: l.Expires, Now: v.now})
 	}
@@ -409,8 +392,8 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 		}
 		return lc, nil
 	}
-	if e.Format != envelope.Metablock && e.PayloadType != envelope.PayloadTypeInToto {
-		lc.Reason = fmt.Sprintf("DSSE payloadType %q is not %q", e.PayloadType, envelope.PayloadTypeInToto)
+	if err := e.CheckInToto(); err != nil {
+		lc.Reason = err.Error()
 		return lc, nil
 	}
 	// Links are by far the most common: parse as one first (the payload
@@ -473,11 +456,12 @@ func (v *verification) verifySublayout(ctx context.Context, res *Result, ev *ste
 		fail(errors.New("recursion loop: the sublayout is one of the layouts that contain it"))
 		return
 	}
-	sub, err := layout.Parse(subEnv.Payload())
+	lv, err := layout.Verify(subEnv, []*keys.Key{fn.key}, v.now)
 	if err != nil {
 		fail(err)
 		return
 	}
+	sub := lv.Layout
 	subSrc, err := src.Sublayout(step, fn.id)
 	if err != nil {
 		fail(fmt.Errorf("its links: %w", err))
@@ -488,7 +472,7 @@ func (v *verification) verifySublayout(ctx context.Context, res *Result, ev *ste
 		subRes = &Result{Name: step, Layout: sub, Now: v.now}
 		subRes.fail(&LayoutError{Layout: "sublayout of step " + step, Reason: reason})
 	} else {
-		subRes = v.verifyLayout(ctx, subEnv, sub, []*keys.Key{fn.key}, subSrc, step, chain[:len(chain):len(chain)], trusted)
+		subRes = v.verifyLayout(ctx, subEnv, lv, sub, subSrc, step, chain[:len(chain):len(chain)], trusted)
 	}
 	ev.item.Sublayouts = append(ev.item.Sublayouts, subRes)
 	lc.Link = subRes.Summary

@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/toto-dev/toto/attestation"
 	"github.com/toto-dev/toto/bundle"
+	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/link"
-	"github.com/toto-dev/toto/statement"
 )
 
 // maxBundleBlob bounds a bundle layer: an SBOM statement fits.
@@ -171,35 +173,35 @@ func checkBundle(ctx context.Context, t *Target, m *v1.Manifest, opts VerifyOpti
 	if err != nil {
 		return fmt.Errorf("fetch bundle: %w", err)
 	}
-	res, err := bundle.Verify(ctx, b, opts.TrustedRoot, bundle.Policy{
-		Keys:           opts.Keys,
-		Identity:       opts.Identity,
-		IdentityRegexp: opts.IdentityRegexp,
-		Issuer:         opts.Issuer,
-		IssuerRegexp:   opts.IssuerRegexp,
-		// The subject is checked below against the digest, with every
-		// algorithm the statement and the target share.
-		SkipArtifact: true,
+	env, err := envelope.ParseMediaType(string(m.Layers[0].MediaType), b)
+	if err != nil {
+		if errors.Is(err, bundle.ErrInvalidBundle) && strings.Contains(err.Error(), "message signature") {
+			return errors.New("bundle holds a bare message signature, not a statement about the image")
+		}
+		return err
+	}
+	av := attestation.NewVerifier(attestation.Options{
+		Keys:                attestation.Keys(opts.Keys...),
+		SigstoreTrustedRoot: opts.TrustedRoot,
+		Identity:            opts.Identity,
+		IdentityRegexp:      opts.IdentityRegexp,
+		Issuer:              opts.Issuer,
+		IssuerRegexp:        opts.IssuerRegexp,
 	})
-	if err != nil {
+	va, err := av.Verify(ctx, env, link.DigestSet{t.Descriptor.Digest.Algorithm: t.Descriptor.Digest.Hex})
+	if va == nil {
 		return err
 	}
-	if res.Key != nil {
-		f.KeyID = res.Key.ID()
+	if va.Key != nil {
+		f.KeyID = va.Key.ID()
 	}
-	f.Identity, f.Issuer = res.Identity, res.Issuer
-	if res.Envelope == nil {
-		return errors.New("bundle holds a bare message signature, not a statement about the image")
-	}
-	st, err := statement.Parse(res.Envelope.Payload())
-	if err != nil {
-		return err
-	}
+	f.Identity, f.Issuer = va.Identity, va.Issuer
+	st := va.Statement
 	f.PredicateType = st.PredicateType
 	if want := m.Annotations[AnnotationPredicateType]; want != "" && want != st.PredicateType {
 		return fmt.Errorf("annotation says predicate type %q, statement says %q", want, st.PredicateType)
 	}
-	if !st.Matches(link.DigestSet{t.Descriptor.Digest.Algorithm: t.Descriptor.Digest.Hex}) {
+	if err != nil {
 		return fmt.Errorf("statement subject does not name %s", t.Digest())
 	}
 	if st.PredicateType != PredicateTypeSignature {

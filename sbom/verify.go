@@ -1,11 +1,13 @@
 package sbom
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/toto-dev/toto/attestation"
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/link"
@@ -233,23 +235,19 @@ func Verify(p Policy, a Artifact, envs []SignedAttestation, authorised []*keys.K
 	return r
 }
 
+// verifyByAny checks the signature and payloadType through the one
+// attestation path; the subject is Evaluate's to judge, with its own
+// messages.
 func verifyByAny(env *envelope.Envelope, authorised []*keys.Key) error {
 	if len(authorised) == 0 {
 		return errors.New("no authorised keys to check the signature with")
 	}
-	if env.Format != envelope.Metablock && env.PayloadType != envelope.PayloadTypeInToto {
-		return fmt.Errorf("DSSE payloadType %q, want %s", env.PayloadType, envelope.PayloadTypeInToto)
+	_, err := attestation.NewVerifier(attestation.Options{Keys: attestation.Keys(authorised...)}).Verify(context.Background(), env)
+	var ae *attestation.Error
+	if errors.As(err, &ae) && ae.Stage == attestation.StageSignature {
+		return fmt.Errorf("not signed by an authorised key (signed by %s): %w", strings.Join(shortIDs(env.SignerIDs()), ", "), errors.Unwrap(ae.Err))
 	}
-	var errs []error
-	for _, k := range authorised {
-		err := env.Verify(k)
-		if err == nil {
-			return nil
-		}
-		errs = append(errs, err)
-	}
-	signers := env.SignerIDs()
-	return fmt.Errorf("not signed by an authorised key (signed by %s): %w", strings.Join(shortIDs(signers), ", "), errors.Join(errs...))
+	return err
 }
 
 func shortIDs(ids []string) []string {

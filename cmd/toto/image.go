@@ -238,26 +238,22 @@ func layoutFunctionaryKeys(path string, ownerPaths []string) ([]*keys.Key, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	var owners []*keys.Key
 	for _, op := range ownerPaths {
 		k, err := keys.Load(op)
 		if err != nil {
 			return nil, err
 		}
-		if err := env.Verify(k.Public()); err != nil {
-			return nil, failed(fmt.Errorf("layout %s: %w", path, err))
-		}
+		owners = append(owners, k.Public())
 	}
-	l, err := layout.Parse(env.Payload())
+	lv, err := layout.Verify(env, owners, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if l.Expired(time.Now()) {
-		return nil, failed(fmt.Errorf("layout %s expired on %s", path, l.Expires.Format(time.RFC3339)))
+	if err := lv.Err(); err != nil {
+		return nil, failed(fmt.Errorf("layout %s: %w", path, err))
 	}
-	var out []*keys.Key
-	for _, k := range l.Keys {
-		out = append(out, k.Public())
-	}
+	out := lv.Layout.FunctionaryKeys()
 	if len(out) == 0 {
 		return nil, fmt.Errorf("layout %s lists no functionary keys", path)
 	}

@@ -313,8 +313,8 @@ func splitErrors(err error) []error {
 func parseLayoutFile(data []byte) (*layout.Layout, *envelope.Envelope, error) {
 	env, envErr := envelope.Parse(data)
 	if envErr == nil {
-		if env.Format != envelope.Metablock && env.PayloadType != envelope.PayloadTypeInToto {
-			return nil, nil, fmt.Errorf("%w: %q", envelope.ErrPayloadType, env.PayloadType)
+		if err := env.CheckInToto(); err != nil {
+			return nil, nil, err
 		}
 		l, err := layout.Parse(env.Payload())
 		return l, env, err

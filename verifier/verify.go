@@ -44,6 +44,13 @@ func Verify(ctx context.Context, layoutEnv *envelope.Envelope, opts Options) (*R
 	if reason := checkLayout(l); reason != "" {
 		return nil, &LayoutError{Layout: "root layout", Reason: reason}
 	}
+	// The policy signed into the layout applies to every caller, not only
+	// to the CLI: the checks it asks for come first.
+	checks, err := layoutChecks(l)
+	if err != nil {
+		return nil, err
+	}
+	opts.AttestationChecks = append(checks, opts.AttestationChecks...)
 	if l, err = l.Substitute(opts.Params); err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,18 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/internal/atomicfile"
 	"github.com/toto-dev/toto/keys"
-	"github.com/toto-dev/toto/link"
 	"github.com/toto-dev/toto/sbom"
-	"github.com/toto-dev/toto/verifier"
 )
 
 func init() { rootCmd.AddCommand(newSBOMCmd()) }
@@ -404,44 +399,4 @@ func checkReport(r *sbom.Result) checkJSON {
 }
 
 // loadSBOMPolicy reads a policy from JSON or YAML (by extension), strictly.
-func loadSBOMPolicy(path string) (sbom.Policy, error) {
-	data, err := readBounded(path)
-	if err != nil {
-		return sbom.Policy{}, err
-	}
-	ext := strings.ToLower(filepath.Ext(path))
-	if ext != ".yaml" && ext != ".yml" {
-		p, err := sbom.ParsePolicy(data)
-		if err != nil {
-			return sbom.Policy{}, fmt.Errorf("%s: %w", path, err)
-		}
-		return p, nil
-	}
-	var p sbom.Policy
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&p); err != nil {
-		return sbom.Policy{}, fmt.Errorf("%s: sbom policy: %w", path, err)
-	}
-	if err := p.Validate(); err != nil {
-		return sbom.Policy{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return p, nil
-}
-
-// sbomAttestationCheck adapts an SBOM policy to the verifier's attestation
-// checks, for 'toto verify': the policy comes from the layout, the verifier
-// has already checked each attestation's signature and subject.
-func sbomAttestationCheck(p sbom.Policy) verifier.AttestationCheck { return sbomCheck{p} }
-
-type sbomCheck struct{ policy sbom.Policy }
-
-func (c sbomCheck) Handles(predicateType string) bool { return sbom.IsSBOMPredicateType(predicateType) }
-
-func (c sbomCheck) Check(_ context.Context, final link.Artifacts, atts []verifier.VerifiedAttestation) []error {
-	in := make([]sbom.Attestation, len(atts))
-	for i, a := range atts {
-		in[i] = sbom.Attestation{Source: a.Source, Statement: a.Statement}
-	}
-	return sbom.CheckProducts(c.policy, final, in).Errors()
-}
+func loadSBOMPolicy(path string) (sbom.Policy, error) { return sbom.LoadPolicy(path) }

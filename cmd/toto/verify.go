@@ -14,8 +14,6 @@ import (
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/internal/atomicfile"
 	"github.com/toto-dev/toto/keys"
-	"github.com/toto-dev/toto/layout"
-	"github.com/toto-dev/toto/sbom"
 	"github.com/toto-dev/toto/verifier"
 	"github.com/toto-dev/toto/verifier/report"
 )
@@ -143,21 +141,14 @@ func runVerify(ctx context.Context, stdout io.Writer, f verifyFlags) error {
 		}
 		opts.Attestations = append(opts.Attestations, verifier.Attestation{Source: filepath.Base(p), Envelope: e})
 	}
-	// The SBOM policy signed into the layout ("sbom" member), and any
-	// given on the command line, apply to the attestations.
-	if l, err := layout.Parse(env.Payload()); err == nil && l.Extra["sbom"] != nil {
-		p, err := sbom.ParsePolicy(l.Extra["sbom"])
-		if err != nil {
-			return fmt.Errorf("layout %s: field \"sbom\": %w", f.layout, err)
-		}
-		opts.AttestationChecks = append(opts.AttestationChecks, sbomAttestationCheck(p))
-	}
+	// The SBOM policy signed into the layout is applied by the verifier
+	// itself; one given on the command line is added to it.
 	if f.sbomPolicy != "" {
 		p, err := loadSBOMPolicy(f.sbomPolicy)
 		if err != nil {
 			return err
 		}
-		opts.AttestationChecks = append(opts.AttestationChecks, sbomAttestationCheck(p))
+		opts.AttestationChecks = append(opts.AttestationChecks, verifier.SBOMCheck(p))
 	}
 
 	res, err := verifier.Verify(ctx, env, opts)

@@ -826,23 +826,10 @@ func addDuration(t time.Time, s string) (time.Time, error) {
 	return t, nil
 }
 
-// placeholders returns the {NAME} parameter names used in s.
+// placeholders returns the {NAME} parameter names used in s, found by the
+// scanner Substitute uses, so that "{{NAME}}" (an escaped brace) is not a
+// parameter here either.
 func placeholders(s string) []string {
-	var out []string
-	for {
-		i := strings.IndexByte(s, '{')
-		if i < 0 {
-			return out
-		}
-		j := strings.IndexByte(s[i:], '}')
-		if j < 0 {
-			return out
-		}
-		if name := s[i+1 : i+j]; isParamName(name) {
-			out = append(out, name)
-			s = s[i+j+1:]
-		} else {
-			s = s[i+1:]
-		}
-	}
+	_, names := substitute(s, nil)
+	return names
 }

@@ -12,7 +12,7 @@ import (
 // referenced by keyid and rules written as text. Methods chain; problems are
 // collected and reported together by Build.
 //
-//	l, err := layout.New(time.Now().AddDate(0, 3, 0)).
+//	l, err := layout.NewBuilder(time.Now().AddDate(0, 3, 0)).
 //		AddFunctionary("alice", alice).
 //		AddStep("build", layout.Functionaries("alice"),
 //			layout.ProductRules(`CREATE app`, `DISALLOW "*"`)).
@@ -23,9 +23,9 @@ type Builder struct {
 	errs  []error
 }
 
-// New starts a layout that expires at expires (stored in UTC, whole
+// NewBuilder starts a layout that expires at expires (stored in UTC, whole
 // seconds, as the spec's format has no fractions).
-func New(expires time.Time) *Builder {
+func NewBuilder(expires time.Time) *Builder {
 	return &Builder{
 		l:     Layout{Expires: expires.UTC().Truncate(time.Second), Keys: map[string]*keys.Key{}},
 		keyOf: map[string]string{},

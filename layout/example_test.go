@@ -14,7 +14,7 @@ func ExampleBuilder() {
 	alice, _ := keys.Load("testdata/keys/alice.pub")
 	bob, _ := keys.Load("testdata/keys/bob.pub")
 
-	l, err := layout.New(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)).
+	l, err := layout.NewBuilder(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)).
 		Readme("app: built twice, packaged once").
 		AddFunctionary("alice", alice).
 		AddFunctionary("bob", bob).
@@ -47,7 +47,7 @@ func ExampleBuilder() {
 
 func ExampleBuilder_Build_errors() {
 	alice, _ := keys.Load("testdata/keys/alice.pub")
-	_, err := layout.New(time.Now().AddDate(0, 1, 0)).
+	_, err := layout.NewBuilder(time.Now().AddDate(0, 1, 0)).
 		AddFunctionary("alice", alice).
 		AddStep("build", layout.Functionaries("alice", "mallory"),
 			layout.ProductRules(`CREATE "app`)).
@@ -60,7 +60,7 @@ func ExampleBuilder_Build_errors() {
 
 func ExampleLint() {
 	alice, _ := keys.Load("testdata/keys/alice.pub")
-	l, _ := layout.New(time.Now().AddDate(1, 0, 0)).
+	l, _ := layout.NewBuilder(time.Now().AddDate(1, 0, 0)).
 		AddFunctionary("alice", alice).
 		AddStep("package", layout.Functionaries("alice"), layout.Threshold(2),
 			layout.MaterialRules(`MATCH app WITH PRODUCTS FROM biuld`, `DISALLOW "*"`),
@@ -104,7 +104,7 @@ func ExampleVerifyEnvelope() {
 	owner1, _ := keys.Generate(keys.Ed25519, keys.GenerateOptions{})
 	owner2, _ := keys.Generate(keys.ECDSA, keys.GenerateOptions{})
 
-	l, _ := layout.New(time.Now().AddDate(0, 3, 0)).Build()
+	l, _ := layout.NewBuilder(time.Now().AddDate(0, 3, 0)).Build()
 	payload, _ := layout.Payload(l)
 	e, _ := envelope.New(envelope.Metablock, "", payload)
 	_ = e.Sign(ctx, owner1) // each owner adds a signature in turn

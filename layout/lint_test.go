@@ -18,7 +18,7 @@ import (
 // one way.
 func lintBase(t testing.TB) *layout.Layout {
 	t.Helper()
-	l, err := layout.New(now.AddDate(0, 0, 90)).
+	l, err := layout.NewBuilder(now.AddDate(0, 0, 90)).
 		AddFunctionary("alice", loadKey(t, "testdata/keys/alice.pub")).
 		AddFunctionary("bob", loadKey(t, "testdata/keys/bob.pub")).
 		AddStep("checkout", layout.Functionaries("alice"),
@@ -38,7 +38,7 @@ func lintBase(t testing.TB) *layout.Layout {
 
 func rules(t testing.TB, texts ...string) []layout.Rule {
 	t.Helper()
-	l, err := layout.New(now).AddStep("x", layout.MaterialRules(texts...)).Build()
+	l, err := layout.NewBuilder(now).AddStep("x", layout.MaterialRules(texts...)).Build()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestLintReferenceDemo(t *testing.T) {
 // bigLayout is a generated layout: steps chained by MATCH rules, each with a
 // long list of literal ALLOWs, the shape generated layouts take.
 func bigLayout(b *testing.B, steps, rulesPerStep int) *layout.Layout {
-	bl := layout.New(now.AddDate(1, 0, 0)).AddFunctionary("alice", loadKey(b, "testdata/keys/alice.pub"))
+	bl := layout.NewBuilder(now.AddDate(1, 0, 0)).AddFunctionary("alice", loadKey(b, "testdata/keys/alice.pub"))
 	for i := 0; i < steps; i++ {
 		var rs []string
 		if i > 0 {

@@ -264,7 +264,7 @@ func TestRuleStringsSplitLikeAShell(t *testing.T) {
 		{`ALLOW pre"fix"'es'`, []string{"ALLOW", "prefixes"}},
 		{`MATCH "*" IN "src dir" WITH MATERIALS IN out FROM b`, []string{"MATCH", "*", "IN", "src dir", "WITH", "MATERIALS", "IN", "out", "FROM", "b"}},
 	} {
-		l, err := layout.New(now).AddStep("s", layout.ProductRules(tc.in)).Build()
+		l, err := layout.NewBuilder(now).AddStep("s", layout.ProductRules(tc.in)).Build()
 		if err != nil {
 			t.Errorf("%s: %v", tc.in, err)
 			continue
@@ -274,7 +274,7 @@ func TestRuleStringsSplitLikeAShell(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`CREATE "x`, `CREATE 'x`, `CREATE x\`, ``, `BLOCK x`} {
-		if _, err := layout.New(now).AddStep("s", layout.ProductRules(bad)).Build(); err == nil {
+		if _, err := layout.NewBuilder(now).AddStep("s", layout.ProductRules(bad)).Build(); err == nil {
 			t.Errorf("%q: accepted", bad)
 		}
 	}

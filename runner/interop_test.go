@@ -313,7 +313,7 @@ func TestInteropPythonVerifiesTotoLink(t *testing.T) {
 			// Debian's in-toto 1.3.1 reads only Metablock links
 			// (Metablock.load); DSSE and attestations are checked with
 			// in-toto-golang below.
-			for _, f := range []Format{Metablock} {
+			for _, f := range []LinkFormat{Metablock} {
 				linkDir := filepath.Join(dir, f.String())
 				os.Mkdir(linkDir, 0o755)
 				path, err := Write(context.Background(), linkDir, res.Link, k, f)
@@ -362,7 +362,7 @@ func TestInteropGolangVerifiesTotoLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []Format{Metablock, DSSE, Attestation} {
+	for _, f := range []LinkFormat{Metablock, DSSE, Attestation} {
 		t.Run(f.String(), func(t *testing.T) {
 			out := filepath.Join(dir, f.String())
 			os.Mkdir(out, 0o755)

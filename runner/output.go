@@ -13,13 +13,13 @@ import (
 	"github.com/toto-dev/toto/statement"
 )
 
-// Format is how a link is wrapped and signed.
-type Format int
+// LinkFormat is how a link is wrapped and signed.
+type LinkFormat int
 
 const (
 	// Metablock is the classic in-toto envelope, {"signed": link,
 	// "signatures": [...]}, which every in-toto implementation reads.
-	Metablock Format = iota
+	Metablock LinkFormat = iota
 	// DSSE carries the link as the payload of a DSSE envelope.
 	DSSE
 	// Attestation carries an in-toto Statement v1 with the link predicate
@@ -29,7 +29,7 @@ const (
 )
 
 // String returns "metablock", "dsse" or "attestation".
-func (f Format) String() string {
+func (f LinkFormat) String() string {
 	switch f {
 	case Metablock:
 		return "metablock"
@@ -38,7 +38,7 @@ func (f Format) String() string {
 	case Attestation:
 		return "attestation"
 	}
-	return fmt.Sprintf("Format(%d)", int(f))
+	return fmt.Sprintf("LinkFormat(%d)", int(f))
 }
 
 // ErrNoSubject is returned when a link without products is to become an
@@ -46,7 +46,7 @@ func (f Format) String() string {
 var ErrNoSubject = errors.New("an attestation needs at least one product to be its subject")
 
 // Sign wraps l in the envelope format f calls for and signs it with k.
-func Sign(ctx context.Context, l *link.Link, k *keys.Key, f Format) (*envelope.Envelope, error) {
+func Sign(ctx context.Context, l *link.Link, k *keys.Key, f LinkFormat) (*envelope.Envelope, error) {
 	env, err := Envelope(l, f)
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func Sign(ctx context.Context, l *link.Link, k *keys.Key, f Format) (*envelope.E
 }
 
 // Envelope wraps l, unsigned, in the envelope format f calls for.
-func Envelope(l *link.Link, f Format) (*envelope.Envelope, error) {
+func Envelope(l *link.Link, f LinkFormat) (*envelope.Envelope, error) {
 	var payload []byte
 	var err error
 	ef := envelope.DSSE
@@ -95,7 +95,7 @@ func Statement(l *link.Link) (*statement.Statement, error) {
 // Write signs l with k in format f and writes it atomically to
 // dir/link.FileName(l.Name, k.ID()), returning the path. Nothing is written
 // if anything fails.
-func Write(ctx context.Context, dir string, l *link.Link, k *keys.Key, f Format) (string, error) {
+func Write(ctx context.Context, dir string, l *link.Link, k *keys.Key, f LinkFormat) (string, error) {
 	env, err := Sign(ctx, l, k, f)
 	if err != nil {
 		return "", err

@@ -43,7 +43,7 @@ func sampleLink() *link.Link {
 func TestSignFormats(t *testing.T) {
 	k := testKey(t, keys.Ed25519)
 	l := sampleLink()
-	for _, f := range []Format{Metablock, DSSE} {
+	for _, f := range []LinkFormat{Metablock, DSSE} {
 		t.Run(f.String(), func(t *testing.T) {
 			env, err := Sign(context.Background(), l, k, f)
 			if err != nil {
@@ -57,7 +57,7 @@ func TestSignFormats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantFormat := map[Format]envelope.Format{Metablock: envelope.Metablock, DSSE: envelope.DSSE}[f]
+			wantFormat := map[LinkFormat]envelope.Format{Metablock: envelope.Metablock, DSSE: envelope.DSSE}[f]
 			if back.Format != wantFormat {
 				t.Errorf("envelope format %v, want %v", back.Format, wantFormat)
 			}
@@ -248,7 +248,7 @@ func TestRecordDSSEAndAttestation(t *testing.T) {
 	t.Chdir(root)
 	k := testKey(t, keys.Ed25519)
 	ctx := context.Background()
-	for _, f := range []Format{DSSE, Attestation} {
+	for _, f := range []LinkFormat{DSSE, Attestation} {
 		o := RecordOptions{Name: "s-" + f.String(), Paths: []string{"a"}, Key: k, Format: f}
 		prelim, _, err := RecordStart(ctx, o)
 		if err != nil {
@@ -268,7 +268,7 @@ func TestRecordDSSEAndAttestation(t *testing.T) {
 			t.Fatalf("%v: final link does not verify: %v", f, err)
 		}
 		typ, _ := env.PayloadTypeField()
-		if want := map[Format]string{DSSE: "link", Attestation: statement.Type}[f]; typ != want {
+		if want := map[LinkFormat]string{DSSE: "link", Attestation: statement.Type}[f]; typ != want {
 			t.Errorf("%v: payload _type %q, want %q", f, typ, want)
 		}
 	}

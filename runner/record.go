@@ -39,7 +39,7 @@ type RecordOptions struct {
 	// Metablock, which in-toto-record also reads, unless Format asks for
 	// DSSE (then it is a DSSE link; a link without products cannot be a
 	// Statement).
-	Format Format
+	Format LinkFormat
 	// StateDir holds the preliminary link between start and stop; empty
 	// means the working directory, where in-toto-record keeps it too.
 	StateDir string

@@ -58,7 +58,7 @@ func signAndReparse(t *testing.T, f envelope.Format, payload []byte, k *keys.Key
 // uses no materials and creates only files under out/.
 func fuzzLayout(t testing.TB, alice *keys.Key) *layout.Layout {
 	t.Helper()
-	l, err := layout.New(now.AddDate(1, 0, 0)).
+	l, err := layout.NewBuilder(now.AddDate(1, 0, 0)).
 		AddFunctionary("alice", alice).
 		AddStep("build", layout.Functionaries("alice"),
 			layout.MaterialRules(`DISALLOW "*"`),

@@ -120,7 +120,7 @@ func buildLink() *link.Link {
 // threshold, creating "app" and nothing else.
 func buildLayout(t testing.TB, threshold int, funcs ...*keys.Key) *layout.Layout {
 	t.Helper()
-	b := layout.New(now.AddDate(1, 0, 0))
+	b := layout.NewBuilder(now.AddDate(1, 0, 0))
 	var names []string
 	for i, k := range funcs {
 		name := fmt.Sprintf("functionary%d", i)

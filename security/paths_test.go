@@ -25,7 +25,7 @@ func TestStepNameCannotLeaveLinksFolder(t *testing.T) {
 	for _, step := range []string{"../outside", "nested/build", "/abs"} {
 		t.Run(step, func(t *testing.T) {
 			owner, alice := newKey(t), newKey(t)
-			b := layout.New(now.AddDate(1, 0, 0)).AddFunctionary("alice", alice).
+			b := layout.NewBuilder(now.AddDate(1, 0, 0)).AddFunctionary("alice", alice).
 				AddStep(step, layout.Functionaries("alice"))
 			l, err := b.Build()
 			if err != nil {
@@ -142,7 +142,7 @@ func TestArtifactNamesAreNeverOpened(t *testing.T) {
 		mats = append(mats, fmt.Sprintf("ALLOW %q", n))
 	}
 	mats = append(mats, `DISALLOW "*"`)
-	l, err := layout.New(now.AddDate(1, 0, 0)).
+	l, err := layout.NewBuilder(now.AddDate(1, 0, 0)).
 		AddFunctionary("alice", alice).
 		AddStep("build", layout.Functionaries("alice"),
 			layout.MaterialRules(mats...),

@@ -19,7 +19,7 @@ import (
 // apart.
 func delegating(t *testing.T, k *keys.Key, readme string) *layout.Layout {
 	t.Helper()
-	l, err := layout.New(now.AddDate(1, 0, 0)).Readme(readme).
+	l, err := layout.NewBuilder(now.AddDate(1, 0, 0)).Readme(readme).
 		AddFunctionary("delegate", k).
 		AddStep("sub", layout.Functionaries("delegate")).
 		Build()

@@ -40,7 +40,7 @@ func loadKey(t testing.TB, path string) *keys.Key {
 	return k
 }
 
-func openDir(t testing.TB, path string) *verifier.Dir {
+func openDir(t testing.TB, path string) *verifier.DirSource {
 	t.Helper()
 	d, err := verifier.OpenDir(path)
 	if err != nil {
@@ -135,7 +135,7 @@ func TestCorpusGolangDemoTamperedProductFails(t *testing.T) {
 	if !errors.As(res.Err(), &rf) {
 		t.Fatalf("want a *RuleFailure, got %v", res.Err())
 	}
-	if rf.Item != "untar" || !rf.Inspection || rf.Artifact != "foo.tar.gz" || rf.Kind != verifier.Materials {
+	if rf.Item != "untar" || !rf.Inspection || rf.Artifact != "foo.tar.gz" || rf.Kind != verifier.MaterialsQueue {
 		t.Errorf("failure %+v", rf)
 	}
 	for _, want := range []string{"materials of inspection untar: foo.tar.gz was DISALLOWed", "closest rule: MATCH foo.tar.gz WITH PRODUCTS FROM package — hashes differ"} {

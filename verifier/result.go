@@ -13,8 +13,8 @@ type ArtifactKind string
 
 // The two artifact kinds.
 const (
-	Materials ArtifactKind = "materials"
-	Products  ArtifactKind = "products"
+	MaterialsQueue ArtifactKind = "materials"
+	ProductsQueue  ArtifactKind = "products"
 )
 
 // Result is the outcome of a verification: every check, per step and per

@@ -152,7 +152,7 @@ type ruleEnv struct {
 // Unlike the reference it does not stop at the first failure.
 func applyRules(env *ruleEnv, kind ArtifactKind, rules []compiledRule) *RuleSetResult {
 	src := env.own.Materials
-	if kind == Products {
+	if kind == ProductsQueue {
 		src = env.own.Products
 	}
 	q := newQueue(src)
@@ -269,7 +269,7 @@ func (env *ruleEnv) matchDest(r *compiledRule) link.Artifacts {
 func (env *ruleEnv) nearMisses(p string, kind ArtifactKind, rules []compiledRule, before int) []NearMiss {
 	var out []NearMiss
 	src := env.own.Materials
-	if kind == Products {
+	if kind == ProductsQueue {
 		src = env.own.Products
 	}
 	for j := 0; j < before; j++ {

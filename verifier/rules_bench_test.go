@@ -41,7 +41,7 @@ func BenchmarkRules(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				m, p := applyRules(env, Materials, mat), applyRules(env, Products, prod)
+				m, p := applyRules(env, MaterialsQueue, mat), applyRules(env, ProductsQueue, prod)
 				if m.Unconsumed != 0 || p.Unconsumed != 0 {
 					b.Fatalf("unconsumed: %d, %d", m.Unconsumed, p.Unconsumed)
 				}

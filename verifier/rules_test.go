@@ -44,7 +44,7 @@ func TestRules(t *testing.T) {
 	}{
 		{
 			name: "ALLOW consumes what the pattern selects, '*' crossing '/'",
-			kind: Products,
+			kind: ProductsQueue,
 			own:  &link.Link{Products: arts("a.txt", "1", "d/b.txt", "2", "c.bin", "3")},
 			rules: [][]string{
 				{"ALLOW", "*.txt"}, {"DISALLOW", "*"},
@@ -56,7 +56,7 @@ func TestRules(t *testing.T) {
 		},
 		{
 			name: "CREATE consumes products that are not materials",
-			kind: Products,
+			kind: ProductsQueue,
 			own:  &link.Link{Materials: arts("old", "1"), Products: arts("old", "1", "new", "2")},
 			rules: [][]string{
 				{"CREATE", "*"}, {"DISALLOW", "*"},
@@ -68,7 +68,7 @@ func TestRules(t *testing.T) {
 		},
 		{
 			name: "DELETE consumes materials that are not products",
-			kind: Materials,
+			kind: MaterialsQueue,
 			own:  &link.Link{Materials: arts("gone", "1", "kept", "2"), Products: arts("kept", "2")},
 			rules: [][]string{
 				{"DELETE", "*"}, {"DISALLOW", "*"},
@@ -80,7 +80,7 @@ func TestRules(t *testing.T) {
 		},
 		{
 			name: "MODIFY consumes artifacts whose hashes changed",
-			kind: Products,
+			kind: ProductsQueue,
 			own:  &link.Link{Materials: arts("a", "1", "b", "2"), Products: arts("a", "9", "b", "2", "c", "3")},
 			rules: [][]string{
 				{"MODIFY", "*"}, {"DISALLOW", "b"}, {"DISALLOW", "c"},
@@ -93,7 +93,7 @@ func TestRules(t *testing.T) {
 		},
 		{
 			name: "MATCH consumes artifacts with equal hashes in the FROM step",
-			kind: Materials,
+			kind: MaterialsQueue,
 			own:  &link.Link{Materials: arts("foo.tar.gz", "f1", "out/bin", "EVIL", "extra", "e")},
 			rules: [][]string{
 				{"MATCH", "foo.tar.gz", "WITH", "PRODUCTS", "FROM", "build"},
@@ -108,7 +108,7 @@ func TestRules(t *testing.T) {
 		},
 		{
 			name: "MATCH with source and destination prefixes, stripped strictly",
-			kind: Materials,
+			kind: MaterialsQueue,
 			own: &link.Link{Materials: arts(
 				"pkg/x.whl", "w1", // pkg/ + x.whl <-> dist/ + x.whl
 				"pkgx.whl", "w1", // shares the string prefix "pkg" but not "pkg/"
@@ -126,7 +126,7 @@ func TestRules(t *testing.T) {
 		},
 		{
 			name: "MATCH against a step without a link, and against no step at all",
-			kind: Materials,
+			kind: MaterialsQueue,
 			own:  &link.Link{Materials: arts("a", "1", "b", "2")},
 			rules: [][]string{
 				{"MATCH", "a", "WITH", "PRODUCTS", "FROM", "test"},
@@ -141,7 +141,7 @@ func TestRules(t *testing.T) {
 		},
 		{
 			name: "MATCH compares whole digest sets, as the references do",
-			kind: Materials,
+			kind: MaterialsQueue,
 			own:  &link.Link{Materials: link.Artifacts{"foo.tar.gz": {"sha256": "f1", "sha512": "ff"}}},
 			rules: [][]string{
 				{"MATCH", "*", "WITH", "PRODUCTS", "FROM", "build"},
@@ -154,7 +154,7 @@ func TestRules(t *testing.T) {
 		},
 		{
 			name: "REQUIRE is a literal path checked against the queue",
-			kind: Products,
+			kind: ProductsQueue,
 			own:  &link.Link{Products: arts("a", "1", "*", "2")},
 			rules: [][]string{
 				{"REQUIRE", "*"}, {"REQUIRE", "b"}, {"ALLOW", "a"}, {"REQUIRE", "a"},
@@ -167,7 +167,7 @@ func TestRules(t *testing.T) {
 		},
 		{
 			name: "rule keywords are case-insensitive; DISALLOW of nothing passes",
-			kind: Products,
+			kind: ProductsQueue,
 			own:  &link.Link{Products: arts("a", "1")},
 			rules: [][]string{
 				{"allow", "a"}, {"disallow", "*"},

@@ -19,16 +19,16 @@ import (
 	"github.com/toto-dev/toto/keys"
 )
 
-// DefaultMaxLinkSize bounds the size of each link file Dir reads. A link
+// DefaultMaxLinkSize bounds the size of each link file a DirSource reads. A link
 // for 100,000 artifacts is about 20 MB.
 const DefaultMaxLinkSize = 256 << 20
 
-// DefaultMaxTotalSize bounds how much evidence one Dir (with its sublayout
+// DefaultMaxTotalSize bounds how much evidence one DirSource (with its sublayout
 // folders) reads in all, so that many large files cannot exhaust memory
 // even though each is under DefaultMaxLinkSize.
 const DefaultMaxTotalSize = 2 << 30
 
-// Dir is a LinkSource reading a links folder laid out as the reference
+// DirSource is a LinkSource reading a links folder laid out as the reference
 // implementations write it: "<step>.<keyid prefix>.link" files, and for a
 // sublayout provided by a functionary, a folder "<step>.<keyid prefix>"
 // beside its ".link" file holding the sublayout's links.
@@ -36,10 +36,10 @@ const DefaultMaxTotalSize = 2 << 30
 // Everything is read through an os.Root, so no file name, symlink or step
 // name in a (signed but untrusted) layout can make it read outside the
 // folder; files larger than MaxFileSize are refused.
-type Dir struct {
+type DirSource struct {
 	// MaxFileSize bounds each file read; 0 means DefaultMaxLinkSize.
 	MaxFileSize int64
-	// MaxTotalSize bounds the bytes read by this Dir and the sublayout
+	// MaxTotalSize bounds the bytes read by this DirSource and the sublayout
 	// folders opened from it together; 0 means DefaultMaxTotalSize.
 	MaxTotalSize int64
 
@@ -51,20 +51,20 @@ type Dir struct {
 	names    []string // regular files and symlinks in the folder, sorted
 	listErr  error
 	listed   bool
-	children []*Dir
+	children []*DirSource
 }
 
 // OpenDir opens a links folder. Close it when done.
-func OpenDir(path string) (*Dir, error) {
+func OpenDir(path string) (*DirSource, error) {
 	root, err := os.OpenRoot(path)
 	if err != nil {
 		return nil, fmt.Errorf("links folder: %w", err)
 	}
-	return &Dir{path: path, root: root, spent: new(atomic.Int64)}, nil
+	return &DirSource{path: path, root: root, spent: new(atomic.Int64)}, nil
 }
 
 // Close releases the folder and any sublayout folders opened from it.
-func (d *Dir) Close() error {
+func (d *DirSource) Close() error {
 	d.mu.Lock()
 	children := d.children
 	d.children = nil
@@ -78,9 +78,9 @@ func (d *Dir) Close() error {
 }
 
 // Path returns the folder's path.
-func (d *Dir) Path() string { return d.path }
+func (d *DirSource) Path() string { return d.path }
 
-func (d *Dir) list() ([]string, error) {
+func (d *DirSource) list() ([]string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.listed {
@@ -120,7 +120,7 @@ func isLinkFileFor(name, step string) bool {
 }
 
 // Links reads every link file for step.
-func (d *Dir) Links(ctx context.Context, step string) ([]LinkFile, error) {
+func (d *DirSource) Links(ctx context.Context, step string) ([]LinkFile, error) {
 	names, err := d.list()
 	if err != nil {
 		return nil, err
@@ -147,9 +147,9 @@ func (d *Dir) Links(ctx context.Context, step string) ([]LinkFile, error) {
 }
 
 // ReadFile reads a file of the folder with the same bounds as link files.
-func (d *Dir) ReadFile(name string) ([]byte, error) { return d.read(name) }
+func (d *DirSource) ReadFile(name string) ([]byte, error) { return d.read(name) }
 
-func (d *Dir) read(name string) ([]byte, error) {
+func (d *DirSource) read(name string) ([]byte, error) {
 	max := d.MaxFileSize
 	if max <= 0 {
 		max = DefaultMaxLinkSize
@@ -188,7 +188,7 @@ func (d *Dir) read(name string) ([]byte, error) {
 
 // Sublayout opens the folder "<step>.<keyid prefix>" holding the links of
 // the sublayout that keyID provided for step.
-func (d *Dir) Sublayout(step, keyID string) (LinkSource, error) {
+func (d *DirSource) Sublayout(step, keyID string) (LinkSource, error) {
 	name := step + "." + keys.ShortID(keyID)
 	if strings.ContainsAny(name, `/\`+"\x00") || !filepath.IsLocal(name) {
 		return nil, fmt.Errorf("sublayout links folder %q would not be inside %s", name, d.path)
@@ -197,7 +197,7 @@ func (d *Dir) Sublayout(step, keyID string) (LinkSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sublayout links folder: %w", err)
 	}
-	c := &Dir{MaxFileSize: d.MaxFileSize, MaxTotalSize: d.MaxTotalSize, path: filepath.Join(d.path, name), root: r, spent: d.spent}
+	c := &DirSource{MaxFileSize: d.MaxFileSize, MaxTotalSize: d.MaxTotalSize, path: filepath.Join(d.path, name), root: r, spent: d.spent}
 	d.mu.Lock()
 	d.children = append(d.children, c)
 	d.mu.Unlock()
@@ -210,7 +210,7 @@ type MemSource struct {
 	// Steps maps a step name to its evidence.
 	Steps map[string][]LinkFile
 	// Sublayouts maps "<step>.<keyid prefix>" to the evidence of a
-	// sublayout, as Dir lays it out in folders.
+	// sublayout, as DirSource lays it out in folders.
 	Sublayouts map[string]*MemSource
 }
 

@@ -553,8 +553,8 @@ func artifactDiffs(a, b *link.Link) []string {
 }
 
 func (v *verification) applyItemRules(res *Result, item *ItemResult, re *ruleEnv, mat, prod []compiledRule) {
-	item.Materials = applyRules(re, Materials, mat)
-	item.Products = applyRules(re, Products, prod)
+	item.Materials = applyRules(re, MaterialsQueue, mat)
+	item.Products = applyRules(re, ProductsQueue, prod)
 	for _, rs := range []*RuleSetResult{item.Materials, item.Products} {
 		for _, rr := range rs.Rules {
 			for _, f := range rr.Failures {

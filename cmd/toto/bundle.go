@@ -214,7 +214,7 @@ Writes OUT atomically, or stdout.`,
 			if err := atomicfile.Write(out, b, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s: bundle signed by key %s\n", out, shortKeyID(k.ID()))
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: bundle signed by key %s\n", out, keys.ShortID(k.ID()))
 			return nil
 		},
 	}

@@ -65,7 +65,7 @@ func reportAttached(cmd *cobra.Command, asJSON bool, t *image.Target, a *image.A
 	if asJSON {
 		return writeJSON(cmd, attachedJSON{Image: t.String(), Referrer: a.Manifest.Digest.String(), PredicateType: a.PredicateType, KeyID: a.KeyID})
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n  referrer %s (%s, key %s)\n", what, t, a.Manifest.Digest, a.PredicateType, shortKeyID(a.KeyID))
+	fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n  referrer %s (%s, key %s)\n", what, t, a.Manifest.Digest, a.PredicateType, keys.ShortID(a.KeyID))
 	return nil
 }
 
@@ -272,7 +272,7 @@ func printImageReport(w io.Writer, t *image.Target, rep *image.Report) {
 		}
 		who := ""
 		if f.KeyID != "" {
-			who = " key " + shortKeyID(f.KeyID)
+			who = " key " + keys.ShortID(f.KeyID)
 		}
 		if f.Identity != "" {
 			who = " identity " + f.Identity

@@ -576,14 +576,7 @@ func (f shownFunctionary) label() string {
 	if f.Name != "" {
 		return f.Name
 	}
-	return shortKeyID(f.KeyID)
-}
-
-func shortKeyID(id string) string {
-	if len(id) > 12 {
-		return id[:12] + "…"
-	}
-	return id
+	return keys.ShortID(f.KeyID)
 }
 
 func printLayout(w io.Writer, s shownLayout, now time.Time) {

@@ -154,7 +154,7 @@ func recordOptions(cmd *cobra.Command, step, keyPath string, paths []string, af 
 	return runner.RecordOptions{Name: step, Paths: paths, Hash: hash, Key: key, Format: format}, nil
 }
 
-func startFormat(f runner.Format) string {
+func startFormat(f runner.LinkFormat) string {
 	if f == runner.Metablock {
 		return f.String()
 	}

@@ -315,7 +315,7 @@ func (o *outputFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&o.attest, "attest", false, "write an in-toto Statement v1 with the link predicate v0.3 (DSSE)")
 }
 
-func (o *outputFlags) format() (runner.Format, error) {
+func (o *outputFlags) format() (runner.LinkFormat, error) {
 	switch {
 	case o.dsse && o.attest:
 		return 0, errors.New("--dsse and --attest are exclusive (--attest is already DSSE)")

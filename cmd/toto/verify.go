@@ -9,11 +9,12 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/toto-dev/toto"
+
 	"github.com/spf13/cobra"
 
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/internal/atomicfile"
-	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/verifier"
 	"github.com/toto-dev/toto/verifier/report"
 )
@@ -95,65 +96,31 @@ func runVerify(ctx context.Context, stdout io.Writer, f verifyFlags) error {
 	if len(f.layoutKeys) == 0 {
 		return fmt.Errorf("at least one --layout-key is required: verification must be anchored in the layout owners' keys")
 	}
-	data, err := readBounded(f.layout)
-	if err != nil {
-		return fmt.Errorf("layout: %w", err)
-	}
-	env, err := envelope.Parse(data)
-	if err != nil {
-		return fmt.Errorf("layout %s: %w", f.layout, err)
-	}
-	opts := verifier.Options{}
-	for _, p := range f.layoutKeys {
-		k, err := keys.Load(p)
-		if err != nil {
-			return err
-		}
-		opts.LayoutKeys = append(opts.LayoutKeys, k.Public())
-	}
-	if opts.Params, err = parseLayoutParams(f.params); err != nil {
-		return err
-	}
-	links, err := verifier.OpenDir(f.links)
+	params, err := parseLayoutParams(f.params)
 	if err != nil {
 		return err
-	}
-	defer links.Close()
-	opts.Links = links
-	runner := &verifier.SandboxRunner{Dir: f.workdir, Timeout: f.timeout}
-	if isTerminal(os.Stderr) {
-		// Inspection output is recorded either way; show it live only to
-		// a person.
-		runner.Stdout, runner.Stderr = os.Stderr, os.Stderr
 	}
 	if st, err := os.Stat(f.workdir); err != nil || !st.IsDir() {
 		return fmt.Errorf("--workdir %s is not a folder", f.workdir)
 	}
-	opts.Inspections = runner
-	for _, p := range f.attestations {
-		data, err := readBounded(p)
-		if err != nil {
-			return fmt.Errorf("attestation: %w", err)
-		}
-		e, err := envelope.Parse(data)
-		if err != nil {
-			return fmt.Errorf("attestation %s: %w", p, err)
-		}
-		opts.Attestations = append(opts.Attestations, verifier.Attestation{Source: filepath.Base(p), Envelope: e})
+	opts := toto.ChainOptions{
+		Layout:            f.layout,
+		LayoutKeys:        f.layoutKeys,
+		Links:             f.links,
+		Params:            params,
+		Workdir:           f.workdir,
+		InspectionTimeout: f.timeout,
+		Attestations:      f.attestations,
+		SBOMPolicy:        f.sbomPolicy,
 	}
-	// The SBOM policy signed into the layout is applied by the verifier
-	// itself; one given on the command line is added to it.
-	if f.sbomPolicy != "" {
-		p, err := loadSBOMPolicy(f.sbomPolicy)
-		if err != nil {
-			return err
-		}
-		opts.AttestationChecks = append(opts.AttestationChecks, verifier.SBOMCheck(p))
+	if isTerminal(os.Stderr) {
+		// Inspection output is recorded either way; show it live only to
+		// a person.
+		opts.InspectionOutput = os.Stderr
 	}
-
-	res, err := verifier.Verify(ctx, env, opts)
+	res, err := toto.VerifyChain(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("%s: %w", f.layout, err)
+		return err
 	}
 	if f.inspLinks != "" {
 		if err := writeInspectionLinks(f.inspLinks, res); err != nil {

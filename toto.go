@@ -1,0 +1,127 @@
+// Package toto is the shortest way to use toto as a library: VerifyChain
+// verifies a supply chain from files — a signed layout, its owners' keys,
+// a links folder, attestations, an SBOM policy — exactly as the toto verify
+// command does, so a caller need not stitch envelope, layout, trust,
+// verifier and sbom together.
+//
+// The packages underneath are the API for everything else: envelope
+// (signature formats), keys (keys and signers), trust (trust roots),
+// layout (policy), verifier (the chain verification core and its evidence
+// sources), attestation (the one path for signed statements), sbom, bundle
+// and image. docs/architecture.md maps them.
+package toto
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/toto-dev/toto/envelope"
+	"github.com/toto-dev/toto/internal/boundedio"
+	"github.com/toto-dev/toto/sbom"
+	"github.com/toto-dev/toto/trust"
+	"github.com/toto-dev/toto/verifier"
+)
+
+// MaxMetadataSize bounds each layout or attestation file read.
+const MaxMetadataSize = 64 << 20
+
+// ChainOptions names the files of one verification.
+type ChainOptions struct {
+	// Layout is the signed layout file.
+	Layout string
+	// LayoutKeys are the owners' public key files; every one must have
+	// signed the layout. At least one is required.
+	LayoutKeys []string
+	// Links is the links folder; "" means the current folder.
+	Links string
+	// Params are substituted for {NAME} in the layout.
+	Params map[string]string
+	// Workdir is the folder inspections see a private copy of; "" means
+	// the current folder. InspectionTimeout kills an inspection after
+	// that long (0: verifier.DefaultInspectionTimeout); InspectionOutput,
+	// if set, receives the inspections' output live.
+	Workdir           string
+	InspectionTimeout time.Duration
+	InspectionOutput  io.Writer
+	// Attestations are signed in-toto Statement files about the final
+	// product.
+	Attestations []string
+	// SBOMPolicy is a policy file applied beside the one the layout signs
+	// in (which always applies).
+	SBOMPolicy string
+	// Now is the verification time; zero means now.
+	Now time.Time
+}
+
+// VerifyChain reads the files named in opts and verifies the chain. As
+// with verifier.Verify, the error is for input that cannot be verified
+// (a missing file, a malformed layout, a parameter without a value); a
+// chain that fails verification is reported in the Result. Errors name
+// the file at fault.
+func VerifyChain(ctx context.Context, opts ChainOptions) (*verifier.Result, error) {
+	if len(opts.LayoutKeys) == 0 {
+		return nil, verifier.ErrNoLayoutKeys
+	}
+	env, err := readEnvelope("layout", opts.Layout)
+	if err != nil {
+		return nil, err
+	}
+	root, err := trust.Files{LayoutOwners: opts.LayoutKeys}.Root(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vopts := verifier.Options{LayoutKeys: root.LayoutOwners, Params: opts.Params, Now: opts.Now}
+	links := opts.Links
+	if links == "" {
+		links = "."
+	}
+	src, err := verifier.OpenDir(links)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	vopts.Links = src
+	workdir := opts.Workdir
+	if workdir == "" {
+		workdir = "."
+	}
+	if st, err := os.Stat(workdir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("workdir %s is not a folder", workdir)
+	}
+	vopts.Inspections = &verifier.SandboxRunner{Dir: workdir, Timeout: opts.InspectionTimeout, Stdout: opts.InspectionOutput, Stderr: opts.InspectionOutput}
+	for _, p := range opts.Attestations {
+		e, err := readEnvelope("attestation", p)
+		if err != nil {
+			return nil, err
+		}
+		vopts.Attestations = append(vopts.Attestations, verifier.Attestation{Source: filepath.Base(p), Envelope: e})
+	}
+	if opts.SBOMPolicy != "" {
+		p, err := sbom.LoadPolicy(opts.SBOMPolicy)
+		if err != nil {
+			return nil, err
+		}
+		vopts.AttestationChecks = append(vopts.AttestationChecks, verifier.SBOMCheck(p))
+	}
+	res, err := verifier.Verify(ctx, env, vopts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Layout, err)
+	}
+	return res, nil
+}
+
+func readEnvelope(what, path string) (*envelope.Envelope, error) {
+	data, err := boundedio.ReadFile(path, MaxMetadataSize)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	e, err := envelope.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	return e, nil
+}

@@ -1,0 +1,111 @@
+// Package trust holds trust roots: what a verifier trusts, kept apart from
+// policy (what must hold: a layout, an image policy) and from evidence
+// (what was found: links, attestations, signatures).
+//
+// A Root gathers every kind of trust material toto's verifiers take:
+// layout owners' keys, keys trusted to sign artifacts directly, and a
+// Sigstore trusted root; the signature systems still to come (OpenPGP
+// keyrings for simple signing, notation trust stores, TUF-delivered
+// material) add their fields here. A Root comes from a Source: Files reads
+// local files today; a TUF repository is the next Source.
+package trust
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/toto-dev/toto/attestation"
+	"github.com/toto-dev/toto/internal/boundedio"
+	"github.com/toto-dev/toto/keys"
+)
+
+// Root is what a verifier trusts.
+type Root struct {
+	// LayoutOwners are the public keys every one of which must have signed
+	// a root layout.
+	LayoutOwners []*keys.Key
+	// Keys are public keys trusted to sign artifacts and attestations
+	// directly (toto image verify --key).
+	Keys []*keys.Key
+	// SigstoreTrustedRoot is a Sigstore trusted_root.json (Fulcio CAs,
+	// Rekor logs, timestamp authorities, CT logs), as read.
+	SigstoreTrustedRoot []byte
+}
+
+// Source delivers a Root.
+type Source interface {
+	Root(ctx context.Context) (*Root, error)
+}
+
+// Files is a Source reading trust material from local files.
+type Files struct {
+	// LayoutOwners and Keys are public key files (PEM or securesystemslib
+	// JSON); a private key file is accepted and only its public part kept.
+	LayoutOwners []string
+	Keys         []string
+	// SigstoreTrustedRoot is a trusted_root.json file, or "".
+	SigstoreTrustedRoot string
+}
+
+// maxTrustedRootSize bounds a trusted_root.json read.
+const maxTrustedRootSize = 16 << 20
+
+// Root reads every file; errors name the file.
+func (f Files) Root(ctx context.Context) (*Root, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := &Root{}
+	var err error
+	if r.LayoutOwners, err = loadPublic(f.LayoutOwners); err != nil {
+		return nil, err
+	}
+	if r.Keys, err = loadPublic(f.Keys); err != nil {
+		return nil, err
+	}
+	if f.SigstoreTrustedRoot != "" {
+		b, err := boundedio.ReadFile(f.SigstoreTrustedRoot, maxTrustedRootSize)
+		if errors.Is(err, boundedio.ErrTooLarge) {
+			return nil, fmt.Errorf("trusted root %s: larger than %d bytes", f.SigstoreTrustedRoot, maxTrustedRootSize)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("trusted root: %w", err)
+		}
+		r.SigstoreTrustedRoot = b
+	}
+	return r, nil
+}
+
+func loadPublic(paths []string) ([]*keys.Key, error) {
+	var out []*keys.Key
+	for _, p := range paths {
+		k, err := keys.Load(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k.Public())
+	}
+	return out, nil
+}
+
+// Identity is the certificate identity a keyless signature must carry:
+// policy about trust material, so it travels beside the Root.
+type Identity struct {
+	Identity, IdentityRegexp string
+	Issuer, IssuerRegexp     string
+}
+
+// AttestationOptions is the trusted material of r for the one attestation
+// path: r's Keys (and extra, such as a layout's functionary keys) and its
+// Sigstore trusted root, with the identity keyless bundles must carry.
+func (r *Root) AttestationOptions(id Identity, extra ...*keys.Key) attestation.Options {
+	return attestation.Options{
+		Keys:                attestation.Keys(append(append([]*keys.Key(nil), r.Keys...), extra...)...),
+		SigstoreTrustedRoot: r.SigstoreTrustedRoot,
+		Identity:            id.Identity,
+		IdentityRegexp:      id.IdentityRegexp,
+		Issuer:              id.Issuer,
+		IssuerRegexp:        id.IssuerRegexp,
+	}
+}

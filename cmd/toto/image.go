@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/toto-dev/toto/image"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/layout"
+	"github.com/toto-dev/toto/trust"
 )
 
 func init() {
@@ -171,14 +173,11 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 		Example: "  toto image verify --key release.pub registry.example/app@sha256:...\n  toto image verify --layout root.layout --layout-key owner.pub oci-layout:./out",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var trusted []*keys.Key
-			for _, p := range keyPaths {
-				k, err := keys.Load(p)
-				if err != nil {
-					return err
-				}
-				trusted = append(trusted, k.Public())
+			root, err := trust.Files{Keys: keyPaths}.Root(cmd.Context())
+			if err != nil {
+				return err
 			}
+			trusted := root.Keys
 			if layoutPath != "" {
 				ks, err := layoutFunctionaryKeys(layoutPath, layoutKeys)
 				if err != nil {
@@ -238,15 +237,11 @@ func layoutFunctionaryKeys(path string, ownerPaths []string) ([]*keys.Key, error
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var owners []*keys.Key
-	for _, op := range ownerPaths {
-		k, err := keys.Load(op)
-		if err != nil {
-			return nil, err
-		}
-		owners = append(owners, k.Public())
+	root, err := trust.Files{LayoutOwners: ownerPaths}.Root(context.Background())
+	if err != nil {
+		return nil, err
 	}
-	lv, err := layout.Verify(env, owners, time.Now())
+	lv, err := layout.Verify(env, root.LayoutOwners, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -104,6 +104,9 @@ func wantFail(t *testing.T, rep *Report, err error, contains string) {
 	if rep.OK() {
 		t.Fatal("report says OK")
 	}
+	if d := rep.Decision(); d.Allowed() || len(d.Denials()) != rep.Failures+boolInt(rep.Signatures == 0) {
+		t.Fatalf("decision allows a failed image or miscounts: %+v", d.Denials())
+	}
 	if contains == "" {
 		return
 	}
@@ -143,6 +146,9 @@ func TestRegistrySignAttestVerify(t *testing.T) {
 			}
 			if rep.Signatures != 1 || rep.Attestations != 1 || rep.Failures != 0 {
 				t.Fatalf("report %+v", rep)
+			}
+			if d := rep.Decision(); !d.Allowed() {
+				t.Fatalf("a verified image is denied: %v", d.Err())
 			}
 			signedBy := map[string]string{}
 			for _, f := range rep.Findings {
@@ -440,4 +446,11 @@ func TestRegistryReferenceErrors(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrReference", ref, err)
 		}
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

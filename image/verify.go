@@ -11,6 +11,7 @@ import (
 
 	"github.com/toto-dev/toto/attestation"
 	"github.com/toto-dev/toto/bundle"
+	"github.com/toto-dev/toto/decision"
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/link"
@@ -217,4 +218,24 @@ func checkBundle(ctx context.Context, t *Target, m *v1.Manifest, opts VerifyOpti
 		return fmt.Errorf("signature names manifest %s, not %s", got, t.Digest())
 	}
 	return nil
+}
+
+// Decision reports the verdict as a policy decision, to combine with other
+// verifiers in an image policy: at least one signature by a trusted key,
+// and every attached bundle verified (each failing one is a violation of
+// its own). Allowed is exactly OK.
+func (r *Report) Decision() decision.Decision {
+	d := decision.Decision{Subject: r.Image + "@" + r.Digest}
+	var sigErr error
+	if r.Signatures == 0 {
+		sigErr = errors.New("no signature by a trusted key")
+	}
+	d.Requirements = append(d.Requirements, decision.Check("signature by a trusted key", decision.Enforce, sigErr))
+	for _, f := range r.Findings {
+		if f.Kind == KindIgnored || f.Verified {
+			continue
+		}
+		d.Requirements = append(d.Requirements, decision.Check(f.Kind+" "+f.Referrer+" verifies", decision.Enforce, errors.New(f.Error)))
+	}
+	return d
 }

@@ -13,7 +13,9 @@
 // offline: the trust roots come from a trusted_root.json file, the caller's
 // public keys, or both. Nothing is fetched.
 //
-// Three entry points:
+// Bundles are parsed by sigstore-go only. Linking this package registers
+// Format with package envelope, so envelope.Parse reads a bundle holding a
+// DSSE envelope as one more envelope. The entry points:
 //
 //   - Verify checks a bundle against a trusted root and a Policy (certificate
 //     identity and issuer for keyless bundles, trusted keys for keyed ones,

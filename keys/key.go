@@ -5,6 +5,9 @@
 //
 // A Key always has a public part; it may also hold a private part, in which
 // case it can sign. Public returns a copy safe to publish in a layout.
+// Envelopes take the Signer and Verifier interfaces, which a Key
+// implements; FromSigner makes a Key of any crypto.Signer (a KMS or HSM
+// key), and a Key may carry an Identity (an X.509 chain, an OpenPGP key).
 package keys
 
 import (

@@ -13,12 +13,17 @@
 //     queue of section 4.3.3);
 //  6. if everything so far passed, inspections run and their rules are
 //     applied;
-//  7. optionally, attestations about the final product are checked.
+//  7. optionally, attestations about the final product are checked
+//     (through package attestation), and the SBOM policy signed into the
+//     layout, with any other AttestationCheck, is applied to them.
 //
-// Trust roots (Options.LayoutKeys), policy (the layout in its envelope) and
-// evidence (links from a LinkSource, attestations) are kept apart. The
+// Whether a layout (root or sublayout) is trusted is decided by
+// layout.Verify. Trust roots (Options.LayoutKeys), policy (the layout in
+// its envelope) and evidence (links from a LinkSource, attestations) are
+// kept apart. The
 // verification core does no I/O of its own: links come through a
-// LinkSource (DirSource reads a directory) and inspections through an
+// LinkSource (DirSource reads a directory, MemSource holds memory; both
+// pass the evidencetest conformance suite) and inspections through an
 // InspectionRunner (SandboxRunner runs them in a copy of a directory).
 //
 // Verify never stops at the first problem: the Result records every

@@ -17,7 +17,6 @@ package attestation
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"fmt"
 	"strings"
@@ -204,18 +203,10 @@ func (v *Verifier) verifyBundle(ctx context.Context, env *envelope.Envelope, out
 	if res.Key != nil {
 		out.Key = res.Key
 		for _, tk := range v.opts.Keys {
-			if sameKey(tk.Key, res.Key) {
+			if tk.Key.SamePublic(res.Key) {
 				out.Signers = append(out.Signers, tk.ID)
 			}
 		}
 	}
 	return nil
-}
-
-func sameKey(a, b *keys.Key) bool {
-	pa, ok := a.CryptoPublicKey().(interface{ Equal(crypto.PublicKey) bool })
-	if !ok {
-		return a.ID() == b.ID()
-	}
-	return pa.Equal(b.CryptoPublicKey())
 }

@@ -114,3 +114,13 @@ func (k *Key) signWithCrypto(data []byte) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("%w: public key type %T", ErrUnsupported, k.pub)
 }
+
+// SamePublic reports whether k and o are the same public key, whatever
+// keyids or schemes they are listed under (a layout may list one key under
+// two keyids; a threshold counts it once).
+func (k *Key) SamePublic(o *Key) bool {
+	if _, ok := k.pub.(interface{ Equal(crypto.PublicKey) bool }); !ok {
+		return k.ID() == o.ID()
+	}
+	return publicEqual(k.pub, o.pub)
+}

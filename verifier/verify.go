@@ -2,7 +2,6 @@ package verifier
 
 import (
 	"context"
-	"crypto"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -130,14 +129,6 @@ func authorised(l *layout.Layout, s *layout.Step) (fs []functionary, unknown []s
 		fs = append(fs, functionary{id: id, key: k})
 	}
 	return fs, unknown
-}
-
-func sameKey(a, b *keys.Key) bool {
-	pa, ok := a.CryptoPublicKey().(interface{ Equal(crypto.PublicKey) bool })
-	if !ok {
-		return a.ID() == b.ID()
-	}
-	return pa.Equal(b.CryptoPublicKey())
 }
 
 // stepEvidence is what was accepted for a step, before rules.
@@ -318,7 +309,7 @@ func (v *verification) loadStep(res *Result, s *layout.Step, g *gathered) *stepE
 				}
 				dup := false
 				for _, have := range signers {
-					if sameKey(have.key, fn.key) {
+					if have.key.SamePublic(fn.key) {
 						dup = true
 						break
 					}

@@ -56,6 +56,15 @@ func (s *SandboxRunner) RunInspection(ctx context.Context, in layout.Inspection)
 	if err != nil {
 		return nil, err
 	}
+	// A workdir reached through a symlink would be copied as that symlink,
+	// and the inspection would then run in the real folder: resolve it
+	// first, so that what is copied is the folder itself.
+	if src, err = filepath.EvalSymlinks(src); err != nil {
+		return nil, fmt.Errorf("inspection workdir: %w", err)
+	}
+	if st, err := os.Stat(src); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("inspection workdir %s is not a folder", src)
+	}
 	tmp, err := os.MkdirTemp("", "toto-inspection-")
 	if err != nil {
 		return nil, fmt.Errorf("create sandbox: %w", err)
@@ -64,6 +73,11 @@ func (s *SandboxRunner) RunInspection(ctx context.Context, in layout.Inspection)
 	work := filepath.Join(tmp, "work")
 	if err := copyTree(ctx, src, work, tmp); err != nil {
 		return nil, fmt.Errorf("copy %s into the sandbox: %w", src, err)
+	}
+	// Never run anywhere but in the private copy: a real folder, not a
+	// symlink out of the sandbox.
+	if st, err := os.Lstat(work); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("sandbox %s is not a private folder; refusing to run the inspection", work)
 	}
 	timeout := s.Timeout
 	if timeout <= 0 {

@@ -170,7 +170,7 @@ func (v *Verifier) verifySignatures(env *envelope.Envelope, out *Verified) error
 		if len(short) == 0 {
 			short = []string{"nobody"}
 		}
-		return &Error{Stage: StageSignature, Err: fmt.Errorf("not signed by a trusted key (signed by %s): %w", strings.Join(short, ", "), errors.Join(errs...))}
+		return &Error{Stage: StageSignature, Err: fmt.Errorf("not signed by an authorised key (signed by %s): %w", strings.Join(short, ", "), errors.Join(errs...))}
 	}
 	return nil
 }

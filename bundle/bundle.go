@@ -68,6 +68,10 @@ var (
 	// check, a bad regular expression). This is a usage error, not a
 	// verdict on the bundle.
 	ErrPolicy = errors.New("bundle verification policy")
+	// ErrMessageSignature: the bundle holds a bare message signature over
+	// an artifact, not a DSSE envelope with a payload. It comes wrapped in
+	// ErrInvalidBundle or ErrVerification.
+	ErrMessageSignature = errors.New("bundle holds a message signature, not a DSSE envelope")
 )
 
 // maxBundleSize bounds how much a bundle may weigh: bundles hold one
@@ -118,7 +122,7 @@ func Envelope(bundleJSON []byte) (*envelope.Envelope, error) {
 func toEnvelope(b *sgbundle.Bundle) (*envelope.Envelope, error) {
 	d := b.GetDsseEnvelope()
 	if d == nil {
-		return nil, fmt.Errorf("%w: bundle holds a message signature, not a DSSE envelope", ErrInvalidBundle)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidBundle, ErrMessageSignature)
 	}
 	type sig struct {
 		KeyID string `json:"keyid"`

@@ -403,3 +403,17 @@ func mustPAE(env *envelope.Envelope) []byte {
 	}
 	return b
 }
+
+// A message-signature bundle (cosign sign-blob, from the Sigstore
+// conformance suite) is no envelope: asked for as one by its media type, it
+// says so with a sentinel callers branch on.
+func TestMessageSignatureIsNotAnEnvelope(t *testing.T) {
+	raw, err := os.ReadFile(corpus.Path(t, "sigstore-conformance", "bundle-verify", "happy-path-v0.2", "bundle.sigstore.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = envelope.ParseMediaType(bundle.MediaTypeV03, raw)
+	if !errors.Is(err, bundle.ErrMessageSignature) || !errors.Is(err, bundle.ErrInvalidBundle) {
+		t.Fatalf("got %v, want ErrMessageSignature inside ErrInvalidBundle", err)
+	}
+}

@@ -299,7 +299,7 @@ func VerifyEnvelope(ctx context.Context, bundleJSON []byte, k *keys.Key) (*envel
 		return nil, err
 	}
 	if res.Envelope == nil {
-		return nil, fmt.Errorf("%w: bundle holds a message signature, not a DSSE envelope", ErrVerification)
+		return nil, fmt.Errorf("%w: %w", ErrVerification, ErrMessageSignature)
 	}
 	return res.Envelope, nil
 }

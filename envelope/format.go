@@ -6,6 +6,7 @@ import (
 	"mime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/toto-dev/toto/internal/jsonobj"
 )
@@ -56,41 +57,39 @@ func (d *Document) Has(name string) bool {
 	return ok
 }
 
+// registry holds the formats, replaced whole by Register (at init time)
+// and read without locking or copying by every Parse: each link of a chain
+// is parsed, so the read side is the hot one.
 var registry struct {
-	sync.RWMutex
-	formats []Format
+	mu      sync.Mutex
+	formats atomic.Pointer[[]Format]
 }
 
 // Register adds a format. Formats are tried in the order registered; a
 // format's Match must not claim documents an earlier one claims. Register
 // is meant to be called from an init function.
 func Register(f Format) {
-	registry.Lock()
-	defer registry.Unlock()
-	for _, have := range registry.formats {
-		if have.String() == f.String() {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	have := formats()
+	for _, h := range have {
+		if h.String() == f.String() {
 			panic("envelope: format " + f.String() + " registered twice")
 		}
 	}
-	registry.formats = append(registry.formats, f)
+	next := append(append([]Format(nil), have...), f)
+	registry.formats.Store(&next)
 }
 
-// Formats returns the registered formats in the order they are tried.
-func Formats() []Format {
-	registry.RLock()
-	defer registry.RUnlock()
-	return append([]Format(nil), registry.formats...)
-}
-
-// FormatByName returns the registered format whose String is name, or nil.
-func FormatByName(name string) Format {
-	for _, f := range Formats() {
-		if f.String() == name {
-			return f
-		}
+func formats() []Format {
+	if p := registry.formats.Load(); p != nil {
+		return *p
 	}
 	return nil
 }
+
+// Formats returns the registered formats in the order they are tried.
+func Formats() []Format { return append([]Format(nil), formats()...) }
 
 func newDocument(data []byte) *Document {
 	f, err := jsonobj.Split(data)
@@ -103,7 +102,7 @@ func newDocument(data []byte) *Document {
 // fault. Unknown members are kept and written back by MarshalJSON.
 func Parse(data []byte) (*Envelope, error) {
 	d := newDocument(data)
-	for _, f := range Formats() {
+	for _, f := range formats() {
 		if f.Match(d) {
 			return f.Decode(d)
 		}
@@ -123,7 +122,7 @@ func ParseMediaType(mediaType string, data []byte) (*Envelope, error) {
 	if err != nil {
 		mt = strings.TrimSpace(strings.SplitN(mediaType, ";", 2)[0])
 	}
-	for _, f := range Formats() {
+	for _, f := range formats() {
 		for _, have := range f.MediaTypes() {
 			if strings.EqualFold(have, mt) {
 				d := newDocument(data)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -176,7 +175,7 @@ func checkBundle(ctx context.Context, t *Target, m *v1.Manifest, opts VerifyOpti
 	}
 	env, err := envelope.ParseMediaType(string(m.Layers[0].MediaType), b)
 	if err != nil {
-		if errors.Is(err, bundle.ErrInvalidBundle) && strings.Contains(err.Error(), "message signature") {
+		if errors.Is(err, bundle.ErrMessageSignature) {
 			return errors.New("bundle holds a bare message signature, not a statement about the image")
 		}
 		return err

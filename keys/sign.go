@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/sha512"
 	"errors"
 	"fmt"
 
@@ -127,15 +126,18 @@ func (k *Key) Verify(data, sig []byte) error {
 // ecdsaDigest hashes with the hash that matches the curve size, as
 // securesystemslib does (sha256 for P-256, sha384 for P-384, sha512 above).
 func ecdsaDigest(pub *ecdsa.PublicKey, data []byte) []byte {
+	h := ecdsaHash(pub).New()
+	h.Write(data)
+	return h.Sum(nil)
+}
+
+// ecdsaHash is the hash that matches the curve size.
+func ecdsaHash(pub *ecdsa.PublicKey) crypto.Hash {
 	switch bits := pub.Curve.Params().BitSize; {
 	case bits <= 256:
-		s := sha256.Sum256(data)
-		return s[:]
+		return crypto.SHA256
 	case bits <= 384:
-		s := sha512.Sum384(data)
-		return s[:]
-	default:
-		s := sha512.Sum512(data)
-		return s[:]
+		return crypto.SHA384
 	}
+	return crypto.SHA512
 }

@@ -97,14 +97,7 @@ func (k *Key) signWithCrypto(data []byte) ([]byte, error) {
 	case ed25519.PublicKey:
 		return k.priv.Sign(rand.Reader, data, crypto.Hash(0))
 	case *ecdsa.PublicKey:
-		h := crypto.SHA256
-		switch bits := pub.Curve.Params().BitSize; {
-		case bits > 384:
-			h = crypto.SHA512
-		case bits > 256:
-			h = crypto.SHA384
-		}
-		return k.priv.Sign(rand.Reader, ecdsaDigest(pub, data), h)
+		return k.priv.Sign(rand.Reader, ecdsaDigest(pub, data), ecdsaHash(pub))
 	case *rsa.PublicKey:
 		sum := sha256.Sum256(data)
 		if k.Scheme == SchemeRSAPKCS1v15 {
@@ -119,8 +112,8 @@ func (k *Key) signWithCrypto(data []byte) ([]byte, error) {
 // keyids or schemes they are listed under (a layout may list one key under
 // two keyids; a threshold counts it once).
 func (k *Key) SamePublic(o *Key) bool {
-	if _, ok := k.pub.(interface{ Equal(crypto.PublicKey) bool }); !ok {
-		return k.ID() == o.ID()
+	if e, ok := k.pub.(interface{ Equal(crypto.PublicKey) bool }); ok {
+		return e.Equal(o.pub)
 	}
-	return publicEqual(k.pub, o.pub)
+	return k.ID() == o.ID()
 }

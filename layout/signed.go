@@ -79,8 +79,9 @@ func CheckSignatures(e *envelope.Envelope, layoutKeys []*keys.Key) []SignatureCh
 
 // Verification is a layout envelope checked against its owners' keys at
 // a time. It is made by Verify, the one place toto decides whether a
-// layout is trusted: the verifier (root layout and sublayouts), toto image
-// verify and toto layout show all go through it.
+// layout is trusted: the verifier (root layout and sublayouts) and toto
+// image verify go through it; toto layout show, which also shows unsigned
+// layouts, reports the same per-key CheckSignatures.
 type Verification struct {
 	// Layout is the parsed layout, trusted only if Err is nil.
 	Layout *Layout
@@ -112,15 +113,16 @@ func Verify(e *envelope.Envelope, owners []*keys.Key, now time.Time) (*Verificat
 	if err := e.CheckInToto(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotALayout, err)
 	}
-	typ, err := e.PayloadTypeField()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotALayout, err)
-	}
-	if typ != Type {
-		return nil, fmt.Errorf("%w: payload _type is %q (%w)", ErrNotALayout, typ, ErrWrongType)
-	}
 	l, err := Parse(e.Payload())
 	if err != nil {
+		// Only now look at what the payload is instead, to say so.
+		typ, terr := e.PayloadTypeField()
+		switch {
+		case terr != nil:
+			return nil, fmt.Errorf("%w: %v", ErrNotALayout, terr)
+		case typ != Type:
+			return nil, fmt.Errorf("%w: payload _type is %q (%w)", ErrNotALayout, typ, ErrWrongType)
+		}
 		return nil, err
 	}
 	now = now.UTC()

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/toto-dev/toto/attestation"
 	"github.com/toto-dev/toto/internal/boundedio"
 	"github.com/toto-dev/toto/keys"
 )
@@ -87,25 +86,4 @@ func loadPublic(paths []string) ([]*keys.Key, error) {
 		out = append(out, k.Public())
 	}
 	return out, nil
-}
-
-// Identity is the certificate identity a keyless signature must carry:
-// policy about trust material, so it travels beside the Root.
-type Identity struct {
-	Identity, IdentityRegexp string
-	Issuer, IssuerRegexp     string
-}
-
-// AttestationOptions is the trusted material of r for the one attestation
-// path: r's Keys (and extra, such as a layout's functionary keys) and its
-// Sigstore trusted root, with the identity keyless bundles must carry.
-func (r *Root) AttestationOptions(id Identity, extra ...*keys.Key) attestation.Options {
-	return attestation.Options{
-		Keys:                attestation.Keys(append(append([]*keys.Key(nil), r.Keys...), extra...)...),
-		SigstoreTrustedRoot: r.SigstoreTrustedRoot,
-		Identity:            id.Identity,
-		IdentityRegexp:      id.IdentityRegexp,
-		Issuer:              id.Issuer,
-		IssuerRegexp:        id.IssuerRegexp,
-	}
 }

@@ -314,7 +314,7 @@ Every violation is listed. Exit codes: 0 all checks pass, 1 a check failed,
 			}
 			var policy sbom.Policy
 			if policyPath != "" {
-				p, err := loadSBOMPolicy(policyPath)
+				p, err := sbom.LoadPolicy(policyPath)
 				if err != nil {
 					return err
 				}
@@ -397,6 +397,3 @@ func checkReport(r *sbom.Result) checkJSON {
 	}
 	return out
 }
-
-// loadSBOMPolicy reads a policy from JSON or YAML (by extension), strictly.
-func loadSBOMPolicy(path string) (sbom.Policy, error) { return sbom.LoadPolicy(path) }

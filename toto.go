@@ -47,6 +47,10 @@ type ChainOptions struct {
 	Workdir           string
 	InspectionTimeout time.Duration
 	InspectionOutput  io.Writer
+	// RunSublayoutInspections allows the inspections of sublayouts that a
+	// functionary, not a root layout owner, signed (see
+	// verifier.Options.RunSublayoutInspections).
+	RunSublayoutInspections bool
 	// Attestations are signed in-toto Statement files about the final
 	// product.
 	Attestations []string
@@ -74,7 +78,7 @@ func VerifyChain(ctx context.Context, opts ChainOptions) (*verifier.Result, erro
 	if err != nil {
 		return nil, err
 	}
-	vopts := verifier.Options{LayoutKeys: root.LayoutOwners, Params: opts.Params, Now: opts.Now}
+	vopts := verifier.Options{LayoutKeys: root.LayoutOwners, Params: opts.Params, Now: opts.Now, RunSublayoutInspections: opts.RunSublayoutInspections}
 	links := opts.Links
 	if links == "" {
 		links = "."

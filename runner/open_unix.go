@@ -11,10 +11,12 @@ import (
 // openForHash opens a file for one sequential read. os.Open would also set
 // the descriptor non-blocking and try to register it with the network
 // poller: two extra system calls per file that, on trees of small files,
-// cost as much as reading them.
+// cost as much as reading them. O_NONBLOCK (no effect on a regular file)
+// keeps a file swapped for a FIFO after the walk saw it from blocking the
+// open forever.
 func openForHash(path string) (io.ReadCloser, error) {
 	for {
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
 		if err == syscall.EINTR {
 			continue
 		}

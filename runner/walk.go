@@ -30,10 +30,15 @@ type SymlinkPolicy int
 const (
 	// FollowSymlinks records a link to a file under the link's path with
 	// the target's digest, and walks a link to a directory as if it were
-	// the directory, recording paths under the link's name. This is what
-	// in-toto-run and in-toto-record do. A link that points back to a
-	// directory being walked is an ErrSymlinkLoop; a link to nothing is an
-	// ErrDanglingSymlink.
+	// the directory, recording paths under the link's name. in-toto-run
+	// and in-toto-record do this too (in_toto_run passes
+	// follow_symlink_dirs=True), with three differences: a link that
+	// points back to a directory being walked is an ErrSymlinkLoop (Python
+	// recurses until the path is too long), a link to nothing is an
+	// ErrDanglingSymlink (Python skips it with a log message), and a
+	// directory already walked once through a symlink is not walked again
+	// through another one, so that a tree of links cannot multiply the
+	// walk (Python records every path).
 	FollowSymlinks SymlinkPolicy = iota
 	// RecordSymlinks records every symbolic link as itself, never
 	// following it: its digest is that of the link's target path as
@@ -72,7 +77,17 @@ var (
 	// ErrChangedWhileHashing: a file's size or times changed while it was
 	// read, so its digest may be of neither version.
 	ErrChangedWhileHashing = errors.New("file changed while it was being hashed")
+	// ErrSymlinkEscapes: under HashOptions.Confine, a symlink resolves to
+	// something outside BasePath.
+	ErrSymlinkEscapes = errors.New("symlink leads out of the recorded folder")
+	// ErrTooManyArtifacts: the walk found more than HashOptions.MaxArtifacts
+	// files.
+	ErrTooManyArtifacts = errors.New("too many artifacts")
 )
+
+// DefaultMaxArtifacts bounds how many artifacts one recording may hold
+// unless HashOptions.MaxArtifacts says otherwise: about 2 GB of memory.
+const DefaultMaxArtifacts = 5_000_000
 
 // HashOptions controls how artifacts are found and hashed.
 type HashOptions struct {
@@ -99,6 +114,13 @@ type HashOptions struct {
 	LStripPaths []string
 	// Symlinks chooses between following and recording symbolic links.
 	Symlinks SymlinkPolicy
+	// Confine refuses (ErrSymlinkEscapes) to follow a symlink that
+	// resolves outside BasePath, as the inspection sandbox needs: what it
+	// records must be the sandbox, not the verifier's machine.
+	Confine bool
+	// MaxArtifacts bounds the number of artifacts recorded
+	// (ErrTooManyArtifacts); 0 means DefaultMaxArtifacts.
+	MaxArtifacts int
 	// Workers is the number of files hashed at once; 0 means GOMAXPROCS.
 	Workers int
 	// Progress, if not nil, is updated as files are found and hashed.
@@ -166,6 +188,12 @@ type walker struct {
 
 	seen map[string]string // key -> fsPath, to catch collisions
 	jobs chan job
+	// walked holds the directories walked so far through a symlink.
+	walked []os.FileInfo
+	walkedIDs map[fileID]bool
+	// root is BasePath resolved, for Confine.
+	root string
+	max  int
 }
 
 func newWalker(opts HashOptions) (*walker, error) {
@@ -195,7 +223,23 @@ func newWalker(opts HashOptions) (*walker, error) {
 	if opts.Symlinks != FollowSymlinks && opts.Symlinks != RecordSymlinks {
 		return nil, fmt.Errorf("unknown symlink policy %d", opts.Symlinks)
 	}
-	w := &walker{opts: opts, algs: algs, match: m, open: opts.open, workers: opts.Workers}
+	w := &walker{opts: opts, algs: algs, match: m, open: opts.open, workers: opts.Workers, max: opts.MaxArtifacts}
+	if w.max <= 0 {
+		w.max = DefaultMaxArtifacts
+	}
+	if opts.Confine {
+		base := opts.BasePath
+		if base == "" {
+			base = "."
+		}
+		if base, err = filepath.Abs(base); err == nil {
+			base, err = filepath.EvalSymlinks(base)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("base path: %w", err)
+		}
+		w.root = base
+	}
 	if w.open == nil {
 		w.open = openForHash
 	}
@@ -210,6 +254,8 @@ func (w *walker) run(ctx context.Context, paths []string) (link.Artifacts, error
 	defer cancel(nil)
 
 	w.seen = map[string]string{}
+	w.walkedIDs = map[fileID]bool{}
+	w.walked = nil
 	w.jobs = make(chan job, 4*w.workers)
 	results := make([][]result, w.workers)
 	var wg sync.WaitGroup
@@ -377,6 +423,11 @@ func (w *walker) entry(ctx context.Context, rec, fsPath string, typ fs.FileMode,
 			}
 			return w.emit(ctx, job{fsPath: fsPath, target: target, symlink: true}, rec)
 		}
+		if w.opts.Confine {
+			if err := w.confined(rec, fsPath); err != nil {
+				return err
+			}
+		}
 		fi, err := os.Stat(fsPath)
 		if err != nil {
 			if w.excluded(rec, false) {
@@ -402,6 +453,12 @@ func (w *walker) entry(ctx context.Context, rec, fsPath string, typ fs.FileMode,
 					return fmt.Errorf("artifact %q: %w: %q points back to a directory being walked", rec, ErrSymlinkLoop, target)
 				}
 			}
+			// Each directory is walked through symlinks once: a tree of
+			// links to links (a DAG) would otherwise multiply the walk,
+			// 84 KB of tree becoming hundreds of thousands of paths.
+			if w.seenDir(fi) {
+				return nil
+			}
 			return w.dir(ctx, rec, fsPath, fi, stack)
 		case fi.Mode().IsRegular():
 			return w.emit(ctx, job{fsPath: fsPath}, rec)
@@ -415,6 +472,42 @@ func (w *walker) entry(ctx context.Context, rec, fsPath string, typ fs.FileMode,
 		return w.emit(ctx, job{fsPath: fsPath}, rec)
 	}
 	return w.special(rec, explicit)
+}
+
+// confined checks that the symlink at fsPath resolves inside the root.
+func (w *walker) confined(rec, fsPath string) error {
+	abs, err := filepath.Abs(fsPath)
+	if err != nil {
+		return fmt.Errorf("artifact %q: %w", rec, err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil // dangling or looping: reported as such by the caller
+	}
+	if rel, err := filepath.Rel(w.root, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		target, _ := os.Readlink(fsPath)
+		return fmt.Errorf("artifact %q: %w: %q resolves to %s", rec, ErrSymlinkEscapes, target, real)
+	}
+	return nil
+}
+
+// seenDir reports whether the directory was already walked through a
+// symlink, and remembers it.
+func (w *walker) seenDir(fi os.FileInfo) bool {
+	if id, ok := idOf(fi); ok {
+		if w.walkedIDs[id] {
+			return true
+		}
+		w.walkedIDs[id] = true
+		return false
+	}
+	for _, d := range w.walked {
+		if os.SameFile(d, fi) {
+			return true
+		}
+	}
+	w.walked = append(w.walked, fi)
+	return false
 }
 
 // special handles sockets, devices and FIFOs: reading a FIFO could block
@@ -465,6 +558,9 @@ func (w *walker) emit(ctx context.Context, j job, rec string) error {
 			return nil // the same file named twice, e.g. "-m . -m a"
 		}
 		return fmt.Errorf("artifact %q: %w: %q (from %s and %s)", rec, ErrPathCollision, key, prev, j.fsPath)
+	}
+	if len(w.seen) >= w.max {
+		return fmt.Errorf("artifact %q: %w: more than %d", rec, ErrTooManyArtifacts, w.max)
 	}
 	w.seen[key] = j.fsPath
 	j.key = key

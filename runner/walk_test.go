@@ -304,12 +304,70 @@ func TestSymlinkLoops(t *testing.T) {
 	}
 }
 
+// A link to a sibling is not a loop; it is walked (as in-toto-run does),
+// but a directory already walked through one symlink is not walked again
+// through a second: otherwise a tree of links multiplies the walk.
 func TestSymlinkToSiblingIsNotALoop(t *testing.T) {
 	root := tree(t, map[string]string{"v1/f": "f"})
 	symlink(t, "v1", filepath.Join(root, "latest"))
 	symlink(t, "../v1", filepath.Join(root, "other", "v1"))
 	got := mustRecord(t, root, []string{"."}, HashOptions{})
-	assertArtifacts(t, got, want(map[string]string{"v1/f": "f", "latest/f": "f", "other/v1/f": "f"}))
+	assertArtifacts(t, got, want(map[string]string{"v1/f": "f", "latest/f": "f"}))
+}
+
+// Issue 13.8: a DAG of directory symlinks (each level links twice to the
+// next) made the walk exponential: 2^depth paths from a tiny tree. Each
+// directory is now walked once through symlinks, so the count is linear.
+func TestSymlinkDAGIsWalkedLinearly(t *testing.T) {
+	const depth = 18
+	files := map[string]string{}
+	for i := 0; i <= depth; i++ {
+		files[fmt.Sprintf("d%d/f", i)] = "f"
+	}
+	root := tree(t, files)
+	for i := 0; i < depth; i++ {
+		for _, name := range []string{"a", "b"} {
+			symlink(t, fmt.Sprintf("../d%d", i+1), filepath.Join(root, fmt.Sprintf("d%d", i), name))
+		}
+	}
+	got := mustRecord(t, root, []string{"."}, HashOptions{})
+	if len(got) > 3*(depth+1) {
+		t.Fatalf("%d artifacts from %d directories: the walk multiplies through symlinks", len(got), depth+1)
+	}
+	if _, ok := got["d0/a/f"]; !ok {
+		t.Errorf("d0/a/f (the first way to d1) not recorded: %v", got.Paths())
+	}
+}
+
+// The artifact count is bounded, with a typed error.
+func TestMaxArtifacts(t *testing.T) {
+	root := tree(t, map[string]string{"a": "1", "b": "2", "c": "3"})
+	if _, err := RecordArtifacts(context.Background(), []string{"."}, HashOptions{BasePath: root, MaxArtifacts: 3}); err != nil {
+		t.Fatalf("3 artifacts under a bound of 3: %v", err)
+	}
+	_, err := RecordArtifacts(context.Background(), []string{"."}, HashOptions{BasePath: root, MaxArtifacts: 2})
+	if !errors.Is(err, ErrTooManyArtifacts) {
+		t.Fatalf("3 artifacts under a bound of 2: %v, want ErrTooManyArtifacts", err)
+	}
+}
+
+// Under Confine a symlink out of the base path is refused, one inside it
+// is followed.
+func TestConfineRefusesSymlinksOut(t *testing.T) {
+	outside := tree(t, map[string]string{"secret": "s"})
+	root := tree(t, map[string]string{"in/f": "f"})
+	symlink(t, "in", filepath.Join(root, "inner"))
+	if _, err := RecordArtifacts(context.Background(), []string{"."}, HashOptions{BasePath: root, Confine: true}); err != nil {
+		t.Fatalf("a link inside the base: %v", err)
+	}
+	symlink(t, outside, filepath.Join(root, "out"))
+	_, err := RecordArtifacts(context.Background(), []string{"."}, HashOptions{BasePath: root, Confine: true})
+	if !errors.Is(err, ErrSymlinkEscapes) || !strings.Contains(err.Error(), `"out"`) {
+		t.Fatalf("a link out of the base: %v, want ErrSymlinkEscapes naming \"out\"", err)
+	}
+	if _, err := RecordArtifacts(context.Background(), []string{"."}, HashOptions{BasePath: root}); err != nil {
+		t.Fatalf("without Confine the link is followed: %v", err)
+	}
 }
 
 func TestRecordErrors(t *testing.T) {

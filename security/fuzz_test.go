@@ -125,7 +125,16 @@ func FuzzVerifyLink(f *testing.F) {
 // an empty, successful run.
 type recordingRunner struct{ runs int }
 
-func (r *recordingRunner) RunInspection(ctx context.Context, in layout.Inspection) (*verifier.InspectionRun, error) {
+func (r *recordingRunner) Workspace(context.Context) (verifier.InspectionWorkspace, error) {
+	return r, nil
+}
+
+func (r *recordingRunner) Close() error { return nil }
+
+func (r *recordingRunner) Inspect(ctx context.Context, in layout.Inspection, admit func(link.Artifacts) error) (*verifier.InspectionRun, error) {
+	if err := admit(link.Artifacts{}); err != nil {
+		return nil, err
+	}
 	r.runs++
 	return &verifier.InspectionRun{Link: &link.Link{Name: in.Name, Materials: link.Artifacts{}, Products: link.Artifacts{}}}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/toto-dev/toto/layout"
+	"github.com/toto-dev/toto/link"
 	"github.com/toto-dev/toto/verifier"
 )
 
@@ -32,7 +33,7 @@ func TestInspectionSandboxIsAPrivateCopyEvenThroughASymlink(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := &verifier.SandboxRunner{Dir: dir}
-			run, err := r.RunInspection(context.Background(), layout.Inspection{
+			run, err := inspectOnce(r, layout.Inspection{
 				Name: "vandal",
 				Run:  []string{"sh", "-c", "test -f keep.txt && rm keep.txt && echo x > planted.txt"},
 			})
@@ -61,4 +62,14 @@ func mustSymlink(t *testing.T, to, at string) string {
 		t.Fatal(err)
 	}
 	return at
+}
+
+// inspectOnce runs one inspection in a fresh workspace of r.
+func inspectOnce(r verifier.InspectionRunner, in layout.Inspection) (*verifier.InspectionRun, error) {
+	ws, err := r.Workspace(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	defer ws.Close()
+	return ws.Inspect(context.Background(), in, func(link.Artifacts) error { return nil })
 }

@@ -211,3 +211,39 @@ func itemWord(inspection bool) string {
 	}
 	return "step"
 }
+
+// ErrTooManySublayouts: the supply chain holds more sublayouts than
+// Options.MaxSublayouts.
+var ErrTooManySublayouts = errors.New("too many sublayouts")
+
+// SublayoutInspectionError: a sublayout signed by a functionary, not by
+// the root layout's owners, asks to run an inspection, and the verifier
+// did not allow it (Options.RunSublayoutInspections, toto verify
+// --run-sublayout-inspections).
+type SublayoutInspectionError struct {
+	// Step is the superlayout's step the sublayout is evidence for.
+	Step string
+	// KeyID is the functionary who signed the sublayout.
+	KeyID      string
+	Inspection string
+	Run        []string
+}
+
+func (e *SublayoutInspectionError) Error() string {
+	return fmt.Sprintf("sublayout of step %s, signed by functionary %s (not a root layout owner), asks to run inspection %s: %s; "+
+		"it did not run: allow commands from sublayouts with toto verify --run-sublayout-inspections (Options.RunSublayoutInspections)",
+		e.Step, keys.ShortID(e.KeyID), e.Inspection, quoteCmd(e.Run))
+}
+
+// ReplayedSublayoutError: the same sublayout was given as evidence for two
+// steps. A sublayout names no step, so a copy of one step's sublayout
+// would otherwise pass for another step that never ran.
+type ReplayedSublayoutError struct {
+	Step, Other string
+	// Source is the evidence file given for Step.
+	Source string
+}
+
+func (e *ReplayedSublayoutError) Error() string {
+	return fmt.Sprintf("step %s: %s is the sublayout already given for step %s; one sublayout is evidence for one step only", e.Step, e.Source, e.Other)
+}

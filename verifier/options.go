@@ -14,6 +14,11 @@ import (
 // DefaultMaxSublayoutDepth bounds how deep sublayouts may nest.
 const DefaultMaxSublayoutDepth = 8
 
+// DefaultMaxSublayouts bounds how many sublayouts one verification
+// verifies, however they nest: each holds an open folder and is verified
+// in full.
+const DefaultMaxSublayouts = 256
+
 // Options configures Verify.
 type Options struct {
 	// LayoutKeys are the trust roots: every one of them must have signed
@@ -39,9 +44,18 @@ type Options struct {
 	// AttestationChecks are policies over the attestations that passed
 	// those checks, such as an SBOM policy (see package sbom).
 	AttestationChecks []AttestationCheck
+	// RunSublayoutInspections allows running the inspections of a
+	// sublayout signed by someone other than the root layout's owners: a
+	// functionary then chooses commands that run with the verifier's
+	// rights. Without it such a sublayout fails verification with a
+	// *SublayoutInspectionError (the references always run them).
+	RunSublayoutInspections bool
 	// MaxSublayoutDepth bounds sublayout nesting; 0 means
 	// DefaultMaxSublayoutDepth.
 	MaxSublayoutDepth int
+	// MaxSublayouts bounds how many sublayouts one verification verifies
+	// in all; 0 means DefaultMaxSublayouts.
+	MaxSublayouts int
 }
 
 // LinkSource provides the signed evidence for the steps of a layout. Links
@@ -68,12 +82,26 @@ type LinkFile struct {
 	Err      error
 }
 
-// InspectionRunner runs an inspection command and records what it saw.
+// InspectionRunner provides the workspace a layout's inspections run in.
 type InspectionRunner interface {
-	// RunInspection runs in.Run and returns the unsigned link of the run:
-	// materials and products of the directory it ran in, byproducts, and
-	// the exit status. An error means the command could not run at all.
-	RunInspection(ctx context.Context, in layout.Inspection) (*InspectionRun, error)
+	// Workspace prepares one workspace for the inspections of one layout.
+	// They run in it one after another, in layout order, as both
+	// references run them in their working directory: an inspection sees
+	// what the earlier ones left behind.
+	Workspace(ctx context.Context) (InspectionWorkspace, error)
+}
+
+// InspectionWorkspace is where the inspections of one layout run.
+type InspectionWorkspace interface {
+	// Inspect records the workspace as it is (the inspection's
+	// materials) and passes that to admit. If admit returns an error,
+	// Inspect returns it as is, without running anything; otherwise it
+	// runs in.Run in the workspace and records it again (the products).
+	// The returned link is unsigned. An error means the command could not
+	// run at all.
+	Inspect(ctx context.Context, in layout.Inspection, admit func(materials link.Artifacts) error) (*InspectionRun, error)
+	// Close removes the workspace.
+	Close() error
 }
 
 // InspectionRun is what an inspection left behind.
@@ -113,6 +141,13 @@ func (o *Options) now() time.Time {
 		return time.Now().UTC()
 	}
 	return o.Now.UTC()
+}
+
+func (o *Options) maxSublayouts() int {
+	if o.MaxSublayouts <= 0 {
+		return DefaultMaxSublayouts
+	}
+	return o.MaxSublayouts
 }
 
 func (o *Options) maxDepth() int {

@@ -53,11 +53,22 @@ func Verify(ctx context.Context, layoutEnv *envelope.Envelope, opts Options) (*R
 	if l, err = l.Substitute(opts.Params); err != nil {
 		return nil, err
 	}
-	res := v.verifyLayout(ctx, layoutEnv, lv, l, opts.Links, "", nil, true)
+	run := v.verifyLayout(ctx, layoutEnv, lv, l, opts.Links, "", nil, nil)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	res := run.res
 	v.checkAttestations(ctx, res)
+	// Inspections last: no command runs before every signature, threshold
+	// and rule of the whole chain, sublayouts included, has passed.
+	skip := ""
+	if !res.Passed() {
+		skip = "not run: inspections only run once every step of the supply chain has verified"
+		if !run.trusted {
+			skip = "not run: the layout is not validly signed or has expired"
+		}
+	}
+	v.runInspections(ctx, run, skip)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -89,6 +100,29 @@ func checkLayout(l *layout.Layout) string {
 type verification struct {
 	opts *Options
 	now  time.Time
+	// sublayouts counts the sublayouts verified so far, against
+	// Options.MaxSublayouts.
+	sublayouts int
+}
+
+// layoutRun is a layout whose checks are done and whose inspections are
+// still to run: they run only once the checks of the whole tree passed.
+type layoutRun struct {
+	res     *Result
+	l       *layout.Layout
+	links   map[string]*link.Link
+	names   map[string]bool
+	trusted bool // validly signed and unexpired
+	// signer is the functionary who signed a sublayout; nil for the root.
+	signer *functionary
+	subs   []subRun
+}
+
+// subRun is a sublayout provided as evidence for a step of its
+// superlayout.
+type subRun struct {
+	run  *layoutRun
+	item *ItemResult
 }
 
 // functionary is a key authorised for a step, under the keyid the layout
@@ -141,11 +175,11 @@ type stepEvidence struct {
 	layoutsBy map[*LinkCheck]functionary
 }
 
-// verifyLayout verifies one layout (the root or a sublayout). trusted says
-// whether every enclosing layout verified so far; inspections run only
-// when it holds and nothing failed before them.
-func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope, lv *layout.Verification, l *layout.Layout, src LinkSource, name string, ancestors [][32]byte, trusted bool) *Result {
+// verifyLayout checks one layout (the root or a sublayout, signed by
+// signer) and its evidence, everything but its inspections.
+func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope, lv *layout.Verification, l *layout.Layout, src LinkSource, name string, ancestors [][32]byte, signer *functionary) *layoutRun {
 	res := &Result{Name: name, Layout: l, Now: v.now}
+	run := &layoutRun{res: res, l: l, signer: signer}
 	what := "root layout"
 	if name != "" {
 		what = fmt.Sprintf("sublayout of step %s", name)
@@ -163,7 +197,7 @@ func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope,
 		res.Expired = true
 		res.fail(&ExpiredError{Layout: what, Expires: l.Expires, Now: v.now})
 	}
-	trusted = trusted && len(res.Failures) == 0
+	run.trusted = len(res.Failures) == 0
 	stepRules := make([][2][]compiledRule, len(l.Steps))
 	for i := range l.Steps {
 		stepRules[i] = [2][]compiledRule{compileRules(l.Steps[i].ExpectedMaterials), compileRules(l.Steps[i].ExpectedProducts)}
@@ -183,18 +217,32 @@ func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope,
 		evidence[i] = v.loadStep(res, &l.Steps[i], g)
 	}
 
-	// 4. Sublayouts, verified only now that all thresholds are known (as
-	// in the references), so that their inspections run only if the
-	// superlayout is clean so far.
+	// 4. Sublayouts, verified now that all thresholds are known, as in
+	// the references (their inspections wait for the whole tree).
 	digest := sha256.Sum256(env.Payload())
 	chain := append(slices.Clone(ancestors), digest)
+	// A sublayout names no step: the same one copied under a second
+	// step's name would pass for a step that never ran. One sublayout is
+	// evidence for one step only.
+	usedFor := map[[32]byte]string{}
 	for _, ev := range evidence {
 		for _, lc := range ev.accepted {
 			subEnv, ok := ev.layouts[lc]
 			if !ok {
 				continue
 			}
-			v.verifySublayout(ctx, res, ev, lc, subEnv, ev.layoutsBy[lc], src, chain, trusted && len(res.Failures) == 0)
+			d := sha256.Sum256(subEnv.Payload())
+			if other, dup := usedFor[d]; dup && other != ev.step.Name {
+				err := &ReplayedSublayoutError{Step: ev.step.Name, Other: other, Source: lc.Source}
+				lc.Accepted = false
+				lc.Reason = err.Error()
+				ev.item.fail(res, err)
+				continue
+			}
+			usedFor[d] = ev.step.Name
+			if sub := v.verifySublayout(ctx, res, ev, lc, subEnv, ev.layoutsBy[lc], src, chain); sub != nil {
+				run.subs = append(run.subs, subRun{run: sub, item: ev.item})
+			}
 		}
 	}
 
@@ -217,16 +265,10 @@ func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope,
 		v.applyItemRules(res, ev.item, re, stepRules[i][0], stepRules[i][1])
 	}
 
-	// 7. Inspections, only on verified evidence, then their rules.
-	v.inspect(ctx, res, l, links, names, trusted)
-
-	for _, s := range res.Steps {
-		if s.Status == "" {
-			s.Status = StatusPassed
-		}
-	}
+	// 7. Inspections wait for runInspections.
+	run.links, run.names = links, names
 	res.Summary = summaryLink(l, links, name)
-	return res
+	return run
 }
 
 // gathered is a step's evidence, read and checked.
@@ -438,7 +480,7 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 	return lc, nil
 }
 
-func (v *verification) verifySublayout(ctx context.Context, res *Result, ev *stepEvidence, lc *LinkCheck, subEnv *envelope.Envelope, fn functionary, src LinkSource, chain [][32]byte, trusted bool) {
+func (v *verification) verifySublayout(ctx context.Context, res *Result, ev *stepEvidence, lc *LinkCheck, subEnv *envelope.Envelope, fn functionary, src LinkSource, chain [][32]byte) *layoutRun {
 	step := ev.step.Name
 	fail := func(err error) {
 		lc.Accepted = false
@@ -447,36 +489,44 @@ func (v *verification) verifySublayout(ctx context.Context, res *Result, ev *ste
 	}
 	if len(chain) > v.opts.maxDepth() {
 		fail(fmt.Errorf("sublayouts nest deeper than %d levels", v.opts.maxDepth()))
-		return
+		return nil
 	}
+	if v.sublayouts >= v.opts.maxSublayouts() {
+		fail(fmt.Errorf("%w: the supply chain has more than %d sublayouts", ErrTooManySublayouts, v.opts.maxSublayouts()))
+		return nil
+	}
+	v.sublayouts++
 	d := sha256.Sum256(subEnv.Payload())
 	if slices.Contains(chain, d) {
 		fail(errors.New("recursion loop: the sublayout is one of the layouts that contain it"))
-		return
+		return nil
 	}
 	lv, err := layout.Verify(subEnv, []*keys.Key{fn.key}, v.now)
 	if err != nil {
 		fail(err)
-		return
+		return nil
 	}
 	sub := lv.Layout
 	subSrc, err := src.Sublayout(step, fn.id)
 	if err != nil {
 		fail(fmt.Errorf("its links: %w", err))
-		return
+		return nil
 	}
-	var subRes *Result
+	var sr *layoutRun
 	if reason := checkLayout(sub); reason != "" {
-		subRes = &Result{Name: step, Layout: sub, Now: v.now}
+		subRes := &Result{Name: step, Layout: sub, Now: v.now}
 		subRes.fail(&LayoutError{Layout: "sublayout of step " + step, Reason: reason})
+		sr = &layoutRun{res: subRes, l: sub, signer: &fn}
 	} else {
-		subRes = v.verifyLayout(ctx, subEnv, lv, sub, subSrc, step, chain[:len(chain):len(chain)], trusted)
+		sr = v.verifyLayout(ctx, subEnv, lv, sub, subSrc, step, chain[:len(chain):len(chain)], &fn)
 	}
+	subRes := sr.res
 	ev.item.Sublayouts = append(ev.item.Sublayouts, subRes)
 	lc.Link = subRes.Summary
 	if !subRes.Passed() {
 		ev.item.fail(res, &SublayoutError{Step: step, KeyID: fn.id, Result: subRes})
 	}
+	return sr
 }
 
 // reduce checks that the step's accepted links agree and keeps one of
@@ -555,71 +605,172 @@ func (v *verification) applyItemRules(res *Result, item *ItemResult, re *ruleEnv
 	}
 }
 
-// inspect runs the inspections (in a sandbox, through the runner) and
-// applies their rules to the combined step and inspection links.
-func (v *verification) inspect(ctx context.Context, res *Result, l *layout.Layout, stepLinks map[string]*link.Link, names map[string]bool, trusted bool) {
-	if len(l.Inspections) == 0 {
-		return
+// runInspections runs the inspections of the tree that run checked:
+// sublayouts' first, depth first, then the layout's own, as the
+// references order them. skip, if set, says why none may run; once one
+// fails, the rest do not run either (the references stop there too).
+func (v *verification) runInspections(ctx context.Context, run *layoutRun, skip string) string {
+	res := run.res
+	for _, sub := range run.subs {
+		failed := !sub.run.res.Passed()
+		skip = v.runInspections(ctx, sub.run, skip)
+		if !failed && !sub.run.res.Passed() {
+			sub.item.fail(res, &SublayoutError{Step: sub.run.res.Name, KeyID: sub.run.signer.id, Result: sub.run.res})
+			skip = "not run: an inspection of a sublayout failed"
+		}
 	}
-	skip := ""
-	switch {
-	case !trusted:
-		skip = "not run: the layout (or an enclosing one) is not validly signed or has expired"
-	case len(res.Failures) > 0:
+	if skip == "" && !res.Passed() {
 		skip = "not run: inspections only run once every step has verified"
 	}
-	combined := make(map[string]*link.Link, len(stepLinks)+len(l.Inspections))
-	for k, v := range stepLinks {
+	skip = v.inspect(ctx, run, skip)
+	for _, s := range res.Steps {
+		if s.Status == "" {
+			s.Status = StatusPassed
+		}
+	}
+	return skip
+}
+
+// inspect runs the inspections of one layout, in order, in one shared
+// workspace, and applies their rules to the combined step and inspection
+// links. It returns why later inspections must not run, if one failed.
+func (v *verification) inspect(ctx context.Context, run *layoutRun, skip string) string {
+	l, res := run.l, run.res
+	if len(l.Inspections) == 0 {
+		return skip
+	}
+	combined := make(map[string]*link.Link, len(run.links)+len(l.Inspections))
+	for k, v := range run.links {
 		combined[k] = v
 	}
 	items := make([]*ItemResult, len(l.Inspections))
 	for i := range l.Inspections {
 		in := &l.Inspections[i]
-		item := &ItemResult{Name: in.Name, Inspection: true, Run: in.Run}
-		items[i] = item
-		res.Inspections = append(res.Inspections, item)
-		if skip != "" {
-			item.Status, item.SkipReason = StatusSkipped, skip
-			continue
-		}
-		if len(in.Run) == 0 {
-			// The Python reference fails too: no command, no return value.
-			item.fail(res, &InspectionError{Inspection: in.Name, Err: errors.New("it has no command to run")})
-			continue
-		}
-		if v.opts.Inspections == nil {
-			item.fail(res, &InspectionError{Inspection: in.Name, Err: errors.New("no inspection runner configured, so it cannot run")})
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			item.fail(res, &InspectionError{Inspection: in.Name, Err: err})
-			continue
-		}
-		run, err := v.opts.Inspections.RunInspection(ctx, *in)
-		if err != nil {
-			item.fail(res, &InspectionError{Inspection: in.Name, Err: err})
-			continue
-		}
-		item.ExitCode = run.ExitCode
-		item.Link = run.Link
-		combined[in.Name] = run.Link
-		if run.ExitCode != 0 {
-			item.fail(res, &InspectionError{Inspection: in.Name, ExitCode: run.ExitCode})
+		items[i] = &ItemResult{Name: in.Name, Inspection: true, Run: in.Run}
+		res.Inspections = append(res.Inspections, items[i])
+	}
+	skipRest := func(from int, why string) {
+		for _, item := range items[from:] {
+			if item.Status == "" {
+				item.Status, item.SkipReason = StatusSkipped, why
+			}
 		}
 	}
 	if skip != "" {
-		return
+		skipRest(0, skip)
+		return skip
 	}
+	// A sublayout's commands were chosen by whoever signed it, not by the
+	// root layout's owners: they run only if the verifier says so.
+	if run.signer != nil && !v.opts.RunSublayoutInspections && !v.ownerKey(run.signer.key) {
+		for i := range l.Inspections {
+			items[i].fail(res, &SublayoutInspectionError{Step: res.Name, KeyID: run.signer.id, Inspection: l.Inspections[i].Name, Run: l.Inspections[i].Run})
+		}
+		return "not run: a sublayout's inspections were not allowed to run"
+	}
+	fail := func(i int, err error) string {
+		items[i].fail(res, &InspectionError{Inspection: l.Inspections[i].Name, Err: err})
+		why := "not run: inspection " + l.Inspections[i].Name + " failed"
+		skipRest(i+1, why)
+		return why
+	}
+	if v.opts.Inspections == nil {
+		return fail(0, errors.New("no inspection runner configured, so it cannot run"))
+	}
+	ws, err := v.opts.Inspections.Workspace(ctx)
+	if err != nil {
+		return fail(0, err)
+	}
+	defer ws.Close()
 	for i := range l.Inspections {
 		in, item := &l.Inspections[i], items[i]
-		if item.Link != nil {
-			re := &ruleEnv{item: in.Name, inspection: true, own: item.Link, links: combined, names: names}
-			v.applyItemRules(res, item, re, compileRules(in.ExpectedMaterials), compileRules(in.ExpectedProducts))
+		if len(in.Run) == 0 {
+			// The Python reference fails too: no command, no return value.
+			return fail(i, errors.New("it has no command to run"))
 		}
+		if err := ctx.Err(); err != nil {
+			return fail(i, err)
+		}
+		matRules := compileRules(in.ExpectedMaterials)
+		// Material rules that can be decided before the command runs are:
+		// a swapped tarball is rejected before anything unpacks it.
+		admit := func(materials link.Artifacts) error {
+			if !decidable(in.ExpectedMaterials, combined, in.Name) {
+				return nil
+			}
+			own := &link.Link{Name: in.Name, Materials: materials, Products: link.Artifacts{}}
+			re := &ruleEnv{item: in.Name, inspection: true, own: own, links: combined, names: run.names}
+			item.Link = own
+			v.applyItemRules(res, item, re, matRules, nil)
+			item.Products = nil
+			if len(item.Failures) > 0 {
+				return errMaterialsRejected
+			}
+			item.Materials = nil
+			return nil
+		}
+		r, err := ws.Inspect(ctx, *in, admit)
+		if errors.Is(err, errMaterialsRejected) {
+			item.SkipReason = "its command did not run: its materials failed their rules"
+			why := "not run: inspection " + in.Name + " failed"
+			skipRest(i+1, why)
+			return why
+		}
+		if err != nil {
+			return fail(i, err)
+		}
+		item.ExitCode = r.ExitCode
+		item.Link = r.Link
+		combined[in.Name] = r.Link
+		if r.ExitCode != 0 {
+			item.fail(res, &InspectionError{Inspection: in.Name, ExitCode: r.ExitCode})
+			why := "not run: inspection " + in.Name + " failed"
+			skipRest(i+1, why)
+			return why
+		}
+	}
+	// As in the references, rules are applied once every inspection ran:
+	// a rule may refer to a later inspection.
+	for i := range l.Inspections {
+		in, item := &l.Inspections[i], items[i]
+		re := &ruleEnv{item: in.Name, inspection: true, own: item.Link, links: combined, names: run.names}
+		v.applyItemRules(res, item, re, compileRules(in.ExpectedMaterials), compileRules(in.ExpectedProducts))
 		if item.Status == "" {
 			item.Status = StatusPassed
 		}
 	}
+	for _, item := range items {
+		if item.Status == StatusFailed {
+			return "not run: inspection " + item.Name + " failed"
+		}
+	}
+	return ""
+}
+
+// errMaterialsRejected is what admit returns when an inspection's
+// materials failed their rules.
+var errMaterialsRejected = errors.New("materials rejected")
+
+// decidable reports whether rules can be evaluated before inspection self
+// runs: every MATCH refers to a link already known, so the verdict cannot
+// change once later inspections ran.
+func decidable(rules []layout.Rule, known map[string]*link.Link, self string) bool {
+	for _, r := range rules {
+		if r.Type == layout.Match && (r.DestStep == self || known[r.DestStep] == nil) {
+			return false
+		}
+	}
+	return true
+}
+
+// ownerKey reports whether k is one of the root layout's keys.
+func (v *verification) ownerKey(k *keys.Key) bool {
+	for _, o := range v.opts.LayoutKeys {
+		if o.SamePublic(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // summaryLink is what a superlayout sees of this layout: the materials of

@@ -235,7 +235,14 @@ type fakeRunner struct {
 	exit int
 }
 
-func (f *fakeRunner) RunInspection(ctx context.Context, in layout.Inspection) (*verifier.InspectionRun, error) {
+func (f *fakeRunner) Workspace(context.Context) (verifier.InspectionWorkspace, error) { return f, nil }
+
+func (f *fakeRunner) Close() error { return nil }
+
+func (f *fakeRunner) Inspect(ctx context.Context, in layout.Inspection, admit func(link.Artifacts) error) (*verifier.InspectionRun, error) {
+	if err := admit(f.link.Materials); err != nil {
+		return nil, err
+	}
 	f.ran = append(f.ran, in.Name)
 	return &verifier.InspectionRun{Link: f.link, ExitCode: f.exit}, nil
 }

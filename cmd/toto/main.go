@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -54,7 +55,9 @@ Exit codes: 0 success, 1 verification failed, 2 usage or input error.`,
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM too (what kill, timeout(1) and CI runners send): the context
+	// is how inspection sandboxes and half-written files get cleaned up.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := rootCmd.ExecuteContext(ctx)
 	stop()
 	os.Exit(exitCode(err))

@@ -22,18 +22,19 @@ import (
 func init() { rootCmd.AddCommand(newVerifyCmd()) }
 
 type verifyFlags struct {
-	layout       string
-	layoutKeys   []string
-	links        string
-	params       []string
-	workdir      string
-	timeout      time.Duration
-	attestations []string
-	sbomPolicy   string
-	asJSON       bool
-	reportPath   string
-	maxList      int
-	inspLinks    string
+	layout         string
+	layoutKeys     []string
+	links          string
+	params         []string
+	workdir        string
+	timeout        time.Duration
+	subInspections bool
+	attestations   []string
+	sbomPolicy     string
+	asJSON         bool
+	reportPath     string
+	maxList        int
+	inspLinks      string
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -81,7 +82,8 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	fl.StringVar(&f.links, "links", ".", "folder holding the link files")
 	fl.StringArrayVarP(&f.params, "param", "p", nil, "layout parameter NAME=VALUE (repeatable)")
 	fl.StringVar(&f.workdir, "workdir", ".", "folder inspections see (a temporary copy of it)")
-	fl.DurationVar(&f.timeout, "inspection-timeout", verifier.DefaultInspectionTimeout, "kill an inspection after this long")
+	fl.DurationVar(&f.timeout, "inspection-timeout", verifier.DefaultInspectionTimeout, "bound each inspection (recording, command, recording) and the copy of --workdir to this long")
+	fl.BoolVar(&f.subInspections, "run-sublayout-inspections", false, "also run inspections of sublayouts signed by a functionary rather than a layout owner (their commands run with your rights)")
 	fl.StringArrayVar(&f.attestations, "attestation", nil, "signed in-toto Statement about the final product (repeatable)")
 	fl.StringVar(&f.sbomPolicy, "sbom-policy", "", "SBOM policy file (YAML or JSON: denyLicenses, denyComponents, requireSBOM)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
@@ -104,14 +106,15 @@ func runVerify(ctx context.Context, stdout io.Writer, f verifyFlags) error {
 		return fmt.Errorf("--workdir %s is not a folder", f.workdir)
 	}
 	opts := toto.ChainOptions{
-		Layout:            f.layout,
-		LayoutKeys:        f.layoutKeys,
-		Links:             f.links,
-		Params:            params,
-		Workdir:           f.workdir,
-		InspectionTimeout: f.timeout,
-		Attestations:      f.attestations,
-		SBOMPolicy:        f.sbomPolicy,
+		Layout:                  f.layout,
+		LayoutKeys:              f.layoutKeys,
+		Links:                   f.links,
+		Params:                  params,
+		Workdir:                 f.workdir,
+		InspectionTimeout:       f.timeout,
+		RunSublayoutInspections: f.subInspections,
+		Attestations:            f.attestations,
+		SBOMPolicy:              f.sbomPolicy,
 	}
 	if isTerminal(os.Stderr) {
 		// Inspection output is recorded either way; show it live only to

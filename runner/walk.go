@@ -189,7 +189,7 @@ type walker struct {
 	seen map[string]string // key -> fsPath, to catch collisions
 	jobs chan job
 	// walked holds the directories walked so far through a symlink.
-	walked []os.FileInfo
+	walked    []os.FileInfo
 	walkedIDs map[fileID]bool
 	// root is BasePath resolved, for Confine.
 	root string

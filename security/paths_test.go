@@ -111,7 +111,7 @@ func TestLinkSymlinkCannotLeaveLinksFolder(t *testing.T) {
 				t.Fatal(err)
 			}
 			res := verifyDir(t, le, links, owner)
-			reason := fmt.Sprintf("unreadable: openat %s: path escapes from parent", name)
+			reason := fmt.Sprintf("unreadable: statat %s: path escapes from parent", name)
 			rejected(t, res, "build", name, reason)
 			onlyFailure[*verifier.ThresholdError](t, res, fmt.Sprintf(
 				"step build: needs links from 1 distinct authorised functionaries, found 0; %s rejected: %s", name, reason))

@@ -115,9 +115,7 @@ func TestSublayoutRecursion(t *testing.T) {
 		le := signLayout(t, delegating(t, owner, "root"), envelope.Metablock, owner)
 		links := t.TempDir()
 		writeLink(t, links, "sub", owner, le) // indented, unlike le's payload
-		if err := os.Symlink(".", subDir(links, owner)); err != nil {
-			t.Fatal(err)
-		}
+		writeLink(t, subDir(links, owner), "sub", owner, le)
 		err, depth := innermost(t, verifyDir(t, le, links, owner))
 		if err.Error() != loop(owner) || depth != 1 {
 			t.Errorf("at depth %d: %v; want at depth 1: %s", depth, err, loop(owner))
@@ -178,8 +176,13 @@ func TestSublayoutRecursion(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := verifyDir(t, signLayout(t, delegating(t, alice, "root"), envelope.Metablock, owner), links, owner)
-		onlyFailure[*verifier.SublayoutError](t, res, fmt.Sprintf(
-			"step sub: sublayout by %s: its links: sublayout links folder: openat sub.%s: path escapes from parent", short(alice), short(alice)))
+		// Refused as a symlink before the folder is opened (issue 13.9);
+		// os.Root would refuse it as leaving the links folder anyway.
+		err := onlyFailure[*verifier.SublayoutError](t, res, fmt.Sprintf(
+			"step sub: sublayout by %s: its links: sublayout links folder %s: is a symlink, not a folder", short(alice), subDir(links, alice)))
+		if !errors.Is(err, verifier.ErrSymlinkedSublayoutFolder) {
+			t.Errorf("%v does not match ErrSymlinkedSublayoutFolder", err)
+		}
 	})
 }
 

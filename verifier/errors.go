@@ -212,6 +212,10 @@ func itemWord(inspection bool) string {
 	return "step"
 }
 
+// ErrSymlinkedSublayoutFolder: the links folder of a sublayout is a
+// symlink; it must be a real folder.
+var ErrSymlinkedSublayoutFolder = errors.New("is a symlink, not a folder")
+
 // ErrTooManySublayouts: the supply chain holds more sublayouts than
 // Options.MaxSublayouts.
 var ErrTooManySublayouts = errors.New("too many sublayouts")

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	// Links may come as keyed Sigstore bundles: linking package bundle
 	// registers that envelope format.
@@ -154,7 +156,16 @@ func (d *DirSource) read(name string) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxLinkSize
 	}
-	f, err := d.root.Open(name)
+	// Look before opening: opening a FIFO for reading blocks until
+	// someone writes to it, forever in a links folder. O_NONBLOCK covers
+	// a file swapped for one in between (it does nothing to regular
+	// files).
+	if st, err := d.root.Stat(name); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", name, st.Mode().Type())
+	}
+	f, err := d.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +203,11 @@ func (d *DirSource) Sublayout(step, keyID string) (LinkSource, error) {
 	name := step + "." + keys.ShortID(keyID)
 	if strings.ContainsAny(name, `/\`+"\x00") || !filepath.IsLocal(name) {
 		return nil, fmt.Errorf("sublayout links folder %q would not be inside %s", name, d.path)
+	}
+	// A symlinked folder (each pointing at ".", say) would let sublayouts
+	// fan out as n^depth over one folder: only real folders count.
+	if st, err := d.root.Lstat(name); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		return nil, fmt.Errorf("sublayout links folder %s: %w", filepath.Join(d.path, name), ErrSymlinkedSublayoutFolder)
 	}
 	r, err := d.root.OpenRoot(name)
 	if err != nil {

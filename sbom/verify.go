@@ -212,7 +212,7 @@ func Verify(p Policy, a Artifact, envs []SignedAttestation, authorised []*keys.K
 		}
 		// Links and layouts may sit beside attestations; only in-toto
 		// Statements are ours to judge.
-		if typ, err := se.Envelope.PayloadTypeField(); err != nil || typ != statement.Type {
+		if typ, err := se.Envelope.PayloadTypeField(); err != nil || !statement.IsType(typ) {
 			continue
 		}
 		st, err := statement.Parse(se.Envelope.Payload())

@@ -1,7 +1,9 @@
-// Package statement builds and reads in-toto Statements v1: the attestation
+// Package statement builds and reads in-toto Statements: the attestation
 // layer that binds a typed predicate (a link, an SBOM, provenance) to the
-// artifacts it is about, by digest. Structural rules are checked with the
-// in-toto attestation library (github.com/in-toto/attestation).
+// artifacts it is about, by digest. toto writes Statement v1 and reads v1
+// and v0.1 (what cosign attest still writes; the two differ only in the
+// _type URI). Structural rules are checked with the in-toto attestation
+// library (github.com/in-toto/attestation).
 package statement
 
 import (
@@ -15,8 +17,17 @@ import (
 	"github.com/toto-dev/toto/link"
 )
 
-// Type is the _type of an in-toto Statement v1.
+// Type is the _type of an in-toto Statement v1, the version toto writes.
 const Type = "https://in-toto.io/Statement/v1"
+
+// TypeV01 is the _type of an in-toto Statement v0.1, which cosign attest
+// (v2 and v3) still writes. Its subject, predicateType and predicate have
+// the same shape as v1's.
+const TypeV01 = "https://in-toto.io/Statement/v0.1"
+
+// IsType reports whether typ is the _type of a Statement version toto
+// reads.
+func IsType(typ string) bool { return typ == Type || typ == TypeV01 }
 
 // Subject is an artifact the statement is about.
 type Subject struct {
@@ -27,6 +38,8 @@ type Subject struct {
 // Statement is an in-toto Statement v1. The predicate is kept as raw JSON so
 // that it round-trips exactly; decode it with the predicate's own parser.
 type Statement struct {
+	// Type is the _type read (Type or TypeV01); "" means Type.
+	Type          string
 	Subject       []Subject
 	PredicateType string
 	Predicate     json.RawMessage
@@ -62,8 +75,12 @@ func (s *Statement) MarshalJSON() ([]byte, error) {
 	if pred == nil {
 		pred = json.RawMessage("{}")
 	}
+	typ := s.Type
+	if typ == "" {
+		typ = Type
+	}
 	return jsonobj.Join(map[string]any{
-		"_type":         Type,
+		"_type":         typ,
 		"subject":       s.Subject,
 		"predicateType": s.PredicateType,
 		"predicate":     pred,
@@ -80,18 +97,23 @@ func Parse(data []byte) (*Statement, error) {
 	if err := f.Take("_type", &typ, true); err != nil {
 		return nil, fmt.Errorf("statement: %w", err)
 	}
-	if typ != Type {
-		return nil, fmt.Errorf("statement: field \"_type\": got %q, want %q", typ, Type)
+	if !IsType(typ) {
+		return nil, fmt.Errorf("statement: field \"_type\": got %q, want %q (or %q)", typ, Type, TypeV01)
 	}
-	s := &Statement{}
+	s := &Statement{Type: typ}
 	if err := f.Take("subject", &s.Subject, true); err != nil {
 		return nil, fmt.Errorf("statement: %w", err)
 	}
 	if err := f.Take("predicateType", &s.PredicateType, true); err != nil {
 		return nil, fmt.Errorf("statement: %w", err)
 	}
+	// An absent predicate is an empty one (the spec: unset is empty);
+	// cosign v2 writes such statements for --new-bundle-format signatures.
 	if err := f.Take("predicate", &s.Predicate, false); err != nil {
 		return nil, fmt.Errorf("statement: %w", err)
+	}
+	if len(s.Predicate) == 0 || string(s.Predicate) == "null" {
+		s.Predicate = json.RawMessage("{}")
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -102,7 +124,11 @@ func Parse(data []byte) (*Statement, error) {
 // Validate checks the statement against the in-toto attestation framework's
 // rules (non-empty subjects with valid digests, a predicate type).
 func (s *Statement) Validate() error {
-	b, err := s.MarshalJSON()
+	// v0.1 has v1's structure: check it under the v1 type the library
+	// knows.
+	v1 := *s
+	v1.Type = Type
+	b, err := v1.MarshalJSON()
 	if err != nil {
 		return fmt.Errorf("statement: %w", err)
 	}

@@ -453,7 +453,7 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 			lc.Sublayout = true
 			lc.Accepted = true
 			return lc, e
-		case typ != statement.Type:
+		case !statement.IsType(typ):
 			lc.Reason = fmt.Sprintf("it holds a %q, not a link, link attestation or layout", typ)
 			return lc, nil
 		}

@@ -12,7 +12,8 @@
 // Package bundle registers a third, the Sigstore bundle; later signature
 // systems register theirs the same way (see docs/architecture.md).
 //
-// Any format holds any number of signatures unless it says otherwise.
+// An envelope holds at most MaxSignatures signatures; a format may allow
+// fewer (a Sigstore bundle holds one).
 // Signatures are always checked over the bytes that were signed — the
 // original "signed" member or payload — never over a re-encoded struct.
 package envelope
@@ -32,13 +33,40 @@ import (
 // Statements.
 const PayloadTypeInToto = "application/vnd.in-toto+json"
 
+// MaxSignatures is how many signatures one envelope may hold. Each
+// signature may be checked against every key a verifier accepts (a DSSE
+// signature without a keyid against all of them), so without a bound a
+// file of junk signatures costs CPU in proportion to its size times the
+// number of keys. Real envelopes carry one signature per signer; a layout
+// signed by more than 64 owners, or a link by more than 64 functionaries,
+// is not a use case.
+const MaxSignatures = 64
+
 // Errors callers may branch on.
 var (
 	ErrNoSignature   = errors.New("no signature by this key")
 	ErrBadSignature  = errors.New("signature does not verify")
 	ErrPayloadType   = errors.New("unexpected DSSE payloadType")
 	ErrNotAnEnvelope = errors.New("neither a Metablock nor a DSSE envelope")
+	// ErrTooManySignatures is matched by a *TooManySignaturesError.
+	ErrTooManySignatures = errors.New("too many signatures")
 )
+
+// TooManySignaturesError is an envelope with more than MaxSignatures
+// signatures: refused when it is parsed (none of them is checked), and
+// by Sign rather than writing one.
+type TooManySignaturesError struct {
+	// Count is how many signatures the envelope has (or would have);
+	// Max is the bound, MaxSignatures.
+	Count, Max int
+}
+
+func (e *TooManySignaturesError) Error() string {
+	return fmt.Sprintf("field \"signatures\": %d signatures, more than the %d an envelope may hold", e.Count, e.Max)
+}
+
+// Is makes errors.Is(err, ErrTooManySignatures) hold.
+func (e *TooManySignaturesError) Is(target error) bool { return target == ErrTooManySignatures }
 
 // Signature is one signature in an envelope.
 type Signature struct {
@@ -151,6 +179,16 @@ func (e *Envelope) SignedBytes() ([]byte, error) { return e.Format.SignedBytes(e
 func (e *Envelope) Sign(ctx context.Context, s keys.Signer) error {
 	if err := e.Format.CanSign(e); err != nil {
 		return err
+	}
+	others := 0
+	for _, old := range e.Signatures {
+		if !s.HasID(old.KeyID) {
+			others++
+		}
+	}
+	// Never make an envelope that Parse would refuse.
+	if others >= MaxSignatures {
+		return &TooManySignaturesError{Count: others + 1, Max: MaxSignatures}
 	}
 	data, err := e.SignedBytes()
 	if err != nil {

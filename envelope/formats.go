@@ -155,6 +155,11 @@ func parseSignatures(f jsonobj.Fields, decode func(string) ([]byte, error), encN
 	if err := f.Take("signatures", &raw, true); err != nil {
 		return nil, err
 	}
+	// Refuse before decoding any: every signature may be tried against
+	// every candidate key, so their number must not be the attacker's.
+	if len(raw) > MaxSignatures {
+		return nil, &TooManySignaturesError{Count: len(raw), Max: MaxSignatures}
+	}
 	sigs := make([]Signature, 0, len(raw))
 	for i, r := range raw {
 		sf, err := jsonobj.Split(r)
@@ -178,6 +183,9 @@ func parseSignatures(f jsonobj.Fields, decode func(string) ([]byte, error), encN
 			if s.Sig, err = decode(enc); err != nil {
 				return nil, fmt.Errorf("signatures[%d]: field \"sig\": not %s: %v", i, encName, err)
 			}
+		}
+		if err := sf.CheckLeftover("keyid", "sig"); err != nil {
+			return nil, fmt.Errorf("signatures[%d]: %w", i, err)
 		}
 		if len(sf) > 0 {
 			s.Extra = sf

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -262,8 +263,9 @@ func TestMalformedKeys(t *testing.T) {
 }
 
 // Large but well-formed input parses: a link with 20,000 artifacts and an
-// envelope with 1,000 signatures. (How fast is BenchmarkParseLargeLink's
-// and BenchmarkVerifyManySignatures' business.)
+// envelope with envelope.MaxSignatures signatures; one more signature is
+// refused. (How fast is BenchmarkParseLargeLink's and
+// BenchmarkVerifyManySignatures' business.)
 func TestLargeInputParses(t *testing.T) {
 	const n = 20000
 	l, err := link.Parse(largeLink(n))
@@ -273,15 +275,18 @@ func TestLargeInputParses(t *testing.T) {
 	if len(l.Products) != n {
 		t.Fatalf("%d products, want %d", len(l.Products), n)
 	}
-	e, err := envelope.Parse(manySignatures(1000))
+	e, err := envelope.Parse(manySignatures(envelope.MaxSignatures))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(e.Signatures) != 1000 {
-		t.Fatalf("%d signatures, want 1000", len(e.Signatures))
+	if len(e.Signatures) != envelope.MaxSignatures {
+		t.Fatalf("%d signatures, want %d", len(e.Signatures), envelope.MaxSignatures)
 	}
 	if err := e.Verify(strangerKey(t)); err == nil {
 		t.Fatal("a stranger verified")
+	}
+	if _, err := envelope.Parse(manySignatures(envelope.MaxSignatures + 1)); !errors.Is(err, envelope.ErrTooManySignatures) {
+		t.Fatalf("%d signatures: got %v, want envelope.ErrTooManySignatures", envelope.MaxSignatures+1, err)
 	}
 }
 
@@ -319,7 +324,7 @@ func BenchmarkParseLargeLink(b *testing.B) {
 }
 
 func BenchmarkParseManySignatures(b *testing.B) {
-	data := manySignatures(1000)
+	data := manySignatures(envelope.MaxSignatures)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		if _, err := envelope.Parse(data); err != nil {
@@ -331,7 +336,7 @@ func BenchmarkParseManySignatures(b *testing.B) {
 // Verify looks at each signature's keyid; with many signatures and no match
 // that is all it does.
 func BenchmarkVerifyManySignatures(b *testing.B) {
-	e, err := envelope.Parse(manySignatures(1000))
+	e, err := envelope.Parse(manySignatures(envelope.MaxSignatures))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -165,6 +165,9 @@ func parseJSON(data []byte) (*Key, error) {
 	if err := f.Take("keyid", &jk.KeyID, false); err != nil {
 		return nil, fmt.Errorf("key JSON: %w", err)
 	}
+	if err := f.CheckLeftover("keytype", "scheme", "keyval", "keyid_hash_algorithms", "keyid"); err != nil {
+		return nil, fmt.Errorf("key JSON: %w", err)
+	}
 	if jk.KeyVal.Public == "" {
 		return nil, fmt.Errorf("key JSON: field \"keyval.public\": missing")
 	}

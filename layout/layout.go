@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,6 +71,27 @@ type Inspection struct {
 	Extra             map[string]json.RawMessage
 }
 
+// ErrThreshold is matched (errors.Is) by a *ThresholdError.
+var ErrThreshold = errors.New("step threshold below 1")
+
+// ThresholdError is a step whose "threshold" member is present but not a
+// number of at least 1. It is an input error: a threshold of 0 would need
+// no links at all (Python in-toto fails with an IndexError on it, and
+// in-toto-golang panics), so it is refused rather than read as 1.
+type ThresholdError struct {
+	// Step is the step's name.
+	Step string
+	// Value is the threshold as written: "0", "-1", "null".
+	Value string
+}
+
+func (e *ThresholdError) Error() string {
+	return fmt.Sprintf("step %q: field \"threshold\" is %s: want at least 1 (leave it out for the default, 1)", e.Step, e.Value)
+}
+
+// Is makes errors.Is(err, ErrThreshold) hold.
+func (e *ThresholdError) Is(target error) bool { return target == ErrThreshold }
+
 // Parse decodes a layout payload. Errors name the field, step or rule at
 // fault.
 func Parse(data []byte) (*Layout, error) {
@@ -101,6 +123,9 @@ func Parse(data []byte) (*Layout, error) {
 		if err := f.Take(fld.name, fld.v, fld.required); err != nil {
 			return nil, fmt.Errorf("layout: %w", err)
 		}
+	}
+	if err := f.CheckLeftover("_type", "expires", "readme", "keys", "steps", "inspect"); err != nil {
+		return nil, fmt.Errorf("layout: %w", err)
 	}
 	if l.Expires, err = ParseTime(expires); err != nil {
 		return nil, fmt.Errorf("layout: field \"expires\": %w", err)
@@ -181,15 +206,30 @@ func parseStep(raw json.RawMessage) (Step, error) {
 	if err := takeRules(f, "expected_products", &s.ExpectedProducts); err != nil {
 		return s, fmt.Errorf("step %q: %w", s.Name, err)
 	}
+	// Absent, the threshold is 1 as in both references; present, it must
+	// be at least 1. (Checking presence after Take had removed the member
+	// used to turn an explicit 0 into 1.)
+	var threshold *int
+	_, present := f["threshold"]
 	for _, fld := range []struct {
 		name string
 		v    any
-	}{{"pubkeys", &s.PubKeys}, {"expected_command", &s.ExpectedCommand}, {"threshold", &s.Threshold}} {
+	}{{"pubkeys", &s.PubKeys}, {"expected_command", &s.ExpectedCommand}, {"threshold", &threshold}} {
 		if err := f.Take(fld.name, fld.v, false); err != nil {
 			return s, fmt.Errorf("step %q: %w", s.Name, err)
 		}
 	}
-	if _, ok := f["threshold"]; !ok && s.Threshold == 0 {
+	if err := f.CheckLeftover("_type", "name", "expected_materials", "expected_products", "pubkeys", "expected_command", "threshold"); err != nil {
+		return s, fmt.Errorf("step %q: %w", s.Name, err)
+	}
+	switch {
+	case threshold != nil && *threshold >= 1:
+		s.Threshold = *threshold
+	case threshold != nil:
+		return s, &ThresholdError{Step: s.Name, Value: strconv.Itoa(*threshold)}
+	case present:
+		return s, &ThresholdError{Step: s.Name, Value: "null"}
+	default:
 		s.Threshold = 1
 	}
 	if len(f) > 0 {
@@ -221,6 +261,9 @@ func parseInspection(raw json.RawMessage) (Inspection, error) {
 		return in, fmt.Errorf("inspection %q: %w", in.Name, err)
 	}
 	if err := f.Take("run", &in.Run, false); err != nil {
+		return in, fmt.Errorf("inspection %q: %w", in.Name, err)
+	}
+	if err := f.CheckLeftover("_type", "name", "expected_materials", "expected_products", "run"); err != nil {
 		return in, fmt.Errorf("inspection %q: %w", in.Name, err)
 	}
 	if len(f) > 0 {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/toto-dev/toto/internal/jsonobj"
 	"github.com/toto-dev/toto/keys"
@@ -125,6 +126,9 @@ func Parse(data []byte) (*Link, error) {
 			return nil, fmt.Errorf("link: %w", err)
 		}
 	}
+	if err := f.CheckLeftover("_type", "name", "command", "materials", "products", "byproducts", "environment"); err != nil {
+		return nil, fmt.Errorf("link: %w", err)
+	}
 	if err := validateArtifacts("materials", l.Materials); err != nil {
 		return nil, fmt.Errorf("link %q: %w", l.Name, err)
 	}
@@ -142,6 +146,9 @@ func validateArtifacts(field string, a Artifacts) error {
 		if path == "" {
 			return fmt.Errorf("field %q: empty artifact path", field)
 		}
+		if err := checkAlgorithmCase(field, path, ds); err != nil {
+			return err
+		}
 		for alg, hexdig := range ds {
 			if alg == "" {
 				return fmt.Errorf("field %q: artifact %q: empty hash algorithm name", field, path)
@@ -150,6 +157,44 @@ func validateArtifacts(field string, a Artifacts) error {
 				return fmt.Errorf("field %q: artifact %q: %s digest %q is not hex", field, path, alg, hexdig)
 			}
 		}
+	}
+	return nil
+}
+
+// checkAlgorithmCase refuses a digest set with two algorithm names that
+// differ only in case ("sha256" and "SHA256"): a reader that matches
+// algorithm names without regard to case would compare one digest, a
+// case-sensitive one the other. Artifact paths, by contrast, may differ
+// only in case (two files on a case-sensitive file system).
+func checkAlgorithmCase(field, path string, ds DigestSet) error {
+	if len(ds) < 2 {
+		return nil // nearly every set: one algorithm
+	}
+	if len(ds) <= 8 {
+		// The usual sets (sha256, sha512) checked without allocating,
+		// since a link may list a million artifacts.
+		clash := false
+		for a := range ds {
+			for b := range ds {
+				clash = clash || a < b && strings.EqualFold(a, b)
+			}
+		}
+		if !clash {
+			return nil
+		}
+	}
+	algs := make([]string, 0, len(ds))
+	for alg := range ds {
+		algs = append(algs, alg)
+	}
+	sort.Strings(algs) // the same error every time
+	seen := make(map[string]string, len(algs))
+	for _, a := range algs {
+		k := jsonobj.FoldName(a)
+		if b, ok := seen[k]; ok {
+			return &jsonobj.FieldError{Field: field, Err: &jsonobj.CaseError{Path: jsonobj.Pointer(field, path), Name: a, Other: b}}
+		}
+		seen[k] = a
 	}
 	return nil
 }

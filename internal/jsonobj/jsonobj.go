@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 )
 
@@ -18,9 +19,20 @@ type Fields map[string]json.RawMessage
 // Split decodes data as a JSON object into its raw members. It rejects
 // duplicate member names, which Go's decoder would otherwise resolve silently
 // (last wins) and which an attacker could use to show two parsers different
-// documents. The members are copies: they never alias data (envelope keeps
-// a Metablock's "signed" member as its payload without copying it again).
-func Split(data []byte) (Fields, error) {
+// documents. It also rejects two members whose names differ only in case
+// (a *CaseError): Take reads members by exact name, as case-sensitive
+// readers do, but the member a case-folding reader picks is not the one
+// Take picks. The members are copies: they never alias data (envelope
+// keeps a Metablock's "signed" member as its payload without copying it
+// again).
+//
+// Split is for objects whose member names are a schema's field names.
+// Objects whose names are data (artifact paths, which may differ only in
+// case on a case-sensitive file system) are decoded into Go maps with
+// Take, never split.
+func Split(data []byte) (Fields, error) { return split(data, true) }
+
+func split(data []byte, foldCheck bool) (Fields, error) {
 	data = escapeControls(data)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -32,6 +44,7 @@ func Split(data []byte) (Fields, error) {
 		return nil, errors.New("expected a JSON object")
 	}
 	out := Fields{}
+	var folded caseSet
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -44,6 +57,11 @@ func Split(data []byte) (Fields, error) {
 		}
 		if _, dup := out[name]; dup {
 			return nil, fmt.Errorf("field %q appears more than once", name)
+		}
+		if foldCheck {
+			if other, clash := folded.add(name); clash {
+				return nil, &CaseError{Name: name, Other: other}
+			}
 		}
 		out[name] = raw
 	}
@@ -82,6 +100,14 @@ func (f Fields) Take(name string, v any, required bool) error {
 	}
 	if err != nil {
 		return &FieldError{Field: name, Err: simplify(err)}
+	}
+	// Go's decoder fills struct fields from members whose names match
+	// only up to case; refuse those, so that toto reads exactly the
+	// members a case-sensitive reader does.
+	if t := reflect.TypeOf(v); t != nil && needsCaseCheck(t) {
+		if err := checkCase(raw, t, []string{name}); err != nil {
+			return &FieldError{Field: name, Err: err}
+		}
 	}
 	return nil
 }

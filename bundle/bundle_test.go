@@ -58,7 +58,7 @@ func TestSigstoreGoProvenanceExample(t *testing.T) {
 		wantErr error
 	}{
 		{"exact identity and subject digest", bundle.Policy{Identity: provenanceIdentity, Issuer: provenanceIssuer, ArtifactDigest: provenanceDigest}, nil},
-		{"regexp identity", bundle.Policy{IdentityRegexp: `^https://github\.com/sigstore/sigstore-js/`, Issuer: provenanceIssuer, ArtifactDigest: provenanceDigest}, nil},
+		{"regexp identity", bundle.Policy{IdentityRegexp: `https://github\.com/sigstore/sigstore-js/.*`, Issuer: provenanceIssuer, ArtifactDigest: provenanceDigest}, nil},
 		{"wrong identity", bundle.Policy{Identity: "https://github.com/evil/repo/.github/workflows/release.yml@refs/heads/main", Issuer: provenanceIssuer, ArtifactDigest: provenanceDigest}, bundle.ErrVerification},
 		{"wrong issuer", bundle.Policy{Identity: provenanceIdentity, Issuer: "https://accounts.google.com", ArtifactDigest: provenanceDigest}, bundle.ErrVerification},
 		{"artifact not a subject", bundle.Policy{Identity: provenanceIdentity, Issuer: provenanceIssuer, ArtifactDigest: otherDigest}, bundle.ErrVerification},

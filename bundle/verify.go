@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -26,13 +27,15 @@ import (
 type Policy struct {
 	// Identity is the exact certificate Subject Alternative Name (an
 	// e-mail address or a workflow URI). IdentityRegexp is a regular
-	// expression for it instead. One of them is required for keyless
-	// bundles.
+	// expression for it instead, matched against the whole name: it is
+	// anchored as ^(?:IdentityRegexp)$, unlike sigstore-go and cosign,
+	// so that alice@example\.com does not admit malice@example.com.evil.
+	// One of them is required for keyless bundles.
 	Identity       string
 	IdentityRegexp string
 	// Issuer is the exact OIDC issuer recorded in the certificate;
-	// IssuerRegexp a regular expression for it. One is required for
-	// keyless bundles.
+	// IssuerRegexp a regular expression for it, anchored the same way.
+	// One is required for keyless bundles.
 	Issuer       string
 	IssuerRegexp string
 
@@ -164,7 +167,9 @@ func Verify(ctx context.Context, bundleJSON, trustedRootJSON []byte, p Policy) (
 		if mk != nil && mk.matched() == nil {
 			return nil, fmt.Errorf("%w: signed by no trusted key (hint %q, %d key(s) tried): %v", ErrVerification, vc.PublicKey().Hint(), len(p.Keys), err)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrVerification, err)
+		// %w: callers may branch on sigstore-go's typed errors (for
+		// example *verify.ErrValueRegexMismatch for an identity).
+		return nil, fmt.Errorf("%w: %w", ErrVerification, err)
 	}
 	return result(b, res, mk)
 }
@@ -215,11 +220,35 @@ func certificateIdentity(p Policy) (verify.CertificateIdentity, error) {
 	if p.Issuer == "" && p.IssuerRegexp == "" {
 		return verify.CertificateIdentity{}, fmt.Errorf("%w: keyless bundle: an OIDC issuer (exact or regexp) is required", ErrPolicy)
 	}
-	id, err := verify.NewShortCertificateIdentity(p.Issuer, p.IssuerRegexp, p.Identity, p.IdentityRegexp)
+	issRe, err := anchor(p.IssuerRegexp)
+	if err != nil {
+		return verify.CertificateIdentity{}, fmt.Errorf("%w: issuer regexp: %v", ErrPolicy, err)
+	}
+	idRe, err := anchor(p.IdentityRegexp)
+	if err != nil {
+		return verify.CertificateIdentity{}, fmt.Errorf("%w: identity regexp: %v", ErrPolicy, err)
+	}
+	id, err := verify.NewShortCertificateIdentity(p.Issuer, issRe, p.Identity, idRe)
 	if err != nil {
 		return verify.CertificateIdentity{}, fmt.Errorf("%w: %v", ErrPolicy, err)
 	}
 	return id, nil
+}
+
+// anchor makes a policy regexp match the whole value. sigstore-go (like
+// Go's regexp) matches anywhere in the string, so a pattern that merely
+// occurs in an attacker's identity would admit it. The group keeps an
+// alternation (a|b) inside the anchors; an already anchored pattern is
+// unaffected. re is compiled alone first: "a)|(b" is invalid, but once
+// wrapped it would compile to an unanchored alternation.
+func anchor(re string) (string, error) {
+	if re == "" {
+		return "", nil
+	}
+	if _, err := regexp.Compile(re); err != nil {
+		return "", err
+	}
+	return "^(?:" + re + ")$", nil
 }
 
 func artifactOption(p Policy) (verify.ArtifactPolicyOption, error) {

@@ -47,7 +47,29 @@ var (
 	// ErrVerification: the image's signatures or attestations do not
 	// satisfy the trusted keys.
 	ErrVerification = errors.New("image verification failed")
+	// ErrDigestMismatch is matched by a *DigestError.
+	ErrDigestMismatch = errors.New("content does not match its digest")
 )
+
+// DigestError is content that does not hash to the digest it was named by:
+// a manifest or blob rewritten in place in an OCI layout, or a registry
+// whose Docker-Content-Digest disagrees with the manifest it served. Every
+// manifest and blob toto reads is checked, the image's own manifest first,
+// so a signature over the digest never vouches for other content.
+type DigestError struct {
+	// What says where the digest came from: "OCI layout DIR",
+	// "registry.example/app (Docker-Content-Digest of tag 1.0)".
+	What string
+	// Want is the digest the content was named by; Got what it hashes to.
+	Want, Got v1.Hash
+}
+
+func (e *DigestError) Error() string {
+	return fmt.Sprintf("%s: content named %s hashes to %s", e.What, e.Want, e.Got)
+}
+
+// Is makes errors.Is(err, ErrDigestMismatch) hold.
+func (e *DigestError) Is(target error) bool { return target == ErrDigestMismatch }
 
 // Target is an image resolved to one manifest digest. Every operation on it
 // uses the digest, never the tag it may have been opened with.
@@ -57,6 +79,11 @@ type Target struct {
 	Reference string
 	// Descriptor is the image manifest (or index) the digest names.
 	Descriptor v1.Descriptor
+	// Tag is the tag the digest was resolved from (a registry tag, or an
+	// OCI layout's ref.name), empty when the image was named by digest.
+	// It is never used again: callers show "tag → digest" so a user can
+	// see, and pin, what was checked or signed.
+	Tag string
 
 	store store
 }
@@ -97,8 +124,9 @@ type store interface {
 	push(ctx context.Context, a *artifact) error
 }
 
-// checkDigest verifies that data hashes to d.
-func checkDigest(d v1.Hash, data []byte) error {
+// checkDigest verifies that data hashes to d; what names the content in
+// a *DigestError.
+func checkDigest(what string, d v1.Hash, data []byte) error {
 	if d.Algorithm != "sha256" {
 		return fmt.Errorf("unsupported digest algorithm %q", d.Algorithm)
 	}
@@ -107,7 +135,22 @@ func checkDigest(d v1.Hash, data []byte) error {
 		return err
 	}
 	if h != d {
-		return fmt.Errorf("content of %s hashes to %s", d, h)
+		return &DigestError{What: what, Want: d, Got: h}
+	}
+	return nil
+}
+
+// checkSubject reads the image's own manifest by digest (the store checks
+// the content against it) and its size against the descriptor. Open and
+// Verify call it first: the referrers vouch for the digest only, so the
+// content under it must be what was signed.
+func (t *Target) checkSubject(ctx context.Context) error {
+	raw, err := t.store.manifest(ctx, t.Descriptor.Digest)
+	if err != nil {
+		return fmt.Errorf("image manifest %s: %w", t.Descriptor.Digest, err)
+	}
+	if t.Descriptor.Size != 0 && int64(len(raw)) != t.Descriptor.Size {
+		return fmt.Errorf("%w: image manifest %s is %d bytes, its descriptor says %d", ErrDigestMismatch, t.Descriptor.Digest, len(raw), t.Descriptor.Size)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,7 +80,11 @@ func openLayout(ctx context.Context, spec string) (*Target, error) {
 			if !isImageMediaType(d.MediaType) {
 				continue
 			}
-			if sub, err := ls.subjectOf(ctx, d); err == nil && sub != nil {
+			sub, err := ls.subjectOf(ctx, d)
+			if errors.Is(err, ErrDigestMismatch) {
+				return nil, err // rewritten in place: not an image to pick
+			}
+			if err == nil && sub != nil {
 				continue // a referrer, not an image
 			}
 			images = append(images, d)
@@ -89,11 +94,20 @@ func openLayout(ctx context.Context, spec string) (*Target, error) {
 		}
 		desc = &images[0]
 	}
-	return &Target{
+	t := &Target{
 		Reference:  LayoutPrefix + ls.dir,
 		Descriptor: v1.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size},
 		store:      ls,
-	}, nil
+	}
+	if !byDigest {
+		t.Tag = sel
+	}
+	// index.json names the image by digest; a manifest blob rewritten in
+	// place (new layers, same file name) must not pass for it.
+	if err := t.checkSubject(ctx); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 func isImageMediaType(mt types.MediaType) bool {
@@ -153,8 +167,8 @@ func (ls *layoutStore) blob(_ context.Context, h v1.Hash, max int64) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	if err := checkDigest(h, b); err != nil {
-		return nil, fmt.Errorf("blob %s in %s: %w", h, ls.dir, err)
+	if err := checkDigest("OCI layout "+ls.dir, h, b); err != nil {
+		return nil, err
 	}
 	return b, nil
 }

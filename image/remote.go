@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -31,19 +32,47 @@ func openRemote(ctx context.Context, ref string, opts Options) (*Target, error) 
 		}
 	}
 	ro := append([]remote.Option{remote.WithContext(ctx)}, opts.Remote...)
-	// Resolve the tag once; from here on only the digest is used.
-	desc, err := remote.Head(r, ro...)
+	// Resolve the tag once; from here on only the digest is used. The
+	// manifest is fetched and hashed here: the Docker-Content-Digest a
+	// registry sends is its word, not evidence, and a registry answering
+	// a tag with a signed image's digest must not get another image
+	// through.
+	got, err := remote.Get(r, ro...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: resolve %s: %v", ErrReference, ref, err)
 	}
-	if d, ok := r.(name.Digest); ok && d.DigestStr() != desc.Digest.String() {
-		return nil, fmt.Errorf("%w: registry answered %s for %s", ErrReference, desc.Digest, d.DigestStr())
+	if int64(len(got.Manifest)) > maxManifestSize {
+		return nil, fmt.Errorf("%w: %s: manifest larger than %d bytes", ErrReference, ref, maxManifestSize)
 	}
-	return &Target{
+	h, size, err := v1.SHA256(bytes.NewReader(got.Manifest))
+	if err != nil {
+		return nil, err
+	}
+	t := &Target{
 		Reference:  r.Context().Name(),
-		Descriptor: v1.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size},
+		Descriptor: v1.Descriptor{MediaType: got.MediaType, Digest: h, Size: size},
 		store:      &remoteStore{repo: r.Context(), opts: ro},
-	}, nil
+	}
+	switch r := r.(type) {
+	case name.Digest:
+		want, err := v1.NewHash(r.DigestStr())
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q: %v", ErrReference, ref, err)
+		}
+		if want != h {
+			return nil, &DigestError{What: "registry " + r.Context().Name(), Want: want, Got: h}
+		}
+	case name.Tag:
+		t.Tag = r.TagStr()
+		// A header that disagrees with the content means the registry
+		// (or something in between) lies about what the tag names: say
+		// so rather than quietly picking one. A failed HEAD proves
+		// nothing either way; the hash above is what counts.
+		if hd, err := remote.Head(r, ro...); err == nil && hd.Digest != h {
+			return nil, &DigestError{What: fmt.Sprintf("registry %s (Docker-Content-Digest of tag %s)", r.Context().Name(), r.TagStr()), Want: hd.Digest, Got: h}
+		}
+	}
+	return t, nil
 }
 
 func (rs *remoteStore) with(ctx context.Context) []remote.Option {
@@ -67,7 +96,7 @@ func (rs *remoteStore) manifest(ctx context.Context, h v1.Hash) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkDigest(h, d.Manifest); err != nil {
+	if err := checkDigest("registry "+rs.repo.Name(), h, d.Manifest); err != nil {
 		return nil, err
 	}
 	return d.Manifest, nil
@@ -90,7 +119,7 @@ func (rs *remoteStore) blob(ctx context.Context, h v1.Hash, max int64) ([]byte, 
 	if int64(len(b)) > max {
 		return nil, fmt.Errorf("blob %s larger than %d bytes", h, max)
 	}
-	if err := checkDigest(h, b); err != nil {
+	if err := checkDigest("registry "+rs.repo.Name(), h, b); err != nil {
 		return nil, err
 	}
 	return b, nil

@@ -54,6 +54,8 @@ type Finding struct {
 	Issuer   string `json:"issuer,omitempty"`
 	Verified bool   `json:"verified"`
 	Error    string `json:"error,omitempty"`
+
+	err error // Error's typed original, for errors.As on Verify's error
 }
 
 // Report is the outcome of Verify.
@@ -87,10 +89,22 @@ func (r *Report) OK() bool { return r.Signatures > 0 && r.Failures == 0 }
 // not get yes when something is not. Non-bundle referrers are listed as
 // ignored.
 //
+// Every manifest and blob read is checked against its digest, the image's
+// own manifest first: a manifest rewritten in place fails with a
+// *DigestError (ErrDigestMismatch) before any referrer is looked at.
+//
 // The report is always returned; the error wraps ErrVerification when the
-// image did not pass, or says why the referrers could not be listed.
+// image did not pass (and, through errors.As, each failing bundle's
+// error, such as a *DigestError), or says why the referrers could not be
+// listed.
 func Verify(ctx context.Context, t *Target, opts VerifyOptions) (*Report, error) {
 	rep := &Report{Image: t.Reference, Digest: t.Digest(), Findings: []Finding{}}
+	if err := t.checkSubject(ctx); err != nil {
+		if errors.Is(err, ErrDigestMismatch) {
+			return rep, fmt.Errorf("%w: %s: %w", ErrVerification, t, err)
+		}
+		return rep, err
+	}
 	refs, err := t.store.referrers(ctx, t.Descriptor.Digest)
 	if err != nil {
 		return rep, err
@@ -106,7 +120,7 @@ func Verify(ctx context.Context, t *Target, opts VerifyOptions) (*Report, error)
 			// Listed as referring to this image but unreadable or
 			// pointing elsewhere: a broken or planted attachment.
 			f.Kind = KindAttestation
-			f.Error = err.Error()
+			f.Error, f.err = err.Error(), err
 			rep.Failures++
 		case artifactTypeOf(m) != ArtifactTypeBundle:
 			f.Kind = KindIgnored
@@ -114,7 +128,7 @@ func Verify(ctx context.Context, t *Target, opts VerifyOptions) (*Report, error)
 		default:
 			f.ArtifactType = ArtifactTypeBundle
 			if err := checkBundle(ctx, t, m, opts, &f); err != nil {
-				f.Error = err.Error()
+				f.Error, f.err = err.Error(), err
 				rep.Failures++
 			} else {
 				f.Verified = true
@@ -128,13 +142,34 @@ func Verify(ctx context.Context, t *Target, opts VerifyOptions) (*Report, error)
 		rep.Findings = append(rep.Findings, f)
 	}
 	if !rep.OK() {
+		var msg string
 		if rep.Signatures == 0 {
-			return rep, fmt.Errorf("%w: %s: no signature by a trusted key (%d bundle(s) failed)", ErrVerification, t, rep.Failures)
+			msg = fmt.Sprintf("%s: no signature by a trusted key (%d bundle(s) failed)", t, rep.Failures)
+		} else {
+			msg = fmt.Sprintf("%s: %d attached bundle(s) failed verification", t, rep.Failures)
 		}
-		return rep, fmt.Errorf("%w: %s: %d attached bundle(s) failed verification", ErrVerification, t, rep.Failures)
+		e := &verifyError{msg: msg}
+		for _, f := range rep.Findings {
+			if f.err != nil {
+				e.causes = append(e.causes, f.err)
+			}
+		}
+		return rep, e
 	}
 	return rep, nil
 }
+
+// verifyError is Verify's error for an image that did not pass: its
+// message is the summary (the report has the details), and it unwraps to
+// ErrVerification and to each failing referrer's error, so a caller can
+// tell, say, a rewritten blob (*DigestError) from an untrusted key.
+type verifyError struct {
+	msg    string
+	causes []error
+}
+
+func (e *verifyError) Error() string   { return ErrVerification.Error() + ": " + e.msg }
+func (e *verifyError) Unwrap() []error { return append([]error{ErrVerification}, e.causes...) }
 
 // fetchReferrer reads a listed referrer's manifest. The listing (a
 // referrers index) is not authenticated, and registries disagree on the

@@ -35,9 +35,9 @@ type trustFlags struct {
 func (f *trustFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json (for keyless bundles and log entries)")
 	cmd.Flags().StringVar(&f.identity, "identity", "", "expected certificate identity (SAN), exact")
-	cmd.Flags().StringVar(&f.identityRegexp, "identity-regexp", "", "expected certificate identity, regular expression")
+	cmd.Flags().StringVar(&f.identityRegexp, "identity-regexp", "", "expected certificate identity, regular expression matching the whole identity (anchored as ^(?:RE)$)")
 	cmd.Flags().StringVar(&f.issuer, "issuer", "", "expected OIDC issuer, exact")
-	cmd.Flags().StringVar(&f.issuerRegexp, "issuer-regexp", "", "expected OIDC issuer, regular expression")
+	cmd.Flags().StringVar(&f.issuerRegexp, "issuer-regexp", "", "expected OIDC issuer, regular expression matching the whole issuer (anchored as ^(?:RE)$)")
 }
 
 func (f *trustFlags) apply(root *[]byte, id, idRe, iss, issRe *string) error {
@@ -78,7 +78,9 @@ func newBundleVerifyCmd() *cobra.Command {
 		Long: `Verify a Sigstore bundle (v0.1 to v0.3) without network access.
 
 Keyless bundles (Fulcio certificate) need --trusted-root and an identity and
-issuer (exact, or --identity-regexp / --issuer-regexp); their transparency
+issuer (exact, or --identity-regexp / --issuer-regexp, which must match the
+whole value: unlike cosign, toto anchors them as ^(?:RE)$, so
+alice@example\.com does not admit malice@example.com.evil); their transparency
 log entry, timestamps, certificate chain and SCTs are checked as the
 trusted root allows. Keyed bundles need --key; with --trusted-root their log
 entries and timestamps are checked too.

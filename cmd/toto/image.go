@@ -26,20 +26,37 @@ both before use. IMAGE is a registry reference (registry.example/app:1.0,
 registry.example/app@sha256:...) or an OCI image layout directory
 (oci-layout:DIR, oci-layout:DIR@sha256:..., oci-layout:DIR:TAG).
 
-A tag is resolved to its manifest digest once; everything is signed and
-checked against that digest. Signatures and attestations are keyed Sigstore
+A tag is resolved to its manifest digest once, by fetching and hashing the
+manifest (never from the registry's Docker-Content-Digest header), and shown
+as "TAG → DIGEST" on stderr; everything is signed and checked against that
+digest. Signing by tag warns: name the image by digest to sign what you built. Signatures and attestations are keyed Sigstore
 bundles attached as OCI 1.1 referrers, as cosign v3 does (see docs/images.md).`,
 	}
 	cmd.AddCommand(newImageSignCmd(), newImageAttestCmd(), newImageVerifyCmd())
 	rootCmd.AddCommand(cmd)
 }
 
+// openImage resolves ref and, when it is a tag, says on stderr which
+// digest it named ("tag → digest"): everything after uses that digest, and
+// the user can pin it.
 func openImage(cmd *cobra.Command, ref string) (*image.Target, error) {
 	t, err := image.Open(cmd.Context(), ref, image.Options{})
 	if err != nil {
 		return nil, err
 	}
+	if t.Tag != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s → %s\n", ref, t)
+	}
 	return t, nil
+}
+
+// warnTag is cosign's warning for signing by tag: the tag may have named
+// another image than the one the user built by the time it was resolved.
+func warnTag(cmd *cobra.Command, t *image.Target) {
+	if t.Tag == "" {
+		return
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "toto: warning: %s was named by tag %q, not by digest: what is signed is the image the tag named when it was resolved, which may not be the one you built. Sign %s to be sure.\n", t.Reference, t.Tag, t)
 }
 
 func loadPrivateKey(path string) (*keys.Key, error) {
@@ -92,6 +109,7 @@ to the image as an OCI 1.1 referrer.`,
 			if err != nil {
 				return err
 			}
+			warnTag(cmd, t)
 			a, err := image.Sign(cmd.Context(), t, k, image.SignOptions{})
 			if err != nil {
 				return err
@@ -137,6 +155,7 @@ https://slsa.dev/provenance/v1, https://in-toto.io/attestation/link/v0.3.`,
 			if err != nil {
 				return err
 			}
+			warnTag(cmd, t)
 			a, err := image.Attest(cmd.Context(), t, k, predType, pred, image.SignOptions{})
 			if err != nil {
 				return fmt.Errorf("%s: %w", predPath, err)
@@ -167,7 +186,12 @@ a signed layout (--layout, whose signature is checked with --layout-key).
 The image passes when at least one signature by a trusted key verifies and
 every attached bundle verifies: an attestation by an unknown key, or one
 carried over from another image, fails it. Keyless (Fulcio) bundles are
-accepted with --trusted-root and an identity and issuer.
+accepted with --trusted-root and an identity and issuer; --identity-regexp
+and --issuer-regexp must match the whole value (anchored as ^(?:RE)$).
+
+The image's manifest and every referrer manifest and bundle are checked
+against their digests; a tag is resolved by fetching and hashing the
+manifest, and printed as "TAG → DIGEST" on stderr.
 
 Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 		Example: "  toto image verify --key release.pub registry.example/app@sha256:...\n  toto image verify --layout root.layout --layout-key owner.pub oci-layout:./out",
@@ -195,7 +219,11 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 				return errors.New("give trusted keys with --key, or --layout and --layout-key")
 			}
 			t, err := openImage(cmd, args[0])
-			if err != nil {
+			if errors.Is(err, image.ErrDigestMismatch) {
+				// Content that is not what its digest names is a
+				// failed verification, not a usage error.
+				return failed(err)
+			} else if err != nil {
 				return err
 			}
 			rep, verr := image.Verify(cmd.Context(), t, opts)

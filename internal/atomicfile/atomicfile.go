@@ -4,33 +4,58 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
 
+// ErrNotRegular is matched (errors.Is) by a *NotRegularError.
+var ErrNotRegular = errors.New("not a regular file")
+
+// NotRegularError is an output path that already exists as something other
+// than a regular file: a symbolic link, a named pipe, a device, a socket or
+// a directory. Write refuses it rather than following it: a link planted at
+// the output path could send the output to /dev/null (silently lost) or
+// into a FIFO (toto hangs), and renaming over a device node replaces it.
+type NotRegularError struct {
+	Path string
+	Mode fs.FileMode
+}
+
+func (e *NotRegularError) Error() string {
+	return fmt.Sprintf("write %s: refusing to replace %s; remove it or choose another output path", e.Path, describe(e.Mode))
+}
+
+// Is makes errors.Is(err, ErrNotRegular) hold.
+func (e *NotRegularError) Is(target error) bool { return target == ErrNotRegular }
+
+func describe(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "a non-regular file"
+}
+
 // Write atomically replaces path with data, with permission perm.
 //
-// A path that names something other than a regular file — /dev/stdout,
-// /dev/null, a named pipe — is written to directly: renaming over it would
-// replace the device node itself.
+// path must be new or an existing regular file; anything else is a
+// *NotRegularError (see there), and nothing is written. The final rename
+// replaces the directory entry itself and never follows a link, so a link
+// planted after the check is replaced, not written through.
 func Write(path string, data []byte, perm os.FileMode) error {
-	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-		if st.IsDir() {
-			return fmt.Errorf("write %s: is a directory", path)
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		_, err = f.Write(data)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		return nil
+	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+		return &NotRegularError{Path: path, Mode: st.Mode()}
 	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")

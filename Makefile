@@ -8,8 +8,11 @@ PKGS      := ./...
 FUZZTIME  ?= 10s
 FUZZMINIMIZETIME ?= 5s
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The interop oracles (cosign v2 and v3, crane, oras; Debian's registry,
+# skopeo, gnupg) are built or installed here, outside the repo, once.
+INTEROP_CACHE ?= $(HOME)/.cache/toto-interop
 
-.PHONY: all build test demo bench fuzz fuzz-short lint deps clean
+.PHONY: all build test demo bench fuzz fuzz-short lint deps clean interop interop-deps
 
 all: build
 
@@ -31,6 +34,14 @@ deps:
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+# interop runs the heavy tests against the real other clients and servers
+# (build tag "interop"); their oracles are installed by interop-deps.
+interop-deps:
+	@bash .ci/interop-deps.sh $(INTEROP_CACHE)
+
+interop: interop-deps
+	TOTO_INTEROP_BIN=$(INTEROP_CACHE)/bin $(GO) test -count=1 -tags interop -timeout 30m ./interop/cosign/...
 
 demo: build
 	@bash examples/demo.sh
@@ -72,6 +83,7 @@ fuzz-short:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags interop ./interop/... ./internal/oracle/...
 
 clean:
 	rm -rf bin

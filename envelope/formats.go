@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
+	"github.com/toto-dev/toto/internal/canonical"
 	"github.com/toto-dev/toto/internal/jsonobj"
 )
 
@@ -62,7 +62,9 @@ func (metablock) Decode(d *Document) (*Envelope, error) {
 }
 
 func (metablock) SignedBytes(e *Envelope) ([]byte, error) {
-	b, err := cjson.EncodeCanonical(json.RawMessage(e.payload))
+	// The same bytes as securesystemslib's cjson.EncodeCanonical, in one
+	// pass over the text (package canonical is fuzzed against cjson).
+	b, err := canonical.Encode(e.payload)
 	if err != nil {
 		return nil, fmt.Errorf("canonical JSON of signed: %w", err)
 	}

@@ -90,7 +90,7 @@ func TestCanonicalJSON(t *testing.T) {
 		name := "build." + short(alice) + ".link"
 		writeFile(t, filepath.Join(dir, name), metablockFile(t, signed, e))
 		res := verifyDir(t, le, dir, owner)
-		reason := "canonical JSON of signed: Can't canonicalize floating point number '0.5'"
+		reason := "canonical JSON of signed: can't canonicalize floating point number '0.5'"
 		rejected(t, res, "build", name, reason)
 		onlyFailure[*verifier.ThresholdError](t, res, fmt.Sprintf(
 			"step build: needs links from 1 distinct authorised functionaries, found 0; %s rejected: %s", name, reason))
@@ -106,7 +106,7 @@ func TestCanonicalJSON(t *testing.T) {
 		writeLink(t, dir, "build", alice, e)
 		res := verifyDir(t, forged, dir, owner)
 		onlyFailure[*verifier.LayoutSignatureError](t, res, fmt.Sprintf(
-			"root layout: not signed by layout key %s: canonical JSON of signed: Can't canonicalize floating point number '1.0'", short(owner)))
+			"root layout: not signed by layout key %s: canonical JSON of signed: can't canonicalize floating point number '1.0'", short(owner)))
 	})
 }
 

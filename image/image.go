@@ -119,6 +119,9 @@ type store interface {
 	manifest(ctx context.Context, d v1.Hash) ([]byte, error)
 	// blob fetches a blob by digest, checking the digest and size limit.
 	blob(ctx context.Context, d v1.Hash, max int64) ([]byte, error)
+	// cosignManifests finds cosign v2's .sig and .att manifests of the
+	// subject (see cosigntags.go).
+	cosignManifests(ctx context.Context, subject v1.Hash) ([]cosignManifest, error)
 	// push stores blobs, then the manifest, and records it as a referrer
 	// of its subject.
 	push(ctx context.Context, a *artifact) error

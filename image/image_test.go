@@ -104,7 +104,11 @@ func wantFail(t *testing.T, rep *Report, err error, contains string) {
 	if rep.OK() {
 		t.Fatal("report says OK")
 	}
-	if d := rep.Decision(); d.Allowed() || len(d.Denials()) != rep.Failures+boolInt(rep.Signatures == 0) {
+	fatal := 0
+	if rep.RequireAll {
+		fatal = rep.Failures
+	}
+	if d := rep.Decision(); d.Allowed() || len(d.Denials()) != fatal+boolInt(rep.Signatures == 0)+len(rep.MissingPredicateTypes) {
 		t.Fatalf("decision allows a failed image or miscounts: %+v", d.Denials())
 	}
 	if contains == "" {
@@ -112,6 +116,22 @@ func wantFail(t *testing.T, rep *Report, err error, contains string) {
 	}
 	for _, f := range rep.Findings {
 		if strings.Contains(f.Error, contains) {
+			return
+		}
+	}
+	b, _ := json.MarshalIndent(rep, "", " ")
+	t.Fatalf("no finding mentions %q:\n%s", contains, b)
+}
+
+// wantIgnored checks that an entry mentioning contains was reported as
+// ignored, not verified.
+func wantIgnored(t *testing.T, rep *Report, contains string) {
+	t.Helper()
+	for _, f := range rep.Findings {
+		if strings.Contains(f.Error, contains) {
+			if f.Status != StatusIgnored || f.Verified {
+				t.Errorf("finding %+v: want status ignored", f)
+			}
 			return
 		}
 	}
@@ -167,7 +187,18 @@ func TestRegistrySignAttestVerify(t *testing.T) {
 			}
 
 			t.Run("attestation by an unknown key", func(t *testing.T) {
+				// Default (cosign's rule): one trusted signature suffices;
+				// the attestation is listed as ignored, with the reason.
 				rep, err := Verify(ctx, byDigest, VerifyOptions{Keys: []*keys.Key{signer.Public()}})
+				if err != nil || !rep.OK() || rep.Signatures != 1 || rep.Failures != 1 || rep.Ignored != 1 {
+					t.Fatalf("default mode: %v %+v", err, rep)
+				}
+				wantIgnored(t, rep, "no trusted key")
+				if d := rep.Decision(); !d.Allowed() || len(d.Warnings()) != 1 {
+					t.Errorf("decision: allowed %v, warnings %+v", d.Allowed(), d.Warnings())
+				}
+				// --require-all: the attestation fails the image.
+				rep, err = Verify(ctx, byDigest, VerifyOptions{Keys: []*keys.Key{signer.Public()}, RequireAll: true})
 				wantFail(t, rep, err, "no trusted key")
 				if rep.Signatures != 1 {
 					t.Errorf("the signature itself should still verify: %+v", rep)
@@ -304,6 +335,13 @@ func TestLayoutSignAttestVerify(t *testing.T) {
 			t.Fatal(err)
 		}
 		rep, err := Verify(ctx, tg, trusted)
+		if err != nil || rep.Signatures != 1 || rep.Attestations != 1 || rep.Failures != 1 || rep.Ignored != 1 {
+			t.Fatalf("default mode: %v %+v", err, rep)
+		}
+		wantIgnored(t, rep, "no trusted key")
+		strict := trusted
+		strict.RequireAll = true
+		rep, err = Verify(ctx, tg, strict)
 		wantFail(t, rep, err, "no trusted key")
 		if rep.Signatures != 1 || rep.Attestations != 1 || rep.Failures != 1 {
 			t.Errorf("%+v", rep)

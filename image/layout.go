@@ -77,7 +77,7 @@ func openLayout(ctx context.Context, spec string) (*Target, error) {
 	default:
 		var images []v1.Descriptor
 		for _, d := range idx {
-			if !isImageMediaType(d.MediaType) {
+			if !isImageMediaType(d.MediaType) || isCosignEntry(d) {
 				continue
 			}
 			sub, err := ls.subjectOf(ctx, d)
@@ -108,6 +108,18 @@ func openLayout(ctx context.Context, spec string) (*Target, error) {
 		return nil, err
 	}
 	return t, nil
+}
+
+// isCosignEntry tells cosign v2's signature and attestation manifests in
+// index.json (cosign save's kind annotation, or a sha256-HEX.sig/.att
+// tag) from images.
+func isCosignEntry(d v1.Descriptor) bool {
+	switch d.Annotations[AnnotationCosignKind] {
+	case CosignKindSignatures, CosignKindAtts:
+		return true
+	}
+	ref := d.Annotations[annotationRefName]
+	return strings.HasPrefix(ref, "sha256-") && (strings.HasSuffix(ref, SuffixSignatures) || strings.HasSuffix(ref, SuffixAttestations))
 }
 
 func isImageMediaType(mt types.MediaType) bool {

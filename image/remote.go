@@ -3,12 +3,16 @@ package image
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -123,6 +127,34 @@ func (rs *remoteStore) blob(ctx context.Context, h v1.Hash, max int64) ([]byte, 
 		return nil, err
 	}
 	return b, nil
+}
+
+// tagged fetches the manifest a tag names now and hashes it: a tag is not
+// content-addressed, so its digest is what its content hashes to. A tag
+// the registry does not have is errNotFound.
+func (rs *remoteStore) tagged(ctx context.Context, tag string) ([]byte, v1.Hash, error) {
+	d, err := remote.Get(rs.repo.Tag(tag), rs.with(ctx)...)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, v1.Hash{}, errNotFound
+		}
+		return nil, v1.Hash{}, err
+	}
+	if int64(len(d.Manifest)) > maxManifestSize {
+		return nil, v1.Hash{}, fmt.Errorf("manifest larger than %d bytes", maxManifestSize)
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(d.Manifest))
+	if err != nil {
+		return nil, v1.Hash{}, err
+	}
+	return d.Manifest, h, nil
+}
+
+// isNotFound tells content that is not there (a registry's 404, a missing
+// blob file in a layout) from content that could not be read.
+func isNotFound(err error) bool {
+	var te *transport.Error
+	return errors.Is(err, os.ErrNotExist) || errors.As(err, &te) && te.StatusCode == http.StatusNotFound
 }
 
 // rawManifest lets remote.Put send exact manifest bytes.

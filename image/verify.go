@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -14,12 +16,14 @@ import (
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/link"
+	"github.com/toto-dev/toto/sbom"
+	"github.com/toto-dev/toto/statement"
 )
 
 // maxBundleBlob bounds a bundle layer: an SBOM statement fits.
 const maxBundleBlob = 64 << 20
 
-// VerifyOptions are the trust roots for Verify.
+// VerifyOptions are the trust roots and requirements for Verify.
 type VerifyOptions struct {
 	// Keys are the public keys trusted to sign and attest the image (for
 	// example a layout's functionary keys).
@@ -29,9 +33,23 @@ type VerifyOptions struct {
 	TrustedRoot              []byte
 	Identity, IdentityRegexp string
 	Issuer, IssuerRegexp     string
+
+	// RequireAll is the strict mode: every signature and attestation
+	// found (referrer bundles and cosign v2 .sig/.att layers) must verify.
+	// By default, as cosign does, entries that do not verify (an unknown
+	// key, a stale referrers-index entry, junk pushed by anyone with write
+	// access) are reported as ignored with the reason and do not fail the
+	// image.
+	RequireAll bool
+	// PredicateTypes each need at least one verified attestation of that
+	// predicate type (URIs; PredicateType maps cosign's --type names).
+	PredicateTypes []string
+	// SBOMPolicy, when set, is applied (sbom.Evaluate) to the verified
+	// SBOM attestations of the image.
+	SBOMPolicy *sbom.Policy
 }
 
-// Kinds of referrers in a report.
+// Kinds of findings in a report.
 const (
 	KindSignature   = "signature"
 	KindAttestation = "attestation"
@@ -40,10 +58,36 @@ const (
 	KindIgnored = "ignored"
 )
 
-// Finding is the verdict on one referrer.
+// Statuses of a finding.
+const (
+	// StatusVerified: signed by a trusted identity, about this digest.
+	StatusVerified = "verified"
+	// StatusFailed: did not verify, and fails the image (RequireAll).
+	StatusFailed = "failed"
+	// StatusIgnored: not counted; Error or Reason says why.
+	StatusIgnored = "ignored"
+)
+
+// ErrStaleReferrer: a referrers listing names a manifest the registry no
+// longer has (a deleted referrer still listed in a referrers tag index).
+var ErrStaleReferrer = errors.New("listed referrer manifest is gone (stale referrers index entry)")
+
+// ErrMissingPredicateType is wrapped by Verify's error when a required
+// predicate type has no verified attestation.
+var ErrMissingPredicateType = errors.New("no verified attestation of a required predicate type")
+
+// Finding is the verdict on one signature or attestation: a referrer, or
+// one layer of a cosign v2 .sig or .att manifest.
 type Finding struct {
-	// Referrer is the referrer manifest's digest.
-	Referrer      string `json:"referrer"`
+	// Referrer is the manifest's digest: the referrer, or the .sig/.att
+	// manifest.
+	Referrer string `json:"referrer"`
+	// Storage is StorageReferrer or StorageTag; for StorageTag, Tag is
+	// where the manifest was found (sha256-HEX.sig) and Layer the layer
+	// judged.
+	Storage       string `json:"storage"`
+	Tag           string `json:"tag,omitempty"`
+	Layer         string `json:"layer,omitempty"`
 	ArtifactType  string `json:"artifactType,omitempty"`
 	Kind          string `json:"kind"`
 	PredicateType string `json:"predicateType,omitempty"`
@@ -53,9 +97,21 @@ type Finding struct {
 	Identity string `json:"identity,omitempty"`
 	Issuer   string `json:"issuer,omitempty"`
 	Verified bool   `json:"verified"`
-	Error    string `json:"error,omitempty"`
+	// Status is StatusVerified, StatusFailed or StatusIgnored.
+	Status string `json:"status"`
+	// Error is why it did not verify; Reason why an entry that was not
+	// judged (not a Sigstore bundle) is ignored.
+	Error  string `json:"error,omitempty"`
+	Reason string `json:"reason,omitempty"`
 
-	err error // Error's typed original, for errors.As on Verify's error
+	err error                // Error's typed original, for errors.As on Verify's error
+	st  *statement.Statement // the verified statement, for the SBOM policy
+}
+
+// fail records why f did not verify. Verify decides whether that fails
+// the image or is ignored.
+func (f *Finding) fail(err error) {
+	f.Verified, f.Status, f.Error, f.err = false, StatusFailed, err.Error(), err
 }
 
 // Report is the outcome of Verify.
@@ -65,46 +121,71 @@ type Report struct {
 	Image    string    `json:"image"`
 	Digest   string    `json:"digest"`
 	Findings []Finding `json:"referrers"`
-	// Counts of verified signatures and attestations, and of bundles that
-	// failed.
+	// Counts of verified signatures and attestations; of entries that did
+	// not verify (fatal with RequireAll, ignored otherwise); of entries
+	// ignored (not verifying, or not judged).
 	Signatures   int `json:"verifiedSignatures"`
 	Attestations int `json:"verifiedAttestations"`
 	Failures     int `json:"failures"`
+	Ignored      int `json:"ignored"`
+	// RequireAll is the mode the report was made in.
+	RequireAll bool `json:"requireAll"`
+	// PredicateTypes were required; MissingPredicateTypes had no verified
+	// attestation.
+	PredicateTypes        []string `json:"requiredPredicateTypes,omitempty"`
+	MissingPredicateTypes []string `json:"missingPredicateTypes,omitempty"`
+	// SBOM is the SBOM policy's result, when one was given.
+	SBOM *sbom.Result `json:"sbom,omitempty"`
 }
 
-// OK reports whether the image passed: at least one signature verified,
-// and every Sigstore bundle attached to it verified.
-func (r *Report) OK() bool { return r.Signatures > 0 && r.Failures == 0 }
+// OK reports whether the image passed: at least one signature verified;
+// with RequireAll, every signature and attestation found verified; every
+// required predicate type has a verified attestation; the SBOM policy, if
+// any, holds.
+func (r *Report) OK() bool {
+	return r.Signatures > 0 && (!r.RequireAll || r.Failures == 0) &&
+		len(r.MissingPredicateTypes) == 0 && (r.SBOM == nil || r.SBOM.OK())
+}
 
-// Verify lists the image's referrers by digest and checks every Sigstore
-// bundle among them: the bundle must verify with a trusted key (or, with a
-// trusted root, a matching certificate identity), hold an in-toto
-// Statement whose subject is this manifest digest, and for a signature
-// carry a simple-signing predicate naming the same digest.
+// Verify finds the image's signatures and attestations by digest — its
+// OCI 1.1 referrers (Sigstore bundles, as cosign v3 and toto write them)
+// and cosign v2's .sig and .att tags — and checks each: signed by a
+// trusted key (or, with a trusted root, a matching certificate identity),
+// an in-toto Statement (v1 or v0.1) whose subject is this manifest digest
+// or, for a .sig layer, a simple-signing payload naming it; a signature's
+// simple-signing predicate, when present, must name the same digest.
 //
-// The image passes when at least one signature verifies and no bundle
-// fails: an attestation attached by an unknown key, or moved over from
-// another image, fails the image rather than being skipped, because a
-// consumer asking "is everything attached to this image trustworthy" must
-// not get yes when something is not. Non-bundle referrers are listed as
-// ignored.
+// The image passes when at least one signature verifies (cosign's rule).
+// Entries that do not verify are ignored with the reason, unless
+// opts.RequireAll, which makes each a failure of the image ("everything
+// attached to this image checks out"). Referrers that are not Sigstore
+// bundles are listed as ignored. opts.PredicateTypes and opts.SBOMPolicy
+// add requirements over the verified attestations.
 //
 // Every manifest and blob read is checked against its digest, the image's
 // own manifest first: a manifest rewritten in place fails with a
 // *DigestError (ErrDigestMismatch) before any referrer is looked at.
 //
 // The report is always returned; the error wraps ErrVerification when the
-// image did not pass (and, through errors.As, each failing bundle's
+// image did not pass (and, through errors.As, each failing entry's
 // error, such as a *DigestError), or says why the referrers could not be
 // listed.
 func Verify(ctx context.Context, t *Target, opts VerifyOptions) (*Report, error) {
-	rep := &Report{Image: t.Reference, Digest: t.Digest(), Findings: []Finding{}}
+	rep := &Report{Image: t.Reference, Digest: t.Digest(), Findings: []Finding{}, RequireAll: opts.RequireAll, PredicateTypes: opts.PredicateTypes}
 	if err := t.checkSubject(ctx); err != nil {
 		if errors.Is(err, ErrDigestMismatch) {
 			return rep, fmt.Errorf("%w: %s: %w", ErrVerification, t, err)
 		}
 		return rep, err
 	}
+	av := attestation.NewVerifier(attestation.Options{
+		Keys:                attestation.Keys(opts.Keys...),
+		SigstoreTrustedRoot: opts.TrustedRoot,
+		Identity:            opts.Identity,
+		IdentityRegexp:      opts.IdentityRegexp,
+		Issuer:              opts.Issuer,
+		IssuerRegexp:        opts.IssuerRegexp,
+	})
 	refs, err := t.store.referrers(ctx, t.Descriptor.Digest)
 	if err != nil {
 		return rep, err
@@ -113,50 +194,120 @@ func Verify(ctx context.Context, t *Target, opts VerifyOptions) (*Report, error)
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		f := Finding{Referrer: d.Digest.String(), ArtifactType: d.ArtifactType}
+		f := Finding{Referrer: d.Digest.String(), ArtifactType: d.ArtifactType, Storage: StorageReferrer}
 		m, err := fetchReferrer(ctx, t, d)
 		switch {
 		case err != nil:
-			// Listed as referring to this image but unreadable or
-			// pointing elsewhere: a broken or planted attachment.
+			// Listed as referring to this image but gone, unreadable or
+			// pointing elsewhere: a stale, broken or planted entry.
 			f.Kind = KindAttestation
-			f.Error, f.err = err.Error(), err
-			rep.Failures++
+			f.fail(err)
 		case artifactTypeOf(m) != ArtifactTypeBundle:
-			f.Kind = KindIgnored
+			f.Kind, f.Status = KindIgnored, StatusIgnored
 			f.ArtifactType = artifactTypeOf(m)
+			f.Reason = "not a Sigstore bundle (artifact type " + f.ArtifactType + ")"
 		default:
 			f.ArtifactType = ArtifactTypeBundle
-			if err := checkBundle(ctx, t, m, opts, &f); err != nil {
-				f.Error, f.err = err.Error(), err
-				rep.Failures++
+			if err := checkBundle(ctx, t, m, av, &f); err != nil {
+				f.fail(err)
 			} else {
-				f.Verified = true
-				if f.Kind == KindSignature {
-					rep.Signatures++
-				} else {
-					rep.Attestations++
-				}
+				f.Verified, f.Status = true, StatusVerified
 			}
 		}
 		rep.Findings = append(rep.Findings, f)
 	}
+	tagged, err := cosignFindings(ctx, t, opts, av)
+	rep.Findings = append(rep.Findings, tagged...)
+	if err != nil {
+		return rep, err
+	}
+	rep.judge(t, opts)
 	if !rep.OK() {
-		var msg string
-		if rep.Signatures == 0 {
-			msg = fmt.Sprintf("%s: no signature by a trusted key (%d bundle(s) failed)", t, rep.Failures)
-		} else {
-			msg = fmt.Sprintf("%s: %d attached bundle(s) failed verification", t, rep.Failures)
-		}
-		e := &verifyError{msg: msg}
-		for _, f := range rep.Findings {
-			if f.err != nil {
-				e.causes = append(e.causes, f.err)
-			}
-		}
-		return rep, e
+		return rep, rep.err(t)
 	}
 	return rep, nil
+}
+
+// judge counts the findings, applies the mode, and evaluates the
+// requirements over the verified ones.
+func (r *Report) judge(t *Target, opts VerifyOptions) {
+	var atts []sbom.Attestation
+	verifiedTypes := map[string]bool{}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		switch {
+		case f.Verified:
+			if f.Kind == KindSignature {
+				r.Signatures++
+			} else {
+				r.Attestations++
+			}
+			verifiedTypes[f.PredicateType] = true
+			if f.st != nil {
+				atts = append(atts, sbom.Attestation{Source: f.source(), Statement: f.st})
+			}
+		case f.Status == StatusFailed:
+			r.Failures++
+			if !opts.RequireAll {
+				f.Status = StatusIgnored
+				r.Ignored++
+			}
+		default:
+			r.Ignored++
+		}
+	}
+	for _, pt := range opts.PredicateTypes {
+		if !verifiedTypes[pt] {
+			r.MissingPredicateTypes = append(r.MissingPredicateTypes, pt)
+		}
+	}
+	if opts.SBOMPolicy != nil {
+		r.SBOM = sbom.Evaluate(*opts.SBOMPolicy, sbom.Artifact{
+			Name:    t.String(),
+			Digests: link.DigestSet{t.Descriptor.Digest.Algorithm: t.Descriptor.Digest.Hex},
+		}, atts)
+	}
+}
+
+// source names a finding in SBOM policy messages.
+func (f *Finding) source() string {
+	if f.Storage == StorageTag {
+		return f.Tag + " layer " + f.Layer
+	}
+	return "referrer " + f.Referrer
+}
+
+// err is Verify's error for a report that is not OK.
+func (r *Report) err(t *Target) error {
+	var why []string
+	if r.Signatures == 0 {
+		why = append(why, fmt.Sprintf("no signature by a trusted key (%d entr%s did not verify)", r.Failures, plural(r.Failures, "y", "ies")))
+	} else if r.RequireAll && r.Failures > 0 {
+		why = append(why, fmt.Sprintf("%d attached signature(s) or attestation(s) failed verification", r.Failures))
+	}
+	e := &verifyError{}
+	if len(r.MissingPredicateTypes) > 0 {
+		why = append(why, fmt.Sprintf("no verified attestation of type %s", strings.Join(r.MissingPredicateTypes, ", ")))
+		e.causes = append(e.causes, ErrMissingPredicateType)
+	}
+	if r.SBOM != nil && !r.SBOM.OK() {
+		why = append(why, fmt.Sprintf("SBOM policy: %d violation(s)", len(r.SBOM.Violations)))
+		e.causes = append(e.causes, r.SBOM.Err())
+	}
+	e.msg = t.String() + ": " + strings.Join(why, "; ")
+	for _, f := range r.Findings {
+		if f.err != nil {
+			e.causes = append(e.causes, f.err)
+		}
+	}
+	return e
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // verifyError is Verify's error for an image that did not pass: its
@@ -178,6 +329,9 @@ func (e *verifyError) Unwrap() []error { return append([]error{ErrVerification},
 func fetchReferrer(ctx context.Context, t *Target, d v1.Descriptor) (*v1.Manifest, error) {
 	raw, err := t.store.manifest(ctx, d.Digest)
 	if err != nil {
+		if isNotFound(err) {
+			return nil, fmt.Errorf("%w: %w", ErrStaleReferrer, err)
+		}
 		return nil, fmt.Errorf("fetch referrer manifest: %w", err)
 	}
 	var m v1.Manifest
@@ -199,8 +353,10 @@ func artifactTypeOf(m *v1.Manifest) string {
 	return string(m.Config.MediaType)
 }
 
-func checkBundle(ctx context.Context, t *Target, m *v1.Manifest, opts VerifyOptions, f *Finding) error {
+func checkBundle(ctx context.Context, t *Target, m *v1.Manifest, av *attestation.Verifier, f *Finding) error {
 	f.Kind = KindAttestation
+	// What the manifest claims, shown until the statement says.
+	f.PredicateType = m.Annotations[AnnotationPredicateType]
 	if len(m.Layers) != 1 || string(m.Layers[0].MediaType) != ArtifactTypeBundle {
 		return fmt.Errorf("referrer manifest must have exactly one %s layer", ArtifactTypeBundle)
 	}
@@ -215,14 +371,6 @@ func checkBundle(ctx context.Context, t *Target, m *v1.Manifest, opts VerifyOpti
 		}
 		return err
 	}
-	av := attestation.NewVerifier(attestation.Options{
-		Keys:                attestation.Keys(opts.Keys...),
-		SigstoreTrustedRoot: opts.TrustedRoot,
-		Identity:            opts.Identity,
-		IdentityRegexp:      opts.IdentityRegexp,
-		Issuer:              opts.Issuer,
-		IssuerRegexp:        opts.IssuerRegexp,
-	})
 	va, err := av.Verify(ctx, env, link.DigestSet{t.Descriptor.Digest.Algorithm: t.Descriptor.Digest.Hex})
 	if va == nil {
 		return err
@@ -240,9 +388,13 @@ func checkBundle(ctx context.Context, t *Target, m *v1.Manifest, opts VerifyOpti
 		return fmt.Errorf("statement subject does not name %s", t.Digest())
 	}
 	if st.PredicateType != PredicateTypeSignature {
+		f.st = st
 		return nil
 	}
 	f.Kind = KindSignature
+	// cosign v2 --new-bundle-format writes no predicate (statement.Parse
+	// reads it as {}), cosign v3 an empty one, toto the simple-signing
+	// document.
 	var ss SimpleSigning
 	if err := json.Unmarshal(st.Predicate, &ss); err != nil {
 		return fmt.Errorf("signature predicate: %w", err)
@@ -255,9 +407,10 @@ func checkBundle(ctx context.Context, t *Target, m *v1.Manifest, opts VerifyOpti
 }
 
 // Decision reports the verdict as a policy decision, to combine with other
-// verifiers in an image policy: at least one signature by a trusted key,
-// and every attached bundle verified (each failing one is a violation of
-// its own). Allowed is exactly OK.
+// verifiers in an image policy: a signature by a trusted key, each
+// required predicate type, the SBOM policy, and each entry that did not
+// verify — enforced with RequireAll, a warning otherwise. Allowed is
+// exactly OK.
 func (r *Report) Decision() decision.Decision {
 	d := decision.Decision{Subject: r.Image + "@" + r.Digest}
 	var sigErr error
@@ -265,11 +418,29 @@ func (r *Report) Decision() decision.Decision {
 		sigErr = errors.New("no signature by a trusted key")
 	}
 	d.Requirements = append(d.Requirements, decision.Check("signature by a trusted key", decision.Enforce, sigErr))
+	for _, pt := range r.PredicateTypes {
+		var err error
+		if slices.Contains(r.MissingPredicateTypes, pt) {
+			err = fmt.Errorf("%w: %s", ErrMissingPredicateType, pt)
+		}
+		d.Requirements = append(d.Requirements, decision.Check("attestation of type "+pt, decision.Enforce, err))
+	}
+	if r.SBOM != nil {
+		d.Requirements = append(d.Requirements, decision.Check("SBOM policy", decision.Enforce, r.SBOM.Errors()...))
+	}
+	action := decision.Warn
+	if r.RequireAll {
+		action = decision.Enforce
+	}
 	for _, f := range r.Findings {
-		if f.Kind == KindIgnored || f.Verified {
+		if f.Verified || f.Error == "" {
 			continue
 		}
-		d.Requirements = append(d.Requirements, decision.Check(f.Kind+" "+f.Referrer+" verifies", decision.Enforce, errors.New(f.Error)))
+		what := f.Kind + " " + f.Referrer
+		if f.Layer != "" {
+			what += " layer " + f.Layer
+		}
+		d.Requirements = append(d.Requirements, decision.Check(what+" verifies", action, errors.New(f.Error)))
 	}
 	return d
 }

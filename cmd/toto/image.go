@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ import (
 	"github.com/toto-dev/toto/image"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/layout"
+	"github.com/toto-dev/toto/sbom"
 	"github.com/toto-dev/toto/trust"
 )
 
@@ -175,27 +177,39 @@ func newImageVerifyCmd() *cobra.Command {
 	var layoutPath string
 	var layoutKeys []string
 	var tf trustFlags
-	var asJSON bool
+	var asJSON, requireAll bool
+	var types []string
+	var sbomPolicy string
 	cmd := &cobra.Command{
 		Use:   "verify (--key PUB... | --layout LAYOUT --layout-key OWNER.pub...) IMAGE",
 		Short: "Check an image's signatures and attestations against trusted keys",
-		Long: `List the referrers of IMAGE's manifest digest and verify every Sigstore bundle
-among them. The trusted keys are the --key files, or the functionary keys of
-a signed layout (--layout, whose signature is checked with --layout-key).
+		Long: `Find the signatures and attestations of IMAGE's manifest digest and verify
+them: OCI 1.1 referrers holding Sigstore bundles (cosign v3, cosign v2 with
+--new-bundle-format, toto), and cosign v2's sha256-HEX.sig and .att tags (or
+cosign save's entries in an OCI layout). In-toto Statements v1 and v0.1 are
+read. The trusted keys are the --key files, or the functionary keys of a
+signed layout (--layout, whose signature is checked with --layout-key).
 
-The image passes when at least one signature by a trusted key verifies and
-every attached bundle verifies: an attestation by an unknown key, or one
-carried over from another image, fails it. Keyless (Fulcio) bundles are
-accepted with --trusted-root and an identity and issuer; --identity-regexp
-and --issuer-regexp must match the whole value (anchored as ^(?:RE)$).
+The image passes when at least one signature by a trusted key verifies, as
+with cosign. Entries that do not verify (an unknown key, a stale referrers
+entry, junk pushed by anyone with write access) are listed as ignored with
+the reason; --require-all makes each of them fail the image instead.
+--type requires a verified attestation of a predicate type (a URI, or
+cosign's names: spdxjson, cyclonedx, slsaprovenance, slsaprovenance1, ...);
+--sbom-policy applies an SBOM policy file (as toto sbom check) to the
+image's verified SBOM attestations. Keyless (Fulcio) bundles are accepted
+with --trusted-root and an identity and issuer; --identity-regexp and
+--issuer-regexp must match the whole value (anchored as ^(?:RE)$).
 
-The image's manifest and every referrer manifest and bundle are checked
-against their digests; a tag is resolved by fetching and hashing the
-manifest, and printed as "TAG → DIGEST" on stderr.
+The image's manifest and every manifest and blob read are checked against
+their digests; a tag is resolved by fetching and hashing the manifest, and
+printed as "TAG → DIGEST" on stderr.
 
 Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
-		Example: "  toto image verify --key release.pub registry.example/app@sha256:...\n  toto image verify --layout root.layout --layout-key owner.pub oci-layout:./out",
-		Args:    cobra.ExactArgs(1),
+		Example: "  toto image verify --key release.pub registry.example/app@sha256:...\n" +
+			"  toto image verify --key build.pub --type slsaprovenance1 --sbom-policy sbom-policy.yaml registry.example/app@sha256:...\n" +
+			"  toto image verify --layout root.layout --layout-key owner.pub oci-layout:./out",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root, err := trust.Files{Keys: keyPaths}.Root(cmd.Context())
 			if err != nil {
@@ -211,12 +225,26 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 			} else if len(layoutKeys) > 0 {
 				return errors.New("--layout-key needs --layout")
 			}
-			opts := image.VerifyOptions{Keys: trusted}
+			opts := image.VerifyOptions{Keys: trusted, RequireAll: requireAll}
 			if err := tf.apply(&opts.TrustedRoot, &opts.Identity, &opts.IdentityRegexp, &opts.Issuer, &opts.IssuerRegexp); err != nil {
 				return err
 			}
 			if len(trusted) == 0 && opts.TrustedRoot == nil {
 				return errors.New("give trusted keys with --key, or --layout and --layout-key")
+			}
+			for _, ty := range types {
+				if ty == "" {
+					return errors.New("--type: empty predicate type")
+				}
+				u, _ := image.PredicateType(ty)
+				opts.PredicateTypes = append(opts.PredicateTypes, u)
+			}
+			if sbomPolicy != "" {
+				p, err := sbom.LoadPolicy(sbomPolicy)
+				if err != nil {
+					return err
+				}
+				opts.SBOMPolicy = &p
 			}
 			t, err := openImage(cmd, args[0])
 			if errors.Is(err, image.ErrDigestMismatch) {
@@ -246,6 +274,9 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	cmd.Flags().StringArrayVarP(&keyPaths, "key", "k", nil, "trusted public key file (repeatable)")
 	cmd.Flags().StringVar(&layoutPath, "layout", "", "signed layout whose functionary keys are trusted")
 	cmd.Flags().StringArrayVar(&layoutKeys, "layout-key", nil, "layout owner's public key (repeatable; all must have signed)")
+	cmd.Flags().BoolVar(&requireAll, "require-all", false, "fail the image when any signature or attestation found does not verify")
+	cmd.Flags().StringArrayVar(&types, "type", nil, "require a verified attestation of this predicate type: a URI or a cosign name (repeatable)")
+	cmd.Flags().StringVar(&sbomPolicy, "sbom-policy", "", "SBOM policy file (YAML or JSON) applied to the image's SBOM attestations")
 	tf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
@@ -287,10 +318,10 @@ func printImageReport(w io.Writer, t *image.Target, rep *image.Report) {
 	fmt.Fprintf(w, "image %s\n", t)
 	for _, f := range rep.Findings {
 		status := "ok  "
-		switch {
-		case f.Kind == image.KindIgnored:
+		switch f.Status {
+		case image.StatusIgnored:
 			status = "skip"
-		case !f.Verified:
+		case image.StatusFailed:
 			status = "FAIL"
 		}
 		who := ""
@@ -304,14 +335,44 @@ func printImageReport(w io.Writer, t *image.Target, rep *image.Report) {
 		if f.Kind == image.KindIgnored {
 			pt = f.ArtifactType
 		}
-		fmt.Fprintf(w, "  %s %-11s %s %s%s\n", status, f.Kind, f.Referrer, pt, who)
-		if f.Error != "" {
+		where := f.Referrer
+		if f.Storage == image.StorageTag {
+			where = f.Tag + " layer " + f.Layer
+		}
+		fmt.Fprintf(w, "  %s %-11s %s %s%s\n", status, f.Kind, where, pt, who)
+		switch {
+		case f.Status == image.StatusIgnored && f.Error != "":
+			fmt.Fprintf(w, "       ignored: %s\n", f.Error)
+		case f.Status == image.StatusIgnored:
+			fmt.Fprintf(w, "       ignored: %s\n", f.Reason)
+		case f.Error != "":
 			fmt.Fprintf(w, "       %s\n", f.Error)
+		}
+	}
+	for _, pt := range rep.PredicateTypes {
+		ok := "ok  "
+		if slices.Contains(rep.MissingPredicateTypes, pt) {
+			ok = "FAIL"
+		}
+		fmt.Fprintf(w, "  %s required attestation of type %s\n", ok, pt)
+	}
+	if rep.SBOM != nil {
+		ok := "ok  "
+		if !rep.SBOM.OK() {
+			ok = "FAIL"
+		}
+		fmt.Fprintf(w, "  %s SBOM policy: %d SBOM(s) checked, %d violation(s)\n", ok, len(rep.SBOM.SBOMs), len(rep.SBOM.Violations))
+		for _, v := range rep.SBOM.Violations {
+			fmt.Fprintf(w, "       %s\n", v.Message)
 		}
 	}
 	verdict := "VERIFIED"
 	if !rep.OK() {
 		verdict = "FAILED"
 	}
-	fmt.Fprintf(w, "%s: %d signature(s), %d attestation(s) verified, %d failure(s)\n", verdict, rep.Signatures, rep.Attestations, rep.Failures)
+	mode := ""
+	if rep.RequireAll {
+		mode = " (--require-all)"
+	}
+	fmt.Fprintf(w, "%s%s: %d signature(s), %d attestation(s) verified, %d did not verify, %d ignored\n", verdict, mode, rep.Signatures, rep.Attestations, rep.Failures, rep.Ignored)
 }

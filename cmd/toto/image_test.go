@@ -110,13 +110,28 @@ func TestImageSignAttestVerifyLayout(t *testing.T) {
 		t.Fatalf("verify --json: %v %s", err, r.Stdout)
 	}
 
-	// The attestation's key is not trusted: exit 1, and the report says
-	// which referrer failed.
+	// The attestation's key is not trusted: by default the signature
+	// suffices and the attestation is listed as ignored, with the reason;
+	// with --require-all it fails the image (exit 1).
 	args := []string{"image", "verify", "--key", "signer.pub", img}
+	r = runToto(t, work, args...)
+	wantCode(t, r, 0, args...)
+	if !strings.Contains(r.Stdout, "skip attestation") || !strings.Contains(r.Stdout, "ignored: ") || !strings.Contains(r.Stdout, "no trusted key") {
+		t.Errorf("ignored attestation not reported: %s", r.Stdout)
+	}
+	args = []string{"image", "verify", "--require-all", "--key", "signer.pub", img}
 	r = runToto(t, work, args...)
 	wantCode(t, r, 1, args...)
 	if !strings.Contains(r.Stdout, "FAIL") || !strings.Contains(r.Stdout, "no trusted key") {
 		t.Errorf("failure not reported: %s", r.Stdout)
+	}
+	// --type: the SPDX attestation is there, SLSA provenance is not.
+	mustToto(t, work, "image", "verify", "--key", "signer.pub", "--key", "attester.pub", "--type", "spdxjson", img)
+	args = []string{"image", "verify", "--key", "signer.pub", "--key", "attester.pub", "--type", "slsaprovenance1", img}
+	r = runToto(t, work, args...)
+	wantCode(t, r, 1, args...)
+	if !strings.Contains(r.Stdout, "FAIL required attestation of type https://slsa.dev/provenance/v1") {
+		t.Errorf("missing type not reported: %s", r.Stdout)
 	}
 	args = []string{"image", "verify", "--key", "stranger.pub", img}
 	wantCode(t, runToto(t, work, args...), 1, args...)
@@ -129,6 +144,8 @@ func TestImageSignAttestVerifyLayout(t *testing.T) {
 		{"image", "sign", "--key", "signer.pub", img},
 		{"image", "attest", "--key", "signer.key", "--predicate", "sbom.json", img},
 		{"image", "verify", "--layout-key", "owner.pub", "--key", "signer.pub", img},
+		{"image", "verify", "--key", "signer.pub", "--sbom-policy", "missing-policy.yaml", img},
+		{"image", "verify", "--key", "signer.pub", "--type", "", img},
 	} {
 		wantCode(t, runToto(t, work, args...), 2, args...)
 	}

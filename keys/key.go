@@ -73,6 +73,10 @@ type Key struct {
 	ids *idCache
 	// identity is an X.509 chain or OpenPGP identity the key carries.
 	identity *Identity
+	// idsOf is the key whose keyids this one answers to: set by
+	// ForSigstore, whose copy signs with another scheme but names the
+	// same functionary key.
+	idsOf *Key
 }
 
 // CryptoPublicKey returns the parsed public key.
@@ -109,6 +113,9 @@ func (k *Key) ID() string {
 // the key's JSON is not one of them unless it is computed one of these ways:
 // a key object must not answer to a keyid that names another key.
 func (k *Key) IDs() []string {
+	if k.idsOf != nil {
+		return k.idsOf.IDs()
+	}
 	if k.ids == nil {
 		return k.computeIDs()
 	}
@@ -151,10 +158,19 @@ func (k *Key) computeIDs() []string {
 	return ids
 }
 
-// HasID reports whether id is one of the keyids of k (see IDs).
+// HasID reports whether id is one of the keyids of k (see IDs), or the
+// key's Sigstore public-key hint (see SigstoreHint): a keyed Sigstore
+// bundle names its key only by that hint, and its signature reads as an
+// envelope signature under it.
 func (k *Key) HasID(id string) bool {
-	return slices.Contains(k.IDs(), id)
+	if slices.Contains(k.IDs(), id) {
+		return true
+	}
+	return len(id) == sigstoreHintLen && id == k.SigstoreHint()
 }
+
+// sigstoreHintLen is the length of a Sigstore hint: base64 of 32 bytes.
+const sigstoreHintLen = 44
 
 func (k *Key) idOver(algs []string) string {
 	m := map[string]any{

@@ -26,8 +26,13 @@ const maxKeyFileSize = 1 << 20
 var ErrUnsupported = errors.New("unsupported key")
 
 // Load reads a key file: PEM (PKCS#8, PKCS#1, SEC 1 EC, or SubjectPublicKeyInfo)
-// or a securesystemslib JSON key. Errors name the file.
+// or a securesystemslib JSON key. Errors name the file. An encrypted
+// private key needs LoadWith and a password.
 func Load(path string) (*Key, error) {
+	return LoadWith(path, LoadOptions{})
+}
+
+func readKeyFile(path string) ([]byte, error) {
 	data, err := boundedio.ReadFile(path, maxKeyFileSize)
 	if errors.Is(err, boundedio.ErrTooLarge) {
 		return nil, fmt.Errorf("load key %s: file larger than %d bytes", path, maxKeyFileSize)
@@ -35,15 +40,15 @@ func Load(path string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load key: %w", err)
 	}
-	k, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("load key %s: %w", path, err)
-	}
-	return k, nil
+	return data, nil
 }
 
 // Parse reads a key from PEM or securesystemslib JSON bytes.
 func Parse(data []byte) (*Key, error) {
+	return parse(data, LoadOptions{})
+}
+
+func parse(data []byte, opts LoadOptions) (*Key, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return nil, errors.New("empty key data")
@@ -51,22 +56,30 @@ func Parse(data []byte) (*Key, error) {
 	if trimmed[0] == '{' {
 		return parseJSON(trimmed)
 	}
-	return parsePEM(trimmed)
+	return parsePEMWith(trimmed, opts)
 }
 
+// parsePEM reads an unencrypted PEM key (keys embedded in JSON are never
+// encrypted).
 func parsePEM(data []byte) (*Key, error) {
+	return parsePEMWith(data, LoadOptions{})
+}
+
+func parsePEMWith(data []byte, opts LoadOptions) (*Key, error) {
 	rest := data
 	for {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
-			return nil, errors.New("no PEM key block found (expected PUBLIC KEY, PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)")
+			return nil, errors.New("no PEM key block found (expected PUBLIC KEY, PRIVATE KEY, RSA PRIVATE KEY, EC PRIVATE KEY, ENCRYPTED PRIVATE KEY or ENCRYPTED SIGSTORE PRIVATE KEY)")
 		}
 		switch block.Type {
 		case "EC PARAMETERS":
 			continue // openssl ecparam writes these before the key
-		case "ENCRYPTED PRIVATE KEY":
-			return nil, fmt.Errorf("%w: encrypted private keys are not supported; decrypt with `openssl pkey`", ErrUnsupported)
+		case PEMEncryptedPKCS8:
+			return parseEncryptedPKCS8(block, opts)
+		case PEMSigstoreEncrypted, pemCosignEncrypted:
+			return parseSigstoreEncrypted(block, opts)
 		case "PUBLIC KEY":
 			pub, err := x509.ParsePKIXPublicKey(block.Bytes)
 			if err != nil {

@@ -110,6 +110,10 @@ func Parse(data []byte) (*Link, error) {
 		return nil, fmt.Errorf("link: field \"_type\": %w: got %q, want %q", ErrWrongType, typ, Type)
 	}
 	l := &Link{}
+	// The artifact maps are nearly all of a link: decode them on the fast
+	// path; what it declines (null, escapes, errors) goes through Take.
+	takeArtifacts(f, "materials", &l.Materials)
+	takeArtifacts(f, "products", &l.Products)
 	for _, fld := range []struct {
 		name     string
 		v        any
@@ -117,8 +121,8 @@ func Parse(data []byte) (*Link, error) {
 	}{
 		{"name", &l.Name, true},
 		{"command", &l.Command, false},
-		{"materials", &l.Materials, true},
-		{"products", &l.Products, true},
+		{"materials", &l.Materials, l.Materials == nil},
+		{"products", &l.Products, l.Products == nil},
 		{"byproducts", &l.ByProducts, false},
 		{"environment", &l.Environment, false},
 	} {
@@ -199,14 +203,21 @@ func checkAlgorithmCase(field, path string, ds DigestSet) error {
 	return nil
 }
 
+// hexDigit marks the bytes [0-9a-fA-F].
+var hexDigit = func() (t [256]bool) {
+	for _, c := range "0123456789abcdefABCDEF" {
+		t[c] = true
+	}
+	return t
+}()
+
 func isHex(s string) bool {
 	// The Python reference accepts [a-fA-F0-9]+; so do we.
 	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+		if !hexDigit[s[i]] {
 			return false
 		}
 	}

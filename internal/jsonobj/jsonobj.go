@@ -33,7 +33,21 @@ type Fields map[string]json.RawMessage
 func Split(data []byte) (Fields, error) { return split(data, true) }
 
 func split(data []byte, foldCheck bool) (Fields, error) {
+	// splitFast refuses raw control bytes in strings: a document without
+	// them (nearly all) is split without the escaping pass.
+	if f, ok := splitFast(data, foldCheck); ok {
+		return f, nil
+	}
 	data = escapeControls(data)
+	if f, ok := splitFast(data, foldCheck); ok {
+		return f, nil
+	}
+	return splitDecoder(data, foldCheck)
+}
+
+// splitDecoder is split with encoding/json's Decoder: the reference for
+// splitFast, and what reports the errors.
+func splitDecoder(data []byte, foldCheck bool) (Fields, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	tok, err := dec.Token()

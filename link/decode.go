@@ -1,0 +1,158 @@
+package link
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// decodeArtifacts is the fast path for the "materials" and "products"
+// members, which hold nearly all of a link: it decodes the usual shape,
+// {"path": {"alg": "hex", ...}, ...}, in one pass, sharing one string per
+// algorithm name. Anything else (null, other types, escapes it would have
+// to unquote) makes it give up with ok=false, and Parse decodes the member
+// with encoding/json, which also words the errors. The two agree on every
+// input (FuzzDecodeArtifacts).
+//
+// raw is a member Split has validated as JSON.
+func decodeArtifacts(raw []byte) (a Artifacts, ok bool) {
+	d := artifactDecoder{in: raw, algs: map[string]string{}}
+	d.ws()
+	if !d.byte('{') {
+		return nil, false
+	}
+	a = Artifacts{}
+	d.ws()
+	if d.byte('}') {
+		return a, d.end()
+	}
+	for {
+		d.ws()
+		path, ok := d.str()
+		if !ok {
+			return nil, false
+		}
+		d.ws()
+		if !d.byte(':') {
+			return nil, false
+		}
+		d.ws()
+		ds, ok := d.digestSet()
+		if !ok {
+			return nil, false
+		}
+		a[string(path)] = ds // a repeated path: the last wins, as in encoding/json
+		d.ws()
+		if d.byte('}') {
+			return a, d.end()
+		}
+		if !d.byte(',') {
+			return nil, false
+		}
+	}
+}
+
+type artifactDecoder struct {
+	in   []byte
+	pos  int
+	algs map[string]string
+}
+
+func (d *artifactDecoder) end() bool {
+	d.ws()
+	return d.pos == len(d.in)
+}
+
+func (d *artifactDecoder) ws() {
+	for d.pos < len(d.in) {
+		switch d.in[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *artifactDecoder) byte(b byte) bool {
+	if d.pos < len(d.in) && d.in[d.pos] == b {
+		d.pos++
+		return true
+	}
+	return false
+}
+
+// str reads a string without escapes, in valid UTF-8: its text is its
+// value.
+func (d *artifactDecoder) str() ([]byte, bool) {
+	if !d.byte('"') {
+		return nil, false
+	}
+	start := d.pos
+	for d.pos < len(d.in) {
+		switch c := d.in[d.pos]; {
+		case c == '"':
+			s := d.in[start:d.pos]
+			d.pos++
+			return s, utf8.Valid(s)
+		case c == '\\' || c < 0x20:
+			return nil, false
+		}
+		d.pos++
+	}
+	return nil, false
+}
+
+func (d *artifactDecoder) digestSet() (DigestSet, bool) {
+	if !d.byte('{') {
+		return nil, false
+	}
+	ds := make(DigestSet, 1)
+	d.ws()
+	if d.byte('}') {
+		return ds, true
+	}
+	for {
+		d.ws()
+		alg, ok := d.str()
+		if !ok {
+			return nil, false
+		}
+		d.ws()
+		if !d.byte(':') {
+			return nil, false
+		}
+		d.ws()
+		hex, ok := d.str()
+		if !ok {
+			return nil, false
+		}
+		name, seen := d.algs[string(alg)]
+		if !seen {
+			name = string(alg)
+			d.algs[name] = name
+		}
+		ds[name] = string(hex)
+		d.ws()
+		if d.byte('}') {
+			return ds, true
+		}
+		if !d.byte(',') {
+			return nil, false
+		}
+	}
+}
+
+// takeArtifacts decodes member name of f into *a, fast when it can.
+func takeArtifacts(f map[string]json.RawMessage, name string, a *Artifacts) bool {
+	raw, present := f[name]
+	if !present {
+		return false
+	}
+	got, ok := decodeArtifacts(raw)
+	if !ok {
+		return false
+	}
+	*a = got
+	delete(f, name)
+	return true
+}

@@ -1,0 +1,50 @@
+package link
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+var artifactSeeds = []string{
+	`{}`, ` { "a" : { "sha256" : "ab" } , "b/c": {"sha256":"cd","sha512":"ef"} } `,
+	`{"a":{}}`, `{"a":null}`, `null`, `{"a":{"sha256":null}}`, `{"a":{"sha256":1}}`,
+	`{"a":{"sha256":"x"},"a":{"sha512":"y"}}`, `{"a":{"s":"1","s":"2"}}`,
+	`{"\u0061":{"sha256":"ab"}}`, `{"é":{"sha256":"ab"}}`, "{\"\xff\":{\"sha256\":\"ab\"}}",
+	`{"a":{"sha256":"ab"}} `, `{"a":[]}`, `[]`, `{"a":{"sha256":"ab"},}`,
+}
+
+// decodeArtifacts decodes exactly what encoding/json decodes, or declines.
+func TestDecodeArtifactsAgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range artifactSeeds {
+		agreeArtifacts(t, []byte(s))
+	}
+}
+
+func agreeArtifacts(t *testing.T, raw []byte) {
+	t.Helper()
+	got, ok := decodeArtifacts(raw)
+	if !ok {
+		return
+	}
+	var want Artifacts
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatalf("%q: decoded %v, encoding/json refuses it: %v", raw, got, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: decoded %v, encoding/json %v", raw, got, want)
+	}
+}
+
+func FuzzDecodeArtifacts(f *testing.F) {
+	for _, s := range artifactSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		// Parse gives decodeArtifacts only members Split validated.
+		if !json.Valid(raw) {
+			return
+		}
+		agreeArtifacts(t, raw)
+	})
+}

@@ -72,6 +72,9 @@ var (
 	// an artifact, not a DSSE envelope with a payload. It comes wrapped in
 	// ErrInvalidBundle or ErrVerification.
 	ErrMessageSignature = errors.New("bundle holds a message signature, not a DSSE envelope")
+	// ErrArtifactMismatch: the artifact digest a caller names is not the
+	// one a message-signature bundle signs. Always with ErrVerification.
+	ErrArtifactMismatch = errors.New("the artifact is not the one the bundle signs")
 )
 
 // maxBundleSize bounds how much a bundle may weigh: bundles hold one

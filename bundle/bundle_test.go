@@ -182,7 +182,8 @@ func sigstoreVerifier(t *testing.T, k *keys.Key) signature.Verifier {
 	case *ecdsa.PublicKey:
 		v, err = signature.LoadECDSAVerifier(pub, crypto.SHA256)
 	case *rsa.PublicKey:
-		v, err = signature.LoadRSAPSSVerifier(pub, crypto.SHA256, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
+		// What cosign uses for RSA, and what Create signs statements with.
+		v, err = signature.LoadRSAPKCS1v15Verifier(pub, crypto.SHA256)
 	default:
 		t.Fatalf("key type %T", pub)
 	}
@@ -214,7 +215,7 @@ func TestCreateRoundTrip(t *testing.T) {
 			if err := json.Unmarshal(raw, &probe); err != nil {
 				t.Fatal(err)
 			}
-			if probe.MediaType != bundle.MediaTypeV03 || probe.VerificationMaterial.PublicKey.Hint != k.ID() {
+			if probe.MediaType != bundle.MediaTypeV03 || probe.VerificationMaterial.PublicKey.Hint != k.SigstoreHint() {
 				t.Errorf("media type %q, hint %q", probe.MediaType, probe.VerificationMaterial.PublicKey.Hint)
 			}
 
@@ -227,8 +228,9 @@ func TestCreateRoundTrip(t *testing.T) {
 				t.Errorf("payload or type changed: %q", env.PayloadType)
 			}
 			// VerifyEnvelope names the verifying key, so the plain
-			// envelope verifies too.
-			if err := env.Verify(k.Public()); err != nil {
+			// envelope verifies too, with the key as Sigstore uses it
+			// (RSA: PKCS#1 v1.5).
+			if err := env.Verify(k.Public().ForSigstore()); err != nil {
 				t.Errorf("envelope.Verify: %v", err)
 			}
 
@@ -239,7 +241,7 @@ func TestCreateRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			ek := root.NewExpiringKey(sigstoreVerifier(t, k), time.Time{}, time.Time{})
-			tm := root.NewTrustedPublicKeyMaterialFromMapping(map[string]*root.ExpiringKey{k.ID(): ek})
+			tm := root.NewTrustedPublicKeyMaterialFromMapping(map[string]*root.ExpiringKey{k.SigstoreHint(): ek})
 			v, err := verify.NewVerifier(tm, verify.WithNoObserverTimestamps())
 			if err != nil {
 				t.Fatal(err)
@@ -258,7 +260,7 @@ func TestCreateRoundTrip(t *testing.T) {
 					continue
 				}
 				ek := root.NewExpiringKey(sigstoreVerifier(t, other), time.Time{}, time.Time{})
-				tm := root.NewTrustedPublicKeyMaterialFromMapping(map[string]*root.ExpiringKey{k.ID(): ek})
+				tm := root.NewTrustedPublicKeyMaterialFromMapping(map[string]*root.ExpiringKey{k.SigstoreHint(): ek})
 				v, _ := verify.NewVerifier(tm, verify.WithNoObserverTimestamps())
 				if _, err := v.Verify(sb, verify.NewPolicy(verify.WithArtifactDigest("sha256", digest), verify.WithKey())); err == nil {
 					t.Errorf("sigstore-go accepted the bundle with the %s key", otyp)

@@ -62,8 +62,10 @@ func (format) Decode(d *envelope.Document) (*envelope.Envelope, error) {
 		return nil, err
 	}
 	// Sigstore signers leave the DSSE keyid empty; the public key hint
-	// (which toto's bundles set to the toto keyid) stands in for it. It is
-	// only a hint: the signature is checked with the candidate key.
+	// stands in for it. toto and cosign write keys.Key.SigstoreHint, which
+	// keys.Key.HasID answers to (as it does to a toto keyid, the hint toto
+	// wrote before). It is only a hint: the signature is checked with the
+	// candidate key.
 	var hint string
 	if pk := b.GetVerificationMaterial().GetPublicKey(); pk != nil {
 		hint = pk.GetHint()
@@ -90,7 +92,8 @@ func (format) CanSign(e *envelope.Envelope) error {
 
 // Encode writes a parsed bundle back exactly as read; a new one (made
 // with envelope.New and signed once) as a keyed v0.3 bundle whose public
-// key hint is the signature's keyid, as Create writes it.
+// key hint is the signature's keyid (the key signed with its own scheme;
+// Create is the way to a bundle that cosign verifies).
 func (format) Encode(e *envelope.Envelope) ([]byte, error) {
 	if raw := e.Raw(); raw != nil {
 		return raw, nil

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
@@ -162,10 +163,13 @@ func Verify(ctx context.Context, bundleJSON, trustedRootJSON []byte, p Policy) (
 	if err != nil {
 		return nil, err
 	}
+	if err := checkMessageDigest(b, p.ArtifactDigest); err != nil {
+		return nil, err
+	}
 	res, err := v.Verify(b, verify.NewPolicy(artifact, policyOpts...))
 	if err != nil {
-		if mk != nil && mk.matched() == nil {
-			return nil, fmt.Errorf("%w: signed by no trusted key (hint %q, %d key(s) tried): %v", ErrVerification, vc.PublicKey().Hint(), len(p.Keys), err)
+		if mk != nil && mk.matched() == nil && mk.tried() {
+			return nil, fmt.Errorf("%w: signed by no trusted key (hint %q, %d key(s) tried): %w", ErrVerification, vc.PublicKey().Hint(), len(p.Keys), err)
 		}
 		// %w: callers may branch on sigstore-go's typed errors (for
 		// example *verify.ErrValueRegexMismatch for an identity).
@@ -275,6 +279,49 @@ func artifactOption(p Policy) (verify.ArtifactPolicyOption, error) {
 	return verify.WithoutArtifactUnsafe(), nil
 }
 
+// checkMessageDigest compares the artifact digest a caller names with the
+// digest a message-signature bundle says it signs, so that the wrong
+// artifact is reported as such, not as a bad signature. (The bundle's
+// digest is only a claim: the signature is still checked over the
+// caller's digest.)
+func checkMessageDigest(b *sgbundle.Bundle, artifactDigest string) error {
+	ms := b.GetMessageSignature()
+	if ms == nil || artifactDigest == "" {
+		return nil
+	}
+	md := ms.GetMessageDigest()
+	if md == nil {
+		return fmt.Errorf("%w: message signature without a message digest", ErrInvalidBundle)
+	}
+	alg, hexd, _ := strings.Cut(artifactDigest, ":")
+	alg = strings.ToLower(alg)
+	have := hashName(md.GetAlgorithm())
+	got := alg + ":" + strings.ToLower(hexd)
+	signed := have + ":" + hex.EncodeToString(md.GetDigest())
+	if got != signed {
+		return fmt.Errorf("%w: %w: the artifact digest %s is not the digest the bundle signs (%s)", ErrVerification, ErrArtifactMismatch, got, signed)
+	}
+	return nil
+}
+
+// hashName is the lower-case name (as in "sha256:<hex>") of a Sigstore
+// hash algorithm.
+func hashName(h protocommon.HashAlgorithm) string {
+	switch h {
+	case protocommon.HashAlgorithm_SHA2_256:
+		return "sha256"
+	case protocommon.HashAlgorithm_SHA2_384:
+		return "sha384"
+	case protocommon.HashAlgorithm_SHA2_512:
+		return "sha512"
+	case protocommon.HashAlgorithm_SHA3_256:
+		return "sha3-256"
+	case protocommon.HashAlgorithm_SHA3_384:
+		return "sha3-384"
+	}
+	return strings.ToLower(h.String())
+}
+
 func result(b *sgbundle.Bundle, res *verify.VerificationResult, mk *multiKey) (*Result, error) {
 	out := &Result{MediaType: b.GetMediaType(), Content: ContentMessageSignature}
 	if b.GetDsseEnvelope() != nil {
@@ -317,8 +364,9 @@ func result(b *sgbundle.Bundle, res *verify.VerificationResult, mk *multiKey) (*
 //
 // Sigstore signers leave the DSSE signature's keyid empty; in the returned
 // envelope it is set to k's keyid, the key that verified it, so the
-// envelope behaves like any toto DSSE envelope signed by k (Verify(k)
-// succeeds, SignerIDs names k).
+// envelope behaves like any toto DSSE envelope signed by k (SignerIDs
+// names k; Verify(k) succeeds, or for an RSA key Verify(k.ForSigstore()),
+// since a bundle's RSA signature over a statement is PKCS#1 v1.5).
 func VerifyEnvelope(ctx context.Context, bundleJSON []byte, k *keys.Key) (*envelope.Envelope, error) {
 	if k == nil {
 		return nil, fmt.Errorf("%w: no key", ErrPolicy)
@@ -334,13 +382,17 @@ func VerifyEnvelope(ctx context.Context, bundleJSON []byte, k *keys.Key) (*envel
 }
 
 // multiKey is a sigstore signature verifier that accepts a signature made by
-// any of a set of toto keys, using toto's own signature schemes (so an
-// RSA-PSS or ed25519 toto key verifies exactly as it does on a DSSE
-// envelope), and remembers which key matched.
+// any of a set of toto keys, using toto's own signature code, and
+// remembers which key matched. An RSA key is tried as Sigstore uses it
+// (PKCS#1 v1.5, what cosign and toto's Create write) and then with its
+// own scheme (RSA-PSS: links and layouts in bundles, and the bundles toto
+// wrote before it signed RSA as Sigstore does); the key reported is the
+// caller's, with its own keyid.
 type multiKey struct {
-	keys []*keys.Key
-	mu   sync.Mutex
-	hit  *keys.Key
+	keys   []*keys.Key
+	mu     sync.Mutex
+	hit    *keys.Key
+	called bool
 }
 
 func newMultiKey(ks []*keys.Key) *multiKey { return &multiKey{keys: ks} }
@@ -351,6 +403,29 @@ func (m *multiKey) matched() *keys.Key {
 	return m.hit
 }
 
+// tried reports whether sigstore-go asked for a signature check at all (it
+// refuses some bundles before, for example a message digest that is not
+// the artifact's).
+func (m *multiKey) tried() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.called
+}
+
+func (m *multiKey) match(k *keys.Key) {
+	m.mu.Lock()
+	m.hit = k
+	m.mu.Unlock()
+}
+
+// schemes returns the ways k is tried (see multiKey).
+func schemes(k *keys.Key) []*keys.Key {
+	if s := k.ForSigstore(); s != k {
+		return []*keys.Key{s, k}
+	}
+	return []*keys.Key{k}
+}
+
 // maxSignatureSize bounds a signature read: RSA-8192 is 1 KiB.
 const maxSignatureSize = 16 << 10
 
@@ -358,13 +433,39 @@ const maxSignatureSize = 16 << 10
 // keyed verification.
 const maxMessageSize = 1 << 30
 
-func (m *multiKey) VerifySignature(sig, message io.Reader, _ ...signature.VerifyOption) error {
-	if message == nil {
-		return errors.New("keyed verification needs the signed bytes, not only their digest")
+// digestHash names the hash of a digest sigstore-go hands over
+// (options.WithDigest) by its length, the only thing it passes.
+func digestHash(d []byte) crypto.Hash {
+	switch len(d) {
+	case crypto.SHA256.Size():
+		return crypto.SHA256
+	case crypto.SHA384.Size():
+		return crypto.SHA384
+	case crypto.SHA512.Size():
+		return crypto.SHA512
 	}
+	return 0
+}
+
+func (m *multiKey) VerifySignature(sig, message io.Reader, opts ...signature.VerifyOption) error {
+	m.mu.Lock()
+	m.called = true
+	m.mu.Unlock()
 	s, err := io.ReadAll(io.LimitReader(sig, maxSignatureSize))
 	if err != nil {
 		return err
+	}
+	// A message signature verified with an artifact digest comes with
+	// the digest as an option and an empty message.
+	var digest []byte
+	for _, o := range opts {
+		o.ApplyDigest(&digest)
+	}
+	if digest != nil {
+		return m.verifyDigest(digest, s)
+	}
+	if message == nil {
+		return errors.New("keyed verification needs the signed bytes or their digest")
 	}
 	msg, err := io.ReadAll(io.LimitReader(message, maxMessageSize+1))
 	if err != nil {
@@ -374,14 +475,36 @@ func (m *multiKey) VerifySignature(sig, message io.Reader, _ ...signature.Verify
 		return fmt.Errorf("signed message larger than %d bytes", maxMessageSize)
 	}
 	for _, k := range m.keys {
-		if k.Verify(msg, s) == nil {
-			m.mu.Lock()
-			m.hit = k
-			m.mu.Unlock()
-			return nil
+		for _, v := range schemes(k) {
+			if v.Verify(msg, s) == nil {
+				m.match(k)
+				return nil
+			}
 		}
 	}
 	return errors.New("signature does not verify with any trusted key")
+}
+
+func (m *multiKey) verifyDigest(digest, sig []byte) error {
+	h := digestHash(digest)
+	var unsupported []error
+	for _, k := range m.keys {
+		for _, v := range schemes(k) {
+			err := v.VerifyDigest(h, digest, sig)
+			if err == nil {
+				m.match(k)
+				return nil
+			}
+			if errors.Is(err, keys.ErrDigestUnsupported) {
+				unsupported = append(unsupported, fmt.Errorf("key %s: %w", keys.ShortID(k.ID()), err))
+				break
+			}
+		}
+	}
+	if len(unsupported) == len(m.keys) {
+		return errors.Join(unsupported...)
+	}
+	return errors.New("signature over the artifact digest does not verify with any trusted key")
 }
 
 func (m *multiKey) PublicKey(...signature.PublicKeyOption) (crypto.PublicKey, error) {

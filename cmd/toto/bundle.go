@@ -63,6 +63,7 @@ type bundleResultJSON struct {
 	Identity    string   `json:"identity,omitempty"`
 	Issuer      string   `json:"issuer,omitempty"`
 	KeyID       string   `json:"keyid,omitempty"`
+	KeyHint     string   `json:"keyHint,omitempty"`
 	Timestamps  []string `json:"timestamps,omitempty"`
 	Error       string   `json:"error,omitempty"`
 }
@@ -105,7 +106,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 				return err
 			}
 			for _, kp := range keyPaths {
-				k, err := keys.Load(kp)
+				k, err := loadKey(kp)
 				if err != nil {
 					return err
 				}
@@ -133,7 +134,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 					out.PayloadType = res.Envelope.PayloadType
 				}
 				if res.Key != nil {
-					out.KeyID = res.Key.ID()
+					out.KeyID, out.KeyHint = res.Key.ID(), res.Key.SigstoreHint()
 				}
 				for _, ts := range res.Timestamps {
 					out.Timestamps = append(out.Timestamps, fmt.Sprintf("%s %s", ts.Kind, ts.Time.UTC().Format("2006-01-02T15:04:05Z")))
@@ -150,7 +151,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 					fmt.Fprintf(w, "  identity %s\n  issuer   %s\n", out.Identity, out.Issuer)
 				}
 				if out.KeyID != "" {
-					fmt.Fprintf(w, "  key      %s\n", out.KeyID)
+					fmt.Fprintf(w, "  key      %s\n  hint     %s\n", out.KeyID, out.KeyHint)
 				}
 				for _, ts := range out.Timestamps {
 					fmt.Fprintf(w, "  time     %s\n", ts)
@@ -179,8 +180,15 @@ func newBundleCreateCmd() *cobra.Command {
 		Short: "Sign a statement, link or layout into a keyed Sigstore v0.3 bundle",
 		Long: `Sign the JSON document in FILE (an in-toto Statement, link or layout) with KEY
 as a DSSE envelope inside a Sigstore v0.3 bundle whose verification material
-is a public-key hint (the key's toto keyid). No transparency log entry is
-made: verifiers trust the key itself (toto bundle verify --key, or a layout).
+is a public-key hint, the one cosign writes for the same key (base64 of the
+SHA-256 of its DER public key; toto key id --json prints it). No
+transparency log entry is made: verifiers trust the key itself (toto bundle
+verify --key, cosign verify-blob-attestation --key, or a layout).
+
+An RSA key signs statements with PKCS#1 v1.5 (SHA-256), as cosign does,
+and in-toto links and layouts with RSA-PSS, the scheme a layout checks
+them with. KEY may be encrypted (cosign's format or encrypted PKCS#8): the
+password comes from TOTO_PASSWORD, COSIGN_PASSWORD or the terminal.
 
 FILE may also be a DSSE envelope already; its payload is re-signed.
 Writes OUT atomically, or stdout.`,
@@ -190,7 +198,7 @@ Writes OUT atomically, or stdout.`,
 			if stmtPath == "" {
 				return errors.New("--statement is required")
 			}
-			k, err := loadPrivateKey(keyPath)
+			k, err := loadPrivate(keyPath)
 			if err != nil {
 				return err
 			}
@@ -216,7 +224,7 @@ Writes OUT atomically, or stdout.`,
 			if err := atomicfile.Write(out, b, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s: bundle signed by key %s\n", out, keys.ShortID(k.ID()))
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: bundle signed by key %s (hint %s)\n", out, keys.ShortID(k.ID()), k.SigstoreHint())
 			return nil
 		},
 	}

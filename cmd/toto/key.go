@@ -23,6 +23,7 @@ func init() {
 func newKeyGenerateCmd() *cobra.Command {
 	var typ, out, format string
 	var bits int
+	var encrypt bool
 	cmd := &cobra.Command{
 		Use:   "generate --type ed25519|ecdsa|rsa -o NAME",
 		Short: "Generate a key pair: NAME (private, mode 0600) and NAME.pub",
@@ -32,7 +33,18 @@ public key to NAME.pub.
 --format pem (default) writes PKCS#8 / SubjectPublicKeyInfo PEM, which toto,
 in-toto-golang and Python in-toto (for RSA) load. --format json writes
 securesystemslib JSON keys, which Python in-toto expects for ed25519 and
-ecdsa keys.`,
+ecdsa keys.
+
+--encrypt (pem only) encrypts the private key as PKCS#8 PEM (ENCRYPTED
+PRIVATE KEY: PBKDF2-HMAC-SHA256, 600000 iterations, AES-256-CBC), which
+openssl, Python in-toto (through Python's cryptography) and toto read.
+--format cosign writes the private key as cosign generate-key-pair does
+(ENCRYPTED SIGSTORE PRIVATE KEY, always encrypted), for cosign sign-blob
+and sign; the public key is PEM either way.
+
+The password comes from TOTO_PASSWORD, else COSIGN_PASSWORD, else it is
+asked twice on the terminal. Every command that takes a private key reads
+both encrypted formats with the password found the same way.`,
 		Example: "  toto key generate --type ed25519 -o alice",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -43,10 +55,29 @@ ecdsa keys.`,
 			if err != nil {
 				return err
 			}
+			if encrypt && format != "pem" {
+				return fmt.Errorf("--encrypt applies to --format pem (--format cosign is always encrypted)")
+			}
+			if err := refuseOverwrite(out, out+".pub"); err != nil {
+				return err
+			}
 			var priv, pub []byte
 			switch format {
-			case "pem":
-				if priv, err = k.MarshalPEM(true); err == nil {
+			case "pem", "cosign":
+				var pw []byte
+				switch {
+				case format == "cosign":
+					if pw, err = newKeyPassword(out); err == nil {
+						priv, err = k.MarshalSigstorePEM(pw)
+					}
+				case encrypt:
+					if pw, err = newKeyPassword(out); err == nil {
+						priv, err = k.MarshalEncryptedPEM(pw)
+					}
+				default:
+					priv, err = k.MarshalPEM(true)
+				}
+				if err == nil {
 					pub, err = k.MarshalPEM(false)
 				}
 			case "json":
@@ -54,12 +85,9 @@ ecdsa keys.`,
 					pub, err = json.Marshal(k.Public())
 				}
 			default:
-				return fmt.Errorf("--format %q: want pem or json", format)
+				return fmt.Errorf("--format %q: want pem, json or cosign", format)
 			}
 			if err != nil {
-				return err
-			}
-			if err := refuseOverwrite(out, out+".pub"); err != nil {
 				return err
 			}
 			if err := atomicfile.Write(out, priv, 0o600); err != nil {
@@ -74,7 +102,8 @@ ecdsa keys.`,
 	}
 	cmd.Flags().StringVarP(&typ, "type", "t", keys.Ed25519, "key type: ed25519, ecdsa or rsa")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "base name of the key files")
-	cmd.Flags().StringVar(&format, "format", "pem", "file format: pem or json (securesystemslib)")
+	cmd.Flags().StringVar(&format, "format", "pem", "file format: pem, json (securesystemslib) or cosign (encrypted, as cosign generate-key-pair)")
+	cmd.Flags().BoolVar(&encrypt, "encrypt", false, "encrypt the private key (PKCS#8 PEM; password from TOTO_PASSWORD, COSIGN_PASSWORD or the terminal)")
 	cmd.Flags().IntVar(&bits, "bits", 3072, "RSA modulus size")
 	return cmd
 }
@@ -93,7 +122,12 @@ func newKeyIDCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "id KEYFILE...",
 		Short: "Print the keyid of each key (and the other keyids references may use for it)",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Print the keyid of each key file, its keytype and scheme. With --json, also
+the other keyids the references may use for it and the Sigstore public-key
+hint (sigstore_hint): what cosign and toto write in a keyed bundle's
+verificationMaterial.publicKey.hint for this key. Encrypted private keys
+need their password (TOTO_PASSWORD, COSIGN_PASSWORD or the terminal).`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			type row struct {
 				File    string   `json:"file"`
@@ -102,15 +136,19 @@ func newKeyIDCmd() *cobra.Command {
 				Type    string   `json:"keytype"`
 				Scheme  string   `json:"scheme"`
 				Private bool     `json:"private"`
+				// Hint is the public-key hint cosign writes for
+				// this key in a Sigstore bundle (toto writes the
+				// same), for comparing bundles.
+				Hint string `json:"sigstore_hint,omitempty"`
 			}
 			var rows []row
 			for _, a := range args {
-				k, err := keys.Load(a)
+				k, err := loadKey(a)
 				if err != nil {
 					return err
 				}
 				ids := k.IDs()
-				rows = append(rows, row{a, ids[0], ids[1:], k.Type, k.Scheme, k.IsPrivate()})
+				rows = append(rows, row{a, ids[0], ids[1:], k.Type, k.Scheme, k.IsPrivate(), k.SigstoreHint()})
 			}
 			if asJSON {
 				return writeJSON(cmd, rows)

@@ -431,7 +431,7 @@ and the exit status is 1 unless every one of them has validly signed.`,
 			var owners []*keys.Key
 			ownerNames := map[string]string{}
 			for _, p := range layoutKeys {
-				k, err := keys.Load(p)
+				k, err := loadKey(p)
 				if err != nil {
 					return err
 				}

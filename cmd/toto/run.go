@@ -348,7 +348,7 @@ func loadSigningKey(ctx context.Context, path string) (*keys.Key, error) {
 	if path == "" {
 		return nil, errors.New("--key KEY is required")
 	}
-	k, err := keys.Load(path)
+	k, err := loadKey(path)
 	if err != nil {
 		return nil, err
 	}

@@ -130,7 +130,7 @@ file), signed with --key in a DSSE envelope.`,
 				if err != nil {
 					return err
 				}
-				k, err := keys.Load(keyPath)
+				k, err := loadKey(keyPath)
 				if err != nil {
 					return err
 				}
@@ -322,7 +322,7 @@ Every violation is listed. Exit codes: 0 all checks pass, 1 a check failed,
 			}
 			var trusted []*keys.Key
 			for _, kp := range keyPaths {
-				k, err := keys.Load(kp)
+				k, err := loadKey(kp)
 				if err != nil {
 					return err
 				}

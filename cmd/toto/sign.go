@@ -9,7 +9,6 @@ import (
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/internal/atomicfile"
 	"github.com/toto-dev/toto/internal/boundedio"
-	"github.com/toto-dev/toto/keys"
 )
 
 func init() { rootCmd.AddCommand(newSignCmd()) }
@@ -75,7 +74,7 @@ The result replaces FILE atomically unless -o is given.`,
 // signWithKeyFiles adds a signature to env by each private key file.
 func signWithKeyFiles(ctx context.Context, env *envelope.Envelope, keyPaths []string) error {
 	for _, kp := range keyPaths {
-		k, err := keys.Load(kp)
+		k, err := loadKey(kp)
 		if err != nil {
 			return err
 		}

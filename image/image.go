@@ -20,6 +20,12 @@
 //     (an index tagged sha256-<hex>), and an OCI layout lists the referrer
 //     manifests, untagged, in index.json.
 //
+// Verify also reads what cosign v2 writes by default: .sig and .att tags
+// (simple-signing payloads signed bare, DSSE attestations), in registries
+// and in cosign save's OCI layouts, and in-toto Statements v0.1. An image
+// passes when one signature by a trusted identity verifies; the rest is
+// reported, and ignored unless VerifyOptions.RequireAll.
+//
 // See docs/images.md for the reasoning and the exact formats.
 package image
 

@@ -113,6 +113,16 @@ func TestVerifySimpleSigning(t *testing.T) {
 			}
 		})
 	}
+	// An RSA key, as cosign signs with it (PKCS#1 v1.5), verifies under
+	// the trusted key as toto loads it (RSA-PSS by default).
+	rsaKey := genKey(t, keys.RSA)
+	rsaSig, err := rsaKey.ForSigstore().Sign(ctx, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, _, err := VerifySimpleSigning(payload, rsaSig, []*keys.Key{rsaKey.Public()}, d); err != nil || k.ID() != rsaKey.ID() {
+		t.Errorf("RSA PKCS#1 v1.5: %v", err)
+	}
 	// A validly signed payload that is not simple signing.
 	junk := []byte(`{"critical":{}}`)
 	jsig, _ := signer.Sign(ctx, junk)

@@ -161,7 +161,9 @@ func (ss *SimpleSigning) Check(typ, digest string) error {
 // VerifySimpleSigning checks a bare signature over a simple-signing payload
 // (cosign v2's .sig layer bytes) with each trusted key, then parses the
 // payload and checks it is a cosign signature of digest. It returns the
-// first trusted key that verified the signature. The signature is checked
+// first trusted key that verified the signature (an RSA key is used as
+// cosign uses it, PKCS#1 v1.5 with SHA-256, whatever its toto scheme).
+// The signature is checked
 // before the payload is parsed, so untrusted payloads reach the parser
 // only when fuzzing it directly.
 //
@@ -175,7 +177,9 @@ func VerifySimpleSigning(payload, sig []byte, trusted []*keys.Key, digest string
 	var signer *keys.Key
 	var errs []error
 	for _, k := range trusted {
-		err := k.Verify(payload, sig)
+		// cosign signs with RSA keys in PKCS#1 v1.5 only; the view keeps
+		// the key's keyids.
+		err := k.ForSigstore().Verify(payload, sig)
 		if err == nil {
 			signer = k
 			break

@@ -20,7 +20,9 @@ func decodeArtifacts(raw []byte) (a Artifacts, ok bool) {
 	if !d.byte('{') {
 		return nil, false
 	}
-	a = Artifacts{}
+	// Sized from the text (an artifact takes about 100 bytes of it), so
+	// that the map does not grow through its sizes one by one.
+	a = make(Artifacts, min(len(raw)/128, 1<<20))
 	d.ws()
 	if d.byte('}') {
 		return a, d.end()

@@ -98,7 +98,9 @@ var ErrWrongType = errors.New("wrong _type")
 // Parse decodes a link payload (the "signed" part of a Metablock, or a DSSE
 // payload). Errors name the offending field.
 func Parse(data []byte) (*Link, error) {
-	f, err := jsonobj.Split(data)
+	// The members are used here and dropped, but for unknown ones, which
+	// are copied into Extra below.
+	f, err := jsonobj.SplitShared(data)
 	if err != nil {
 		return nil, fmt.Errorf("link: %w", err)
 	}
@@ -140,7 +142,10 @@ func Parse(data []byte) (*Link, error) {
 		return nil, fmt.Errorf("link %q: %w", l.Name, err)
 	}
 	if len(f) > 0 {
-		l.Extra = f
+		l.Extra = make(map[string]json.RawMessage, len(f))
+		for k, v := range f {
+			l.Extra[k] = append(json.RawMessage(nil), v...)
+		}
 	}
 	return l, nil
 }

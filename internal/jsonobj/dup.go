@@ -3,6 +3,7 @@ package jsonobj
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -21,12 +22,26 @@ import (
 // valid JSON (it does not validate); on anything else it never panics and
 // reports at most a duplicate it saw.
 func CheckDuplicates(data []byte) error {
+	err := checkDuplicates(data, true)
+	if err == errUnsorted {
+		// A large object came out of order after its names were no
+		// longer listed: check again, listing every name.
+		err = checkDuplicates(data, false)
+	}
+	return err
+}
+
+// errUnsorted is checkDuplicates' signal to start again without the
+// sorted-names shortcut.
+var errUnsorted = errors.New("names out of order")
+
+func checkDuplicates(data []byte, sortedShortcut bool) error {
 	var stack []dupFrame
 	for i := 0; i < len(data); {
 		switch c := data[i]; c {
 		case '{', '[':
 			n := len(stack)
-			f := dupFrame{object: c == '{', wantKey: c == '{', parent: n - 1}
+			f := dupFrame{object: c == '{', wantKey: c == '{', parent: n - 1, shortcut: sortedShortcut}
 			if n > 0 {
 				f.underKey, f.underIndex = stack[n-1].key, stack[n-1].index
 			}
@@ -56,7 +71,11 @@ func CheckDuplicates(data []byte) error {
 				top := &stack[n-1]
 				top.wantKey = false
 				name := memberName(data[i:end])
-				if top.seen(name) {
+				dup, unsorted := top.seen(name)
+				if unsorted {
+					return errUnsorted
+				}
+				if dup {
 					if top.parent < 0 {
 						return fmt.Errorf("field %q appears more than once", name)
 					}
@@ -88,25 +107,49 @@ type dupFrame struct {
 	// sets, have one or two members), a map beyond.
 	small [][]byte
 	big   map[string]struct{}
+	// shortcut is set while names come in increasing order; last is the
+	// latest of them, and unlisted says some were not put in small.
+	shortcut bool
+	last     []byte
+	unlisted bool
 }
 
-// seen records name and reports whether it was there already.
-func (f *dupFrame) seen(name []byte) bool {
+// seen records name and reports whether it was there already. With the
+// shortcut, names that come in increasing order (as canonicalising writers
+// and json.dump(sort_keys=True) put them) cannot repeat: past the first
+// few they are not listed at all, so that an object of 100,000 artifacts
+// needs no list and no map; a name out of order after that reports
+// unsorted, and the caller checks again without the shortcut.
+func (f *dupFrame) seen(name []byte) (dup, unsorted bool) {
+	if f.shortcut && f.big == nil && (f.last == nil || bytes.Compare(f.last, name) < 0) {
+		f.last = name
+		if len(f.small) < 16 {
+			f.small = append(f.small, name)
+		} else {
+			f.unlisted = true
+		}
+		return false, false
+	}
+	if f.unlisted {
+		return false, true
+	}
+	f.last = nil
+	f.shortcut = false
 	if f.big != nil {
 		if _, ok := f.big[string(name)]; ok {
-			return true
+			return true, false
 		}
 		f.big[string(name)] = struct{}{}
-		return false
+		return false, false
 	}
 	for _, s := range f.small {
 		if bytes.Equal(s, name) {
-			return true
+			return true, false
 		}
 	}
 	if len(f.small) < 16 {
 		f.small = append(f.small, name)
-		return false
+		return false, false
 	}
 	f.big = make(map[string]struct{}, 64)
 	for _, s := range f.small {
@@ -114,7 +157,7 @@ func (f *dupFrame) seen(name []byte) bool {
 	}
 	f.big[string(name)] = struct{}{}
 	f.small = f.small[:0]
-	return false
+	return false, false
 }
 
 // stringEnd returns the index just past the string starting at data[i]

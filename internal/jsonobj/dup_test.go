@@ -15,6 +15,11 @@ func TestCheckDuplicates(t *testing.T) {
 		{`[{"x":1},{"x":2,"y":{"z":[]}}]`, ""},
 		{"{\"a\":\"line\nbreak\",\"b\":1}", ""}, // raw newline, as OLPC canonical JSON writes
 		{`{"a":1,"a":2}`, `field "a" appears more than once`},
+		// Past 16 names in order, names are not listed; one out of order
+		// makes the check start again with every name listed.
+		{`{"m":{` + sortedMembers(20) + `,"k03":0}}`, `field "k03" appears more than once (in /m)`},
+		{`{"m":{` + sortedMembers(20) + `,"j":0}}`, ""},
+		{`{"m":{` + sortedMembers(20) + `,"k19":0}}`, `field "k19" appears more than once (in /m)`},
 		{`{"name":1,"n\u0061me":2}`, `field "name" appears more than once`},
 		{`{"m":{"f":{"s":"1","s":"2"}}}`, `field "s" appears more than once (in /m/f)`},
 		{`{"products":{"dist/a~b":{"sha256":"1"},"x":{},"dist/a~b":{}}}`, `field "dist/a~b" appears more than once (in /products)`},
@@ -77,7 +82,7 @@ func hasDuplicate(t *testing.T, raw json.RawMessage) bool {
 	raw = json.RawMessage(strings.TrimSpace(string(raw)))
 	switch {
 	case len(raw) > 0 && raw[0] == '{':
-		f, err := split(raw, false)
+		f, err := split(raw, false, true)
 		if err != nil {
 			if strings.Contains(err.Error(), "appears more than once") {
 				return true
@@ -130,4 +135,13 @@ func BenchmarkCheckDuplicates(b *testing.B) {
 			}
 		}
 	})
+}
+
+// sortedMembers is n members "k00":0, "k01":0, ... in increasing order.
+func sortedMembers(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf(`"k%02d":0`, i)
+	}
+	return strings.Join(parts, ",")
 }

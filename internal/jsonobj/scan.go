@@ -13,7 +13,7 @@ import (
 // words (FuzzSplitFast holds the two to the same answers).
 
 // splitFast returns the members of the object in data, or ok=false.
-func splitFast(data []byte, foldCheck bool) (out Fields, ok bool) {
+func splitFast(data []byte, foldCheck, copyMembers bool) (out Fields, ok bool) {
 	s := scanner{in: data}
 	s.ws()
 	if !s.byte('{') {
@@ -49,8 +49,11 @@ func splitFast(data []byte, foldCheck bool) (out Fields, ok bool) {
 				return nil, false
 			}
 		}
-		// Members are copies: callers keep them after data is gone.
-		out[name] = append(json.RawMessage(nil), data[start:s.pos]...)
+		if copyMembers {
+			out[name] = append(json.RawMessage(nil), data[start:s.pos]...)
+		} else {
+			out[name] = data[start:s.pos:s.pos]
+		}
 		s.ws()
 		if s.byte('}') {
 			break

@@ -24,7 +24,7 @@ func TestSplitFastAgreesWithDecoder(t *testing.T) {
 func agree(t *testing.T, data []byte) {
 	t.Helper()
 	for _, fold := range []bool{true, false} {
-		fast, ok := splitFast(data, fold)
+		fast, ok := splitFast(data, fold, fold)
 		slow, err := splitDecoder(data, fold)
 		if !ok {
 			continue // the Decoder decides, and reports

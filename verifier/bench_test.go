@@ -3,6 +3,7 @@ package verifier_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/toto-dev/toto/envelope"
@@ -55,5 +56,40 @@ func BenchmarkVerify100k(b *testing.B) { benchVerify(b, 100_000) }
 func BenchmarkVerifySizes(b *testing.B) {
 	for _, n := range []int{10_000, 50_000, 100_000} {
 		b.Run(fmt.Sprintf("artifacts=%d", n), func(b *testing.B) { benchVerify(b, n) })
+	}
+}
+
+// BenchmarkVerifyDir verifies the Big chain from files, as toto verify
+// does: reading, envelope parsing, canonical JSON for the signatures, link
+// decoding and rules (BenchmarkVerifySizes starts from parsed envelopes).
+// bench/verify.sh measures the whole command against the references.
+func BenchmarkVerifyDir(b *testing.B) {
+	for _, n := range []int{20_000, 100_000} {
+		b.Run(fmt.Sprintf("artifacts=%d", n), func(b *testing.B) {
+			g := cg.Big(n)
+			dir := b.TempDir()
+			if err := g.WriteDir(dir); err != nil {
+				b.Fatal(err)
+			}
+			env := loadEnvelope(b, filepath.Join(dir, "root.layout"))
+			owner := g.Public("owner")
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				d, err := verifier.OpenDir(filepath.Join(dir, "links"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := verifier.Verify(context.Background(), env, verifier.Options{LayoutKeys: []*keys.Key{owner}, Links: d})
+				d.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !res.Passed() {
+					b.Fatal(res.Err())
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/artifact")
+		})
 	}
 }

@@ -61,18 +61,11 @@ func warnTag(cmd *cobra.Command, t *image.Target) {
 	fmt.Fprintf(cmd.ErrOrStderr(), "toto: warning: %s was named by tag %q, not by digest: what is signed is the image the tag named when it was resolved, which may not be the one you built. Sign %s to be sure.\n", t.Reference, t.Tag, t)
 }
 
+// loadPrivateKey loads the signing key of image sign and attest; an
+// encrypted key (cosign's format, encrypted PKCS#8) takes its password
+// from TOTO_PASSWORD, then COSIGN_PASSWORD, then a terminal prompt.
 func loadPrivateKey(path string) (*keys.Key, error) {
-	if path == "" {
-		return nil, errors.New("--key is required")
-	}
-	k, err := keys.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	if !k.IsPrivate() {
-		return nil, fmt.Errorf("%s: a private key is needed to sign", path)
-	}
-	return k, nil
+	return loadPrivate(path)
 }
 
 type attachedJSON struct {

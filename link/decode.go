@@ -13,6 +13,11 @@ import (
 // with encoding/json, which also words the errors. The two agree on every
 // input (FuzzDecodeArtifacts).
 //
+// It also makes validateArtifacts' checks (no empty path or algorithm
+// name, hex digests, no two algorithm names differing only in case), so a
+// map it returns needs no second walk; an artifact that fails them makes
+// it decline, and validateArtifacts words the error.
+//
 // raw is a member Split has validated as JSON.
 func decodeArtifacts(raw []byte) (a Artifacts, ok bool) {
 	d := artifactDecoder{in: raw, algs: map[string]string{}}
@@ -39,7 +44,7 @@ func decodeArtifacts(raw []byte) (a Artifacts, ok bool) {
 		}
 		d.ws()
 		ds, ok := d.digestSet()
-		if !ok {
+		if !ok || len(path) == 0 {
 			return nil, false
 		}
 		a[string(path)] = ds // a repeated path: the last wins, as in encoding/json
@@ -125,7 +130,7 @@ func (d *artifactDecoder) digestSet() (DigestSet, bool) {
 		}
 		d.ws()
 		hex, ok := d.str()
-		if !ok {
+		if !ok || len(alg) == 0 || !isHexBytes(hex) {
 			return nil, false
 		}
 		name, seen := d.algs[string(alg)]
@@ -136,7 +141,9 @@ func (d *artifactDecoder) digestSet() (DigestSet, bool) {
 		ds[name] = string(hex)
 		d.ws()
 		if d.byte('}') {
-			return ds, true
+			// Two algorithm names that differ only in case are
+			// validateArtifacts' to report.
+			return ds, len(ds) < 2 || checkAlgorithmCase("", "", ds) == nil
 		}
 		if !d.byte(',') {
 			return nil, false
@@ -144,7 +151,8 @@ func (d *artifactDecoder) digestSet() (DigestSet, bool) {
 	}
 }
 
-// takeArtifacts decodes member name of f into *a, fast when it can.
+// takeArtifacts decodes member name of f into *a, fast when it can, and
+// reports whether it did (the map is then validated).
 func takeArtifacts(f map[string]json.RawMessage, name string, a *Artifacts) bool {
 	raw, present := f[name]
 	if !present {
@@ -156,5 +164,17 @@ func takeArtifacts(f map[string]json.RawMessage, name string, a *Artifacts) bool
 	}
 	*a = got
 	delete(f, name)
+	return true
+}
+
+func isHexBytes(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !hexDigit[c] {
+			return false
+		}
+	}
 	return true
 }

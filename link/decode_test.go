@@ -12,6 +12,8 @@ var artifactSeeds = []string{
 	`{"a":{"sha256":"x"},"a":{"sha512":"y"}}`, `{"a":{"s":"1","s":"2"}}`,
 	`{"\u0061":{"sha256":"ab"}}`, `{"é":{"sha256":"ab"}}`, "{\"\xff\":{\"sha256\":\"ab\"}}",
 	`{"a":{"sha256":"ab"}} `, `{"a":[]}`, `[]`, `{"a":{"sha256":"ab"},}`,
+	`{"":{"sha256":"ab"}}`, `{"a":{"":"ab"}}`, `{"a":{"sha256":""}}`, `{"a":{"sha256":"xy"}}`,
+	`{"a":{"sha256":"ab","SHA256":"cd"}}`, `{"a":{"sha256":"AB","sha512":"cd"}}`,
 }
 
 // decodeArtifacts decodes exactly what encoding/json decodes, or declines.
@@ -30,6 +32,10 @@ func agreeArtifacts(t *testing.T, raw []byte) {
 	var want Artifacts
 	if err := json.Unmarshal(raw, &want); err != nil {
 		t.Fatalf("%q: decoded %v, encoding/json refuses it: %v", raw, got, err)
+	}
+	// What the fast path returns is not validated again: it must pass.
+	if err := validateArtifacts("x", want); err != nil {
+		t.Fatalf("%q: decoded, but validation refuses it: %v", raw, err)
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q: decoded %v, encoding/json %v", raw, got, want)

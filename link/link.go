@@ -114,8 +114,8 @@ func Parse(data []byte) (*Link, error) {
 	l := &Link{}
 	// The artifact maps are nearly all of a link: decode them on the fast
 	// path; what it declines (null, escapes, errors) goes through Take.
-	takeArtifacts(f, "materials", &l.Materials)
-	takeArtifacts(f, "products", &l.Products)
+	matsDone := takeArtifacts(f, "materials", &l.Materials)
+	prodsDone := takeArtifacts(f, "products", &l.Products)
 	for _, fld := range []struct {
 		name     string
 		v        any
@@ -135,11 +135,15 @@ func Parse(data []byte) (*Link, error) {
 	if err := f.CheckLeftover("_type", "name", "command", "materials", "products", "byproducts", "environment"); err != nil {
 		return nil, fmt.Errorf("link: %w", err)
 	}
-	if err := validateArtifacts("materials", l.Materials); err != nil {
-		return nil, fmt.Errorf("link %q: %w", l.Name, err)
+	if !matsDone {
+		if err := validateArtifacts("materials", l.Materials); err != nil {
+			return nil, fmt.Errorf("link %q: %w", l.Name, err)
+		}
 	}
-	if err := validateArtifacts("products", l.Products); err != nil {
-		return nil, fmt.Errorf("link %q: %w", l.Name, err)
+	if !prodsDone {
+		if err := validateArtifacts("products", l.Products); err != nil {
+			return nil, fmt.Errorf("link %q: %w", l.Name, err)
+		}
 	}
 	if len(f) > 0 {
 		l.Extra = make(map[string]json.RawMessage, len(f))

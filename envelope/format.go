@@ -92,7 +92,9 @@ func formats() []Format {
 func Formats() []Format { return append([]Format(nil), formats()...) }
 
 func newDocument(data []byte) *Document {
-	f, err := jsonobj.Split(data)
+	// The members share data's memory: a Metablock's "signed" member,
+	// nearly all of a large link, becomes the payload without a copy.
+	f, err := jsonobj.SplitShared(data)
 	return &Document{Data: data, Members: f, jsonErr: err}
 }
 
@@ -100,6 +102,9 @@ func newDocument(data []byte) *Document {
 // a DSSE envelope, and whatever other packages registered (a Sigstore
 // bundle once package bundle is linked in). Errors name the member at
 // fault. Unknown members are kept and written back by MarshalJSON.
+//
+// The envelope may share memory with data (its payload, say): do not
+// change data afterwards.
 func Parse(data []byte) (*Envelope, error) {
 	d := newDocument(data)
 	for _, f := range formats() {
@@ -116,7 +121,8 @@ func Parse(data []byte) (*Envelope, error) {
 
 // ParseMediaType decodes data as the format registered for mediaType (an
 // OCI layer's media type, say); parameters such as ";version=0.1" are
-// ignored. It fails for a media type no format registered.
+// ignored. It fails for a media type no format registered. Like Parse, it
+// may share memory with data.
 func ParseMediaType(mediaType string, data []byte) (*Envelope, error) {
 	mt, _, err := mime.ParseMediaType(mediaType)
 	if err != nil {

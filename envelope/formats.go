@@ -52,8 +52,8 @@ func (metablock) Decode(d *Document) (*Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	// signed is already a private copy (Split copies each member), so it
-	// is kept as is: on a 100 MB link another copy is 100 MB more.
+	// signed is kept as it is, sharing the document's memory (Parse says
+	// so): on a 100 MB link a copy is 100 MB more.
 	e := &Envelope{Format: Metablock, payload: signed, Signatures: sigs}
 	if len(f) > 0 {
 		e.extra = f

@@ -2,7 +2,9 @@ package link
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -52,5 +54,40 @@ func FuzzDecodeArtifacts(f *testing.F) {
 			return
 		}
 		agreeArtifacts(t, raw)
+	})
+}
+
+// BenchmarkDecodeArtifacts compares the fast path with encoding/json on
+// 100,000 artifacts.
+func BenchmarkDecodeArtifacts(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("{")
+	for i := 0; i < 100000; i++ {
+		if i > 0 {
+			sb.WriteString(",\n  ")
+		}
+		fmt.Fprintf(&sb, `"d%03d/f%07d": {"sha256": "%064x"}`, i%500, i, i)
+	}
+	sb.WriteString("}")
+	raw := []byte(sb.String())
+	b.Run("toto", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			if _, ok := decodeArtifacts(raw); !ok {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			var a Artifacts
+			if err := json.Unmarshal(raw, &a); err != nil {
+				b.Fatal(err)
+			}
+			if err := validateArtifacts("materials", a); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }

@@ -2,6 +2,7 @@ package jsonobj
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 )
 
@@ -52,5 +53,36 @@ func FuzzSplitFast(f *testing.F) {
 			return
 		}
 		agree(t, data)
+	})
+}
+
+// BenchmarkSplit compares the fast path with encoding/json's Decoder on a
+// link-shaped document of 100,000 artifacts.
+func BenchmarkSplit(b *testing.B) {
+	var sb bytes.Buffer
+	sb.WriteString(`{"_type":"link","name":"x","materials":{`)
+	for i := 0; i < 100000; i++ {
+		if i > 0 {
+			sb.WriteString(",\n  ")
+		}
+		fmt.Fprintf(&sb, `"d%03d/f%07d": {"sha256": "%064x"}`, i%500, i, i)
+	}
+	sb.WriteString(`},"products":{}}`)
+	data := sb.Bytes()
+	b.Run("toto", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := SplitShared(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, err := splitDecoder(data, true); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }

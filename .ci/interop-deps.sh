@@ -3,8 +3,8 @@
 # a cache folder outside the repo ($1, default ~/.cache/toto-interop), once:
 # later runs reuse what is there. Debian packages come from apt; Go tools
 # are built from the Go module proxy (CGO_ENABLED=0) under pinned versions.
-# The first run takes about 15 minutes on 2 cores (mostly the two cosign
-# builds); a warm cache takes seconds.
+# The first run takes about 20 minutes on 2 cores (mostly the two cosign
+# builds, then rekor-server and timestamp-server); a warm cache takes seconds.
 set -euo pipefail
 cache="${1:-$HOME/.cache/toto-interop}"
 bin="$cache/bin"
@@ -34,6 +34,10 @@ tools=(
 	"cosign-v2.6.5 github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5"
 	"crane github.com/google/go-containerregistry/cmd/crane@v0.22.1"
 	"oras oras.land/oras/cmd/oras@v1.3.6"
+	# A Rekor v2 log (C2SP tiles on disk; reads are served by the test) and
+	# an RFC 3161 timestamp authority, for the transparency tests.
+	"rekor-server-posix-v2.3.0 github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix@v2.3.0"
+	"timestamp-server-v2.1.3 github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server@v2.1.3"
 )
 for t in "${tools[@]}"; do
 	name=${t%% *}

@@ -75,6 +75,20 @@ var (
 	// ErrArtifactMismatch: the artifact digest a caller names is not the
 	// one a message-signature bundle signs. Always with ErrVerification.
 	ErrArtifactMismatch = errors.New("the artifact is not the one the bundle signs")
+	// ErrTransparencyLog: a transparency-log entry is missing though
+	// required, is by a log the trusted root does not list, or does not
+	// verify (inclusion proof, checkpoint signature, entry). Always with
+	// ErrVerification.
+	ErrTransparencyLog = errors.New("transparency log")
+	// ErrTimestamp: an RFC 3161 timestamp is missing though required, or
+	// does not verify against a timestamp authority of the trusted root.
+	// Always with ErrVerification.
+	ErrTimestamp = errors.New("signed timestamp")
+	// ErrCertificate: the signing certificate does not chain to a
+	// certificate authority of the trusted root at the verified time (for
+	// example, the timestamp is outside the certificate's validity).
+	// Always with ErrVerification.
+	ErrCertificate = errors.New("signing certificate")
 )
 
 // maxBundleSize bounds how much a bundle may weigh: bundles hold one

@@ -1,8 +1,14 @@
 package bundle
 
 import (
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -14,6 +20,8 @@ import (
 
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/timestamp"
+	"github.com/toto-dev/toto/transparency"
 )
 
 // Create signs payload with k into a keyed v0.3 bundle: a DSSE envelope
@@ -34,6 +42,38 @@ import (
 // The output is sigstore-go's canonical protobuf JSON encoding of the
 // bundle, so any Sigstore client can read it.
 func Create(ctx context.Context, k *keys.Key, payloadType string, payload []byte) ([]byte, error) {
+	return CreateWith(ctx, k, payloadType, payload, CreateOptions{})
+}
+
+// CreateOptions add what proves when a bundle was signed, and by whom.
+type CreateOptions struct {
+	// Log, when set, records the signature in a transparency log (a
+	// Rekor v2 log: transparency.NewRekor); the entry, its inclusion
+	// proof and the checkpoint go into the bundle's tlogEntries.
+	Log transparency.Log
+	// Timestamps, when set, has an RFC 3161 timestamp authority sign the
+	// time (timestamp.New); the response goes into the bundle's
+	// timestampVerificationData.
+	Timestamps timestamp.Authority
+	// Certificate, when set, is the signer's X.509 certificate (DER),
+	// whose public key must be k's: the bundle then carries the
+	// certificate instead of a key hint, and verifies as a certificate
+	// ("keyless") bundle against the certificate authorities of a
+	// trusted root, at the time the log or TSA proves.
+	Certificate []byte
+}
+
+// CreateWith is Create with a transparency log, a timestamp authority or
+// a certificate (see CreateOptions). The log and the TSA are contacted in
+// that order after signing; either failing fails the call (errors wrap
+// transparency.ErrLog or timestamp.ErrAuthority), and nothing is written.
+//
+// Rekor v2 records a digest of the signed bytes, so a logged signature
+// must be pre-hashed: ECDSA keys qualify, and RSA keys for statements
+// (PKCS#1 v1.5). toto's Ed25519 keys (pure Ed25519) and RSA-PSS
+// signatures over in-toto links and layouts cannot be logged: CreateWith
+// refuses them with ErrUnloggable before signing.
+func CreateWith(ctx context.Context, k *keys.Key, payloadType string, payload []byte, opts CreateOptions) ([]byte, error) {
 	if payloadType == "" {
 		payloadType = envelope.PayloadTypeInToto
 	}
@@ -41,11 +81,78 @@ func Create(ctx context.Context, k *keys.Key, payloadType string, payload []byte
 	if !inTotoMetadata(payloadType, payload) {
 		signer = k.ForSigstore()
 	}
-	sig, err := signer.Sign(ctx, dsse.PAE(payloadType, payload))
+	var cert *x509.Certificate
+	if len(opts.Certificate) > 0 {
+		c, err := x509.ParseCertificate(opts.Certificate)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: certificate: %w", err)
+		}
+		if !samePublicKey(c.PublicKey, k.CryptoPublicKey()) {
+			return nil, fmt.Errorf("bundle: the certificate's public key is not the signing key's (%s)", keys.ShortID(k.ID()))
+		}
+		cert = c
+	}
+	if opts.Log != nil {
+		if err := loggable(k, signer); err != nil {
+			return nil, err
+		}
+	}
+	pae := dsse.PAE(payloadType, payload)
+	sig, err := signer.Sign(ctx, pae)
 	if err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
-	return build(payloadType, payload, k.SigstoreHint(), sig)
+	pb := build(payloadType, payload, k.SigstoreHint(), sig)
+	if cert != nil {
+		pb.VerificationMaterial.Content = &protobundle.VerificationMaterial_Certificate{
+			Certificate: &protocommon.X509Certificate{RawBytes: cert.Raw},
+		}
+	}
+	if opts.Log != nil {
+		e := transparency.Entry{Signed: pae, Signature: sig, Certificate: cert}
+		if cert == nil {
+			e.PublicKey = k.CryptoPublicKey()
+		}
+		tle, err := opts.Log.Append(ctx, e)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: %w", err)
+		}
+		pb.VerificationMaterial.TlogEntries = append(pb.VerificationMaterial.TlogEntries, tle)
+	}
+	if opts.Timestamps != nil {
+		ts, err := opts.Timestamps.Timestamp(ctx, sig)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: %w", err)
+		}
+		pb.VerificationMaterial.TimestampVerificationData = &protobundle.TimestampVerificationData{
+			Rfc3161Timestamps: []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts}},
+		}
+	}
+	return encode(pb)
+}
+
+// ErrUnloggable: the key signs in a way a Rekor v2 log cannot record.
+var ErrUnloggable = errors.New("this signature cannot be recorded in a Rekor v2 log")
+
+// loggable refuses, before anything is signed, keys whose signatures
+// Rekor v2 would refuse (see CreateWith).
+func loggable(k, signer *keys.Key) error {
+	switch k.CryptoPublicKey().(type) {
+	case ed25519.PublicKey:
+		return fmt.Errorf("bundle: %w: key %s is Ed25519, which toto signs as pure Ed25519 (in-toto's scheme) while Rekor v2 records digests (Ed25519ph); use an ECDSA key", ErrUnloggable, keys.ShortID(k.ID()))
+	case *rsa.PublicKey:
+		if signer == k && k.ForSigstore() != k {
+			return fmt.Errorf("bundle: %w: key %s signs in-toto links and layouts with RSA-PSS, which Rekor v2 does not accept (it takes RSA PKCS#1 v1.5); use an ECDSA key", ErrUnloggable, keys.ShortID(k.ID()))
+		}
+	}
+	return nil
+}
+
+// samePublicKey compares two public keys by their DER encoding.
+func samePublicKey(a, b crypto.PublicKey) bool {
+	da, err1 := x509.MarshalPKIXPublicKey(a)
+	db, err2 := x509.MarshalPKIXPublicKey(b)
+	return err1 == nil && err2 == nil && bytes.Equal(da, db)
 }
 
 // linkPredicateType is the in-toto link attestation predicate (package
@@ -73,10 +180,10 @@ func inTotoMetadata(payloadType string, payload []byte) bool {
 	return probe.PredicateType == linkPredicateType
 }
 
-// build encodes a keyed v0.3 bundle with one DSSE signature and the public
+// build makes a keyed v0.3 bundle with one DSSE signature and the public
 // key hint.
-func build(payloadType string, payload []byte, hint string, sig []byte) ([]byte, error) {
-	pb := &protobundle.Bundle{
+func build(payloadType string, payload []byte, hint string, sig []byte) *protobundle.Bundle {
+	return &protobundle.Bundle{
 		MediaType: MediaTypeV03,
 		VerificationMaterial: &protobundle.VerificationMaterial{
 			Content: &protobundle.VerificationMaterial_PublicKey{
@@ -95,6 +202,10 @@ func build(payloadType string, payload []byte, hint string, sig []byte) ([]byte,
 			},
 		},
 	}
+}
+
+// encode checks pb with sigstore-go and writes its canonical JSON.
+func encode(pb *protobundle.Bundle) ([]byte, error) {
 	b, err := sgbundle.NewBundle(pb)
 	if err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)

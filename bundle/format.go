@@ -102,5 +102,5 @@ func (format) Encode(e *envelope.Envelope) ([]byte, error) {
 		return nil, fmt.Errorf("%w: a bundle holds exactly one signature, this envelope has %d", ErrInvalidBundle, len(e.Signatures))
 	}
 	s := e.Signatures[0]
-	return build(e.PayloadType, e.Payload(), s.KeyID, s.Sig)
+	return encode(build(e.PayloadType, e.Payload(), s.KeyID, s.Sig))
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature"
 
@@ -55,6 +57,14 @@ type Policy struct {
 	// artifact. Only for callers that check the DSSE payload's subject
 	// themselves (as package image does for image digests).
 	SkipArtifact bool
+
+	// RequireTlog requires a transparency-log entry (inclusion proof and
+	// checkpoint, or a Rekor v1 promise) by a log of the trusted root,
+	// also for keyed bundles (keyless bundles always need one).
+	// RequireTimestamp requires an RFC 3161 timestamp by a timestamp
+	// authority of the trusted root. Both need a trusted root.
+	RequireTlog      bool
+	RequireTimestamp bool
 }
 
 // Result is what a successful verification established.
@@ -75,6 +85,15 @@ type Result struct {
 	// Timestamps are the verified observer timestamps (transparency log
 	// integrated times and RFC 3161 timestamps).
 	Timestamps []Timestamp
+	// TlogEntries is the number of transparency-log entries the bundle
+	// carries; when the trusted root was given, at least one of them was
+	// verified (a Rekor v2 entry gives no time of its own).
+	TlogEntries int
+}
+
+// Equal reports whether t and u are the same time from the same source.
+func (t Timestamp) Equal(u Timestamp) bool {
+	return t.Kind == u.Kind && t.URI == u.URI && t.Time.Equal(u.Time)
 }
 
 // Timestamp is one verified time for the signature.
@@ -123,6 +142,17 @@ func Verify(ctx context.Context, bundleJSON, trustedRootJSON []byte, p Policy) (
 		return nil, fmt.Errorf("%w: %v", ErrInvalidBundle, err)
 	}
 	keyed := vc.PublicKey() != nil
+	entries, err := b.TlogEntries()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidBundle, err)
+	}
+	stamps, err := b.Timestamps()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidBundle, err)
+	}
+	if err := checkRequirements(tr, entries, len(stamps), p); err != nil {
+		return nil, err
+	}
 
 	var material root.TrustedMaterial
 	var mk *multiKey
@@ -131,7 +161,16 @@ func Verify(ctx context.Context, bundleJSON, trustedRootJSON []byte, p Policy) (
 		if len(p.Keys) == 0 {
 			return nil, fmt.Errorf("%w: the bundle is signed with a key (hint %q) but no trusted key was given", ErrVerification, vc.PublicKey().Hint())
 		}
-		mk = newMultiKey(p.Keys)
+		ks := p.Keys
+		if tr != nil && len(entries) > 0 {
+			// sigstore-go rebuilds a Rekor v2 entry from the bundle
+			// with the key the hint names, before the signature is
+			// checked: a logged bundle must name its key.
+			if ks, err = keysForHint(p.Keys, vc.PublicKey().Hint()); err != nil {
+				return nil, err
+			}
+		}
+		mk = newMultiKey(ks)
 		km := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) { return mk, nil })
 		if tr != nil {
 			material = root.TrustedMaterialCollection{km, tr}
@@ -151,10 +190,7 @@ func Verify(ctx context.Context, bundleJSON, trustedRootJSON []byte, p Policy) (
 		policyOpts = append(policyOpts, verify.WithCertificateIdentity(id))
 	}
 
-	opts, err := verifierOptions(b, tr, keyed)
-	if err != nil {
-		return nil, err
-	}
+	opts := verifierOptions(tr, keyed, entries, len(stamps), p)
 	v, err := verify.NewVerifier(material, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
@@ -173,48 +209,128 @@ func Verify(ctx context.Context, bundleJSON, trustedRootJSON []byte, p Policy) (
 		}
 		// %w: callers may branch on sigstore-go's typed errors (for
 		// example *verify.ErrValueRegexMismatch for an identity).
-		return nil, fmt.Errorf("%w: %w", ErrVerification, err)
+		return nil, classify(err)
 	}
 	return result(b, res, mk)
 }
 
 // verifierOptions picks the sigstore-go checks from what the bundle holds
-// (see Verify).
-func verifierOptions(b *sgbundle.Bundle, tr *root.TrustedRoot, keyed bool) ([]verify.VerifierOption, error) {
-	entries, err := b.TlogEntries()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidBundle, err)
-	}
-	stamps, err := b.Timestamps()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidBundle, err)
-	}
+// and what the policy requires (see Verify).
+func verifierOptions(tr *root.TrustedRoot, keyed bool, entries []*tlog.Entry, stamps int, p Policy) []verify.VerifierOption {
 	// toto reads the verified payload itself: sigstore-go need not decode
 	// the predicate, and a DSSE payload that is an in-toto link or layout
 	// rather than a Statement must not be rejected for it.
 	opts := []verify.VerifierOption{verify.WithoutStatementPredicate()}
-	if keyed && (tr == nil || len(entries) == 0 && len(stamps) == 0) {
-		// A long-lived key needs no time to be established; without a
-		// trusted root, log entries cannot be checked and are ignored.
-		return append(opts, verify.WithNoObserverTimestamps()), nil
+	if keyed && tr == nil {
+		// Without a trusted root, log entries and timestamps cannot be
+		// checked and are ignored (checkRequirements refused a policy
+		// that requires them).
+		return append(opts, verify.WithNoObserverTimestamps())
 	}
-	if !keyed || len(entries) > 0 {
+	if !keyed || len(entries) > 0 || p.RequireTlog {
 		// Keyless signatures must be logged; a keyed bundle's entries,
 		// when present, must be valid.
 		opts = append(opts, verify.WithTransparencyLog(1))
 	}
-	opts = append(opts, verify.WithObserverTimestamps(1))
-	if len(stamps) > 0 {
+	timed := false
+	if stamps > 0 || p.RequireTimestamp {
 		// A bundle that carries RFC 3161 timestamps must have one that
 		// verifies; otherwise a log entry alone would satisfy the
 		// observer-timestamp threshold and a forged timestamp would go
 		// unnoticed.
 		opts = append(opts, verify.WithSignedTimestamps(1))
+		timed = true
+	}
+	if !keyed || integratedTime(entries) {
+		// A certificate needs a time (a Rekor v1 integrated time or an
+		// RFC 3161 timestamp; a Rekor v2 entry has none). A long-lived
+		// key does not, but a Rekor v1 promise's time is reported.
+		opts = append(opts, verify.WithObserverTimestamps(1))
+		timed = true
+	}
+	if !timed {
+		// A keyed bundle with only a Rekor v2 entry: the entry is
+		// checked, no time is established.
+		opts = append(opts, verify.WithNoObserverTimestamps())
 	}
 	if !keyed && len(tr.CTLogs()) > 0 {
 		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
 	}
-	return opts, nil
+	return opts
+}
+
+// integratedTime reports whether an entry carries a signed integrated
+// time (a Rekor v1 inclusion promise).
+func integratedTime(entries []*tlog.Entry) bool {
+	for _, e := range entries {
+		if e.HasInclusionPromise() && !e.IntegratedTime().IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRequirements refuses early, with a reason, a bundle that lacks a
+// log entry or timestamp the policy requires, or whose log entries are
+// all by logs the trusted root does not list (sigstore-go skips those and
+// reports only a count).
+func checkRequirements(tr *root.TrustedRoot, entries []*tlog.Entry, stamps int, p Policy) error {
+	if tr == nil {
+		if p.RequireTlog || p.RequireTimestamp {
+			return fmt.Errorf("%w: requiring a transparency-log entry or a timestamp needs a trusted root that lists the log and timestamp authority", ErrPolicy)
+		}
+		return nil
+	}
+	if p.RequireTlog && len(entries) == 0 {
+		return fmt.Errorf("%w: %w: the bundle has no transparency-log entry, and one is required", ErrVerification, ErrTransparencyLog)
+	}
+	if p.RequireTimestamp && stamps == 0 {
+		return fmt.Errorf("%w: %w: the bundle has no RFC 3161 timestamp, and one is required", ErrVerification, ErrTimestamp)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	logs := tr.RekorLogs()
+	var unknown []string
+	for _, e := range entries {
+		id := hex.EncodeToString([]byte(e.LogKeyID()))
+		if _, ok := logs[id]; ok {
+			return nil
+		}
+		unknown = append(unknown, id)
+	}
+	return fmt.Errorf("%w: %w: no entry is by a log of the trusted root: the checkpoint key (log id %s) is not one it lists", ErrVerification, ErrTransparencyLog, strings.Join(unknown, ", "))
+}
+
+// keysForHint narrows the trusted keys to the one a logged keyed bundle
+// names by its hint (the SHA-256 of the key's DER, base64, as Sigstore
+// clients write it). With one trusted key and no hint, that key.
+func keysForHint(ks []*keys.Key, hint string) ([]*keys.Key, error) {
+	for _, k := range ks {
+		if k.SigstoreHint() == hint {
+			return []*keys.Key{k}, nil
+		}
+	}
+	if len(ks) == 1 && hint == "" {
+		return ks, nil
+	}
+	return nil, fmt.Errorf("%w: the bundle is logged and names its key by hint %q, which is none of the %d trusted key(s)", ErrVerification, hint, len(ks))
+}
+
+// classify names which check of sigstore-go's failed, by the step its
+// error starts with (sigstore-go v1.3.0 wraps each step's error so), so
+// that callers may branch on ErrTransparencyLog and ErrTimestamp.
+func classify(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "failed to verify log inclusion"):
+		return fmt.Errorf("%w: %w: %w", ErrVerification, ErrTransparencyLog, err)
+	case strings.HasPrefix(msg, "failed to verify timestamps"):
+		return fmt.Errorf("%w: %w: %w", ErrVerification, ErrTimestamp, err)
+	case strings.HasPrefix(msg, "failed to verify leaf certificate"):
+		return fmt.Errorf("%w: %w: the certificate is not valid at the time the timestamp authority or log proves: %w", ErrVerification, ErrCertificate, err)
+	}
+	return fmt.Errorf("%w: %w", ErrVerification, err)
 }
 
 func certificateIdentity(p Policy) (verify.CertificateIdentity, error) {
@@ -351,8 +467,14 @@ func result(b *sgbundle.Bundle, res *verify.VerificationResult, mk *multiKey) (*
 		}
 	}
 	for _, ts := range res.VerifiedTimestamps {
-		out.Timestamps = append(out.Timestamps, Timestamp{Kind: ts.Type, URI: ts.URI, Time: ts.Timestamp})
+		t := Timestamp{Kind: ts.Type, URI: ts.URI, Time: ts.Timestamp}
+		// sigstore-go lists an RFC 3161 timestamp once per check that
+		// asked for it.
+		if !slices.ContainsFunc(out.Timestamps, t.Equal) {
+			out.Timestamps = append(out.Timestamps, t)
+		}
 	}
+	out.TlogEntries = len(b.GetVerificationMaterial().GetTlogEntries())
 	return out, nil
 }
 

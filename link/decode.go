@@ -2,6 +2,7 @@ package link
 
 import (
 	"encoding/json"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -19,8 +20,8 @@ import (
 // it decline, and validateArtifacts words the error.
 //
 // raw is a member Split has validated as JSON.
-func decodeArtifacts(raw []byte) (a Artifacts, ok bool) {
-	d := artifactDecoder{in: raw, algs: map[string]string{}}
+func decodeArtifacts(raw []byte, shared *DigestSets) (a Artifacts, ok bool) {
+	d := artifactDecoder{in: raw, algs: map[string]string{}, shared: shared}
 	d.ws()
 	if !d.byte('{') {
 		return nil, false
@@ -59,9 +60,10 @@ func decodeArtifacts(raw []byte) (a Artifacts, ok bool) {
 }
 
 type artifactDecoder struct {
-	in   []byte
-	pos  int
-	algs map[string]string
+	in     []byte
+	pos    int
+	algs   map[string]string
+	shared *DigestSets
 }
 
 func (d *artifactDecoder) end() bool {
@@ -113,11 +115,11 @@ func (d *artifactDecoder) digestSet() (DigestSet, bool) {
 	if !d.byte('{') {
 		return nil, false
 	}
-	ds := make(DigestSet, 1)
 	d.ws()
 	if d.byte('}') {
-		return ds, true
+		return make(DigestSet, 1), true
 	}
+	var ds DigestSet
 	for {
 		d.ws()
 		alg, ok := d.str()
@@ -133,14 +135,23 @@ func (d *artifactDecoder) digestSet() (DigestSet, bool) {
 		if !ok || len(alg) == 0 || !isHexBytes(hex) {
 			return nil, false
 		}
+		d.ws()
+		end := d.byte('}')
+		if end && ds == nil && d.shared != nil {
+			// One algorithm, the usual set: shared with every equal set
+			// of this verification.
+			return d.shared.get(alg, hex), true
+		}
 		name, seen := d.algs[string(alg)]
 		if !seen {
 			name = string(alg)
 			d.algs[name] = name
 		}
+		if ds == nil {
+			ds = make(DigestSet, 1)
+		}
 		ds[name] = string(hex)
-		d.ws()
-		if d.byte('}') {
+		if end {
 			// Two algorithm names that differ only in case are
 			// validateArtifacts' to report.
 			return ds, len(ds) < 2 || checkAlgorithmCase("", "", ds) == nil
@@ -151,14 +162,46 @@ func (d *artifactDecoder) digestSet() (DigestSet, bool) {
 	}
 }
 
+// DigestSets lets the links parsed for one verification share their equal
+// one-algorithm digest sets: the products of one step are, artifact by
+// artifact, the materials of the next, and a digest set is most of an
+// artifact's memory. The links it is given to hold digest sets that other
+// links hold too: treat them as read-only (replace an artifact's set, never
+// change it in place). Safe for concurrent use; the zero value is ready.
+type DigestSets struct {
+	mu sync.Mutex
+	// byAlg maps an algorithm name to the sets by their hex digest.
+	byAlg map[string]map[string]DigestSet
+}
+
+func (t *DigestSets) get(alg, hex []byte) DigestSet {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byAlg == nil {
+		t.byAlg = map[string]map[string]DigestSet{}
+	}
+	m, ok := t.byAlg[string(alg)]
+	if !ok {
+		m = map[string]DigestSet{}
+		t.byAlg[string(alg)] = m
+	}
+	if ds, ok := m[string(hex)]; ok {
+		return ds
+	}
+	h := string(hex)
+	ds := DigestSet{string(alg): h}
+	m[h] = ds
+	return ds
+}
+
 // takeArtifacts decodes member name of f into *a, fast when it can, and
 // reports whether it did (the map is then validated).
-func takeArtifacts(f map[string]json.RawMessage, name string, a *Artifacts) bool {
+func takeArtifacts(f map[string]json.RawMessage, name string, a *Artifacts, shared *DigestSets) bool {
 	raw, present := f[name]
 	if !present {
 		return false
 	}
-	got, ok := decodeArtifacts(raw)
+	got, ok := decodeArtifacts(raw, shared)
 	if !ok {
 		return false
 	}

@@ -21,13 +21,14 @@ var artifactSeeds = []string{
 // decodeArtifacts decodes exactly what encoding/json decodes, or declines.
 func TestDecodeArtifactsAgreesWithEncodingJSON(t *testing.T) {
 	for _, s := range artifactSeeds {
-		agreeArtifacts(t, []byte(s))
+		agreeArtifacts(t, []byte(s), nil)
+		agreeArtifacts(t, []byte(s), &DigestSets{})
 	}
 }
 
-func agreeArtifacts(t *testing.T, raw []byte) {
+func agreeArtifacts(t *testing.T, raw []byte, shared *DigestSets) {
 	t.Helper()
-	got, ok := decodeArtifacts(raw)
+	got, ok := decodeArtifacts(raw, shared)
 	if !ok {
 		return
 	}
@@ -53,7 +54,8 @@ func FuzzDecodeArtifacts(f *testing.F) {
 		if !json.Valid(raw) {
 			return
 		}
-		agreeArtifacts(t, raw)
+		agreeArtifacts(t, raw, nil)
+		agreeArtifacts(t, raw, &DigestSets{})
 	})
 }
 
@@ -73,7 +75,7 @@ func BenchmarkDecodeArtifacts(b *testing.B) {
 	b.Run("toto", func(b *testing.B) {
 		b.SetBytes(int64(len(raw)))
 		for b.Loop() {
-			if _, ok := decodeArtifacts(raw); !ok {
+			if _, ok := decodeArtifacts(raw, nil); !ok {
 				b.Fatal("declined")
 			}
 		}

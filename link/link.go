@@ -97,7 +97,17 @@ var ErrWrongType = errors.New("wrong _type")
 
 // Parse decodes a link payload (the "signed" part of a Metablock, or a DSSE
 // payload). Errors name the offending field.
-func Parse(data []byte) (*Link, error) {
+func Parse(data []byte) (*Link, error) { return ParseWith(data, ParseOptions{}) }
+
+// ParseOptions tunes Parse.
+type ParseOptions struct {
+	// Digests, if set, is shared by the links of one verification, which
+	// then share equal digest sets (see DigestSets).
+	Digests *DigestSets
+}
+
+// ParseWith is Parse with options.
+func ParseWith(data []byte, opts ParseOptions) (*Link, error) {
 	// The members are used here and dropped, but for unknown ones, which
 	// are copied into Extra below.
 	f, err := jsonobj.SplitShared(data)
@@ -114,8 +124,8 @@ func Parse(data []byte) (*Link, error) {
 	l := &Link{}
 	// The artifact maps are nearly all of a link: decode them on the fast
 	// path; what it declines (null, escapes, errors) goes through Take.
-	matsDone := takeArtifacts(f, "materials", &l.Materials)
-	prodsDone := takeArtifacts(f, "products", &l.Products)
+	matsDone := takeArtifacts(f, "materials", &l.Materials, opts.Digests)
+	prodsDone := takeArtifacts(f, "products", &l.Products, opts.Digests)
 	for _, fld := range []struct {
 		name     string
 		v        any

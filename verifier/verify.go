@@ -103,6 +103,9 @@ type verification struct {
 	// sublayouts counts the sublayouts verified so far, against
 	// Options.MaxSublayouts.
 	sublayouts int
+	// digests lets the links of the whole tree share equal digest sets
+	// (a step's products are the next step's materials).
+	digests link.DigestSets
 }
 
 // layoutRun is a layout whose checks are done and whose inspections are
@@ -213,7 +216,7 @@ func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope,
 	// 3. Links per step: signatures by authorised functionaries,
 	// thresholds over distinct keys.
 	evidence := make([]*stepEvidence, len(l.Steps))
-	for i, g := range gatherAll(ctx, l, src) {
+	for i, g := range gatherAll(ctx, l, src, &v.digests) {
 		evidence[i] = v.loadStep(res, &l.Steps[i], g)
 	}
 
@@ -283,7 +286,7 @@ type gathered struct {
 // gatherAll reads and checks the evidence of every step, steps in
 // parallel: parsing and signature checking of large links dominate
 // verification time.
-func gatherAll(ctx context.Context, l *layout.Layout, src LinkSource) []*gathered {
+func gatherAll(ctx context.Context, l *layout.Layout, src LinkSource, digests *link.DigestSets) []*gathered {
 	out := make([]*gathered, len(l.Steps))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -293,21 +296,21 @@ func gatherAll(ctx context.Context, l *layout.Layout, src LinkSource) []*gathere
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = gather(ctx, l, &l.Steps[i], src)
+			out[i] = gather(ctx, l, &l.Steps[i], src, digests)
 		}(i)
 	}
 	wg.Wait()
 	return out
 }
 
-func gather(ctx context.Context, l *layout.Layout, s *layout.Step, src LinkSource) *gathered {
+func gather(ctx context.Context, l *layout.Layout, s *layout.Step, src LinkSource, digests *link.DigestSets) *gathered {
 	g := &gathered{}
 	g.funcs, g.unknown = authorised(l, s)
 	files, err := src.Links(ctx, s.Name)
 	g.srcErr = err
 	sort.SliceStable(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	for _, f := range files {
-		lc, subEnv := checkEvidence(f, s, g.funcs)
+		lc, subEnv := checkEvidence(f, s, g.funcs, digests)
 		g.checks = append(g.checks, lc)
 		g.subEnvs = append(g.subEnvs, subEnv)
 	}
@@ -380,7 +383,7 @@ func (v *verification) loadStep(res *Result, s *layout.Step, g *gathered) *stepE
 // checkEvidence decides whether one file counts for step s: valid
 // signatures by authorised functionaries, a well-formed link for this step
 // (or a layout: a sublayout).
-func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck, *envelope.Envelope) {
+func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary, digests *link.DigestSets) (*LinkCheck, *envelope.Envelope) {
 	lc := &LinkCheck{Source: f.Name}
 	if f.Err != nil {
 		lc.Reason = "unreadable: " + f.Err.Error()
@@ -439,7 +442,7 @@ func checkEvidence(f LinkFile, s *layout.Step, funcs []functionary) (*LinkCheck,
 	// Links are by far the most common: parse as one first (the payload
 	// can be tens of megabytes; it is scanned once), and look at "_type"
 	// only if that fails.
-	l, lerr := link.Parse(e.Payload())
+	l, lerr := link.ParseWith(e.Payload(), link.ParseOptions{Digests: digests})
 	if lerr != nil {
 		typ, err := e.PayloadTypeField()
 		switch {

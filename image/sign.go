@@ -80,6 +80,10 @@ type SignOptions struct {
 	// Now is the creation time written in the annotation; zero means
 	// time.Now.
 	Now time.Time
+	// Bundle adds a transparency-log entry, an RFC 3161 timestamp or a
+	// certificate to the bundle (see bundle.CreateOptions); zero writes
+	// a keyed bundle with neither.
+	Bundle bundle.CreateOptions
 }
 
 // Sign signs the image's manifest digest with k and attaches the signature
@@ -120,7 +124,7 @@ func Attest(ctx context.Context, t *Target, k *keys.Key, predicateType string, p
 	if err != nil {
 		return nil, err
 	}
-	b, err := bundle.Create(ctx, k, "", payload)
+	b, err := bundle.CreateWith(ctx, k, "", payload, opts.Bundle)
 	if err != nil {
 		return nil, fmt.Errorf("attest %s: %w", t, err)
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/internal/atomicfile"
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/timestamp"
+	"github.com/toto-dev/toto/transparency"
 )
 
 func init() {
@@ -54,6 +56,48 @@ func (f *trustFlags) apply(root *[]byte, id, idRe, iss, issRe *string) error {
 	return nil
 }
 
+// logFlags are the transparency-log and timestamp options of the commands
+// that create bundles (bundle create, image sign, image attest).
+type logFlags struct {
+	rekorURL, tsaURL string
+}
+
+func (f *logFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.rekorURL, "rekor-url", "", "record the signature in this Rekor v2 transparency log (base URL) and embed the inclusion proof and checkpoint")
+	cmd.Flags().StringVar(&f.tsaURL, "tsa-url", "", "have this RFC 3161 timestamp authority (full endpoint URL, e.g. https://timestamp.sigstore.dev/api/v1/timestamp) timestamp the signature and embed the response")
+}
+
+// options returns the bundle options the flags ask for.
+func (f *logFlags) options() (bundle.CreateOptions, error) {
+	var o bundle.CreateOptions
+	if f.rekorURL != "" {
+		r, err := transparency.NewRekor(transparency.Options{URL: f.rekorURL})
+		if err != nil {
+			return o, fmt.Errorf("--rekor-url: %w", err)
+		}
+		o.Log = r
+	}
+	if f.tsaURL != "" {
+		c, err := timestamp.New(timestamp.Options{URL: f.tsaURL})
+		if err != nil {
+			return o, fmt.Errorf("--tsa-url: %w", err)
+		}
+		o.Timestamps = c
+	}
+	return o, nil
+}
+
+// requireFlags are the verifier's requirements on log entries and
+// timestamps.
+type requireFlags struct {
+	tlog, timestamp bool
+}
+
+func (f *requireFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.tlog, "require-tlog", false, "require a transparency-log entry verified against a log of --trusted-root (also for keyed bundles)")
+	cmd.Flags().BoolVar(&f.timestamp, "require-timestamp", false, "require an RFC 3161 timestamp verified against a timestamp authority of --trusted-root")
+}
+
 type bundleResultJSON struct {
 	Bundle      string   `json:"bundle"`
 	Verified    bool     `json:"verified"`
@@ -65,6 +109,7 @@ type bundleResultJSON struct {
 	KeyID       string   `json:"keyid,omitempty"`
 	KeyHint     string   `json:"keyHint,omitempty"`
 	Timestamps  []string `json:"timestamps,omitempty"`
+	TlogEntries int      `json:"tlogEntries,omitempty"`
 	Error       string   `json:"error,omitempty"`
 }
 
@@ -73,8 +118,9 @@ func newBundleVerifyCmd() *cobra.Command {
 	var keyPaths []string
 	var noArtifact, asJSON bool
 	var tf trustFlags
+	var rf requireFlags
 	cmd := &cobra.Command{
-		Use:   "verify --bundle B [--trusted-root TR] [--key PUB...] (--artifact F | --artifact-digest ALG:HEX) [--identity ID --issuer URL]",
+		Use:   "verify --bundle B [--trusted-root TR [--require-tlog] [--require-timestamp]] [--key PUB...] (--artifact F | --artifact-digest ALG:HEX) [--identity ID --issuer URL]",
 		Short: "Verify a Sigstore bundle offline",
 		Long: `Verify a Sigstore bundle (v0.1 to v0.3) without network access.
 
@@ -84,7 +130,10 @@ whole value: unlike cosign, toto anchors them as ^(?:RE)$, so
 alice@example\.com does not admit malice@example.com.evil); their transparency
 log entry, timestamps, certificate chain and SCTs are checked as the
 trusted root allows. Keyed bundles need --key; with --trusted-root their log
-entries and timestamps are checked too.
+entries and timestamps are checked too. --require-tlog and
+--require-timestamp make a Rekor log entry (inclusion proof and checkpoint)
+and an RFC 3161 timestamp mandatory, each verified against a log and a
+timestamp authority listed in --trusted-root (see docs/transparency.md).
 
 The artifact is the signed file for a message signature, or a subject of
 the DSSE in-toto statement; --no-artifact checks only the signature.
@@ -100,7 +149,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 			if err != nil {
 				return err
 			}
-			p := bundle.Policy{ArtifactDigest: artifactDigest, SkipArtifact: noArtifact}
+			p := bundle.Policy{ArtifactDigest: artifactDigest, SkipArtifact: noArtifact, RequireTlog: rf.tlog, RequireTimestamp: rf.timestamp}
 			var root []byte
 			if err := tf.apply(&root, &p.Identity, &p.IdentityRegexp, &p.Issuer, &p.IssuerRegexp); err != nil {
 				return err
@@ -139,6 +188,9 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 				for _, ts := range res.Timestamps {
 					out.Timestamps = append(out.Timestamps, fmt.Sprintf("%s %s", ts.Kind, ts.Time.UTC().Format("2006-01-02T15:04:05Z")))
 				}
+				if root != nil {
+					out.TlogEntries = res.TlogEntries
+				}
 			}
 			if asJSON {
 				if err := writeJSON(cmd, out); err != nil {
@@ -156,6 +208,9 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 				for _, ts := range out.Timestamps {
 					fmt.Fprintf(w, "  time     %s\n", ts)
 				}
+				if out.TlogEntries > 0 {
+					fmt.Fprintf(w, "  tlog     %d entry(ies), inclusion verified\n", out.TlogEntries)
+				}
 			}
 			if verr != nil {
 				return failed(fmt.Errorf("%s: %w", bundlePath, verr))
@@ -169,21 +224,30 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	cmd.Flags().StringVar(&artifactDigest, "artifact-digest", "", "the artifact's digest, ALG:HEX (sha256, sha384, sha512)")
 	cmd.Flags().BoolVar(&noArtifact, "no-artifact", false, "check the signature only, not what it covers")
 	tf.register(cmd)
+	rf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }
 
 func newBundleCreateCmd() *cobra.Command {
 	var keyPath, stmtPath, payloadType, out string
+	var lf logFlags
 	cmd := &cobra.Command{
-		Use:   "create --key KEY --statement FILE [-o OUT]",
+		Use:   "create --key KEY --statement FILE [--rekor-url URL] [--tsa-url URL] [-o OUT]",
 		Short: "Sign a statement, link or layout into a keyed Sigstore v0.3 bundle",
 		Long: `Sign the JSON document in FILE (an in-toto Statement, link or layout) with KEY
 as a DSSE envelope inside a Sigstore v0.3 bundle whose verification material
 is a public-key hint, the one cosign writes for the same key (base64 of the
-SHA-256 of its DER public key; toto key id --json prints it). No
-transparency log entry is made: verifiers trust the key itself (toto bundle
-verify --key, cosign verify-blob-attestation --key, or a layout).
+SHA-256 of its DER public key; toto key id --json prints it). Verifiers
+trust the key itself (toto bundle verify --key, cosign
+verify-blob-attestation --key, or a layout).
+
+--rekor-url records the signature in a Rekor v2 transparency log and embeds
+the entry, its inclusion proof and the log's checkpoint; --tsa-url embeds an
+RFC 3161 timestamp of the signature. Verifiers check both offline against a
+trusted_root.json listing the log and the TSA (docs/transparency.md). A
+logged signature must be pre-hashed: ECDSA keys, or RSA keys for
+statements; Ed25519 keys and RSA-signed links and layouts cannot be logged.
 
 An RSA key signs statements with PKCS#1 v1.5 (SHA-256), as cosign does,
 and in-toto links and layouts with RSA-PSS, the scheme a layout checks
@@ -212,7 +276,11 @@ Writes OUT atomically, or stdout.`,
 			} else if !jsonObject(data) {
 				return fmt.Errorf("%s: not a JSON document", stmtPath)
 			}
-			b, err := bundle.Create(cmd.Context(), k, pt, data)
+			opts, err := lf.options()
+			if err != nil {
+				return err
+			}
+			b, err := bundle.CreateWith(cmd.Context(), k, pt, data, opts)
 			if err != nil {
 				return err
 			}
@@ -232,6 +300,7 @@ Writes OUT atomically, or stdout.`,
 	cmd.Flags().StringVarP(&stmtPath, "statement", "s", "", "JSON document to sign (statement, link, layout)")
 	cmd.Flags().StringVar(&payloadType, "payload-type", envelope.PayloadTypeInToto, "DSSE payloadType")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (default stdout)")
+	lf.register(cmd)
 	return cmd
 }
 

@@ -99,10 +99,9 @@ func cosignFindings(ctx context.Context, t *Target, opts VerifyOptions, av *atte
 			out = append(out, f)
 			continue
 		}
-		for _, l := range m.Layers {
-			if err := ctx.Err(); err != nil {
-				return out, err
-			}
+		layers := make([]Finding, len(m.Layers))
+		forEach(ctx, len(m.Layers), func(i int) {
+			l := m.Layers[i]
 			f := base
 			f.Layer, f.ArtifactType = l.Digest.String(), string(l.MediaType)
 			var err error
@@ -116,8 +115,12 @@ func cosignFindings(ctx context.Context, t *Target, opts VerifyOptions, av *atte
 			} else {
 				f.Verified, f.Status = true, StatusVerified
 			}
-			out = append(out, f)
+			layers[i] = f
+		})
+		if err := ctx.Err(); err != nil {
+			return out, err
 		}
+		out = append(out, layers...)
 	}
 	return out, nil
 }

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -246,10 +249,53 @@ func (ls *layoutStore) writeBlob(h v1.Hash, data []byte) error {
 	return atomicfile.Write(p, data, 0o644)
 }
 
+// lockName is the lock file beside index.json that toto writers hold
+// while they rewrite index.json (see push).
+const lockName = "index.json.lock"
+
+// lockWait bounds how long push waits for another writer's lock.
+var lockWait = 30 * time.Second
+
+// lockIndex takes the exclusive lock on DIR/index.json.lock, waiting up
+// to lockWait (polling with jitter, so ctx can cancel), and returns its
+// release.
+func (ls *layoutStore) lockIndex(ctx context.Context) (func(), error) {
+	p := filepath.Join(ls.dir, lockName)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", p, err)
+	}
+	deadline := time.Now().Add(lockWait)
+	for {
+		busy, err := tryLock(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", p, err)
+		}
+		if !busy {
+			return func() { unlock(f); f.Close() }, nil
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: held by another writer for more than %s", p, lockWait)
+		}
+		if err := sleep(ctx, 5*time.Millisecond+rand.N(20*time.Millisecond)); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", p, err)
+		}
+	}
+}
+
 // push writes the blobs, then the manifest, then index.json, each
 // atomically, so a crash leaves at worst unreferenced blobs. index.json is
 // rewritten keeping every member and descriptor it had.
-func (ls *layoutStore) push(_ context.Context, a *artifact) error {
+//
+// index.json is read, changed and replaced (write to a temporary file,
+// rename) under an exclusive lock on DIR/index.json.lock, so concurrent
+// toto writers (parallel attests) serialise instead of dropping each
+// other's entries; it is read again afterwards, and a missing entry is an
+// *AttachError. Other tools (oras, cosign) do not take this lock.
+func (ls *layoutStore) push(ctx context.Context, a *artifact) error {
 	for h, data := range a.blobs {
 		if err := ls.writeBlob(h, data); err != nil {
 			return err
@@ -258,6 +304,27 @@ func (ls *layoutStore) push(_ context.Context, a *artifact) error {
 	if err := ls.writeBlob(a.desc.Digest, a.manifest); err != nil {
 		return err
 	}
+	release, err := ls.lockIndex(ctx)
+	if err != nil {
+		return &AttachError{Where: ls.indexPath(), Referrer: a.desc.Digest, Err: err}
+	}
+	defer release()
+	if err := ls.addToIndex(a.desc); err != nil {
+		return err
+	}
+	idx, err := ls.index()
+	if err != nil {
+		return &AttachError{Where: ls.indexPath(), Referrer: a.desc.Digest, Err: err}
+	}
+	if !slices.ContainsFunc(idx, func(d v1.Descriptor) bool { return d.Digest == a.desc.Digest }) {
+		return &AttachError{Where: ls.indexPath(), Referrer: a.desc.Digest, Err: errors.New("not there when read back (a writer that does not take " + lockName + " replaced index.json)")}
+	}
+	return nil
+}
+
+// addToIndex appends desc to index.json unless listed; the caller holds
+// the lock.
+func (ls *layoutStore) addToIndex(desc v1.Descriptor) error {
 	raw, err := boundedio.ReadFile(ls.indexPath(), maxManifestSize)
 	if err != nil {
 		return err
@@ -272,11 +339,11 @@ func (ls *layoutStore) push(_ context.Context, a *artifact) error {
 	}
 	for _, m := range manifests {
 		var d v1.Descriptor
-		if json.Unmarshal(m, &d) == nil && d.Digest == a.desc.Digest {
+		if json.Unmarshal(m, &d) == nil && d.Digest == desc.Digest {
 			return nil // already listed
 		}
 	}
-	add, err := json.Marshal(a.desc)
+	add, err := json.Marshal(desc)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -21,9 +22,23 @@ import (
 // go-containerregistry. Referrers are listed with the referrers API, or the
 // referrers tag schema where the registry lacks it; ggcr does both, and
 // keeps the fallback index up to date when pushing.
+//
+// One remote.Puller and one remote.Pusher serve every request of a
+// Target, so the registry is pinged (and a token fetched) once per
+// Target, not once per manifest and blob. The image manifest read by Open
+// is kept (it was hashed) so Verify does not fetch it again.
 type remoteStore struct {
 	repo name.Repository
 	opts []remote.Option
+
+	puller *remote.Puller
+
+	pushOnce sync.Once
+	pusher   *remote.Pusher
+	pushErr  error
+
+	mu     sync.Mutex
+	cached map[v1.Hash][]byte // manifests already fetched and hashed
 }
 
 func openRemote(ctx context.Context, ref string, opts Options) (*Target, error) {
@@ -36,12 +51,17 @@ func openRemote(ctx context.Context, ref string, opts Options) (*Target, error) 
 		}
 	}
 	ro := append([]remote.Option{remote.WithContext(ctx)}, opts.Remote...)
+	puller, err := remote.NewPuller(ro...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrReference, ref, err)
+	}
+	rs := &remoteStore{repo: r.Context(), opts: ro, puller: puller, cached: map[v1.Hash][]byte{}}
 	// Resolve the tag once; from here on only the digest is used. The
 	// manifest is fetched and hashed here: the Docker-Content-Digest a
 	// registry sends is its word, not evidence, and a registry answering
 	// a tag with a signed image's digest must not get another image
 	// through.
-	got, err := remote.Get(r, ro...)
+	got, err := remote.Get(r, rs.with(ctx)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: resolve %s: %v", ErrReference, ref, err)
 	}
@@ -55,8 +75,9 @@ func openRemote(ctx context.Context, ref string, opts Options) (*Target, error) 
 	t := &Target{
 		Reference:  r.Context().Name(),
 		Descriptor: v1.Descriptor{MediaType: got.MediaType, Digest: h, Size: size},
-		store:      &remoteStore{repo: r.Context(), opts: ro},
+		store:      rs,
 	}
+	rs.cache(h, got.Manifest)
 	switch r := r.(type) {
 	case name.Digest:
 		want, err := v1.NewHash(r.DigestStr())
@@ -72,15 +93,32 @@ func openRemote(ctx context.Context, ref string, opts Options) (*Target, error) 
 		// (or something in between) lies about what the tag names: say
 		// so rather than quietly picking one. A failed HEAD proves
 		// nothing either way; the hash above is what counts.
-		if hd, err := remote.Head(r, ro...); err == nil && hd.Digest != h {
+		if hd, err := remote.Head(r, rs.with(ctx)...); err == nil && hd.Digest != h {
 			return nil, &DigestError{What: fmt.Sprintf("registry %s (Docker-Content-Digest of tag %s)", r.Context().Name(), r.TagStr()), Want: hd.Digest, Got: h}
 		}
 	}
 	return t, nil
 }
 
+// with returns the options of one read: the shared puller, and ctx.
 func (rs *remoteStore) with(ctx context.Context) []remote.Option {
-	return append(append([]remote.Option{}, rs.opts...), remote.WithContext(ctx))
+	return append(append([]remote.Option{}, rs.opts...), remote.WithContext(ctx), remote.Reuse(rs.puller))
+}
+
+// withPush returns the options of one write: the shared pusher, and ctx.
+func (rs *remoteStore) withPush(ctx context.Context) ([]remote.Option, error) {
+	rs.pushOnce.Do(func() { rs.pusher, rs.pushErr = remote.NewPusher(rs.opts...) })
+	if rs.pushErr != nil {
+		return nil, rs.pushErr
+	}
+	return append(append([]remote.Option{}, rs.opts...), remote.WithContext(ctx), remote.Reuse(rs.pusher)), nil
+}
+
+// cache keeps a manifest that was hashed to h.
+func (rs *remoteStore) cache(h v1.Hash, raw []byte) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	rs.cached[h] = raw
 }
 
 func (rs *remoteStore) referrers(ctx context.Context, subject v1.Hash) ([]v1.Descriptor, error) {
@@ -95,7 +133,16 @@ func (rs *remoteStore) referrers(ctx context.Context, subject v1.Hash) ([]v1.Des
 	return im.Manifests, nil
 }
 
+// manifest fetches a manifest by digest and checks it; one fetched and
+// hashed before (the image manifest, read by Open) is not fetched again:
+// its content is what the digest names.
 func (rs *remoteStore) manifest(ctx context.Context, h v1.Hash) ([]byte, error) {
+	rs.mu.Lock()
+	raw, ok := rs.cached[h]
+	rs.mu.Unlock()
+	if ok {
+		return raw, nil
+	}
 	d, err := remote.Get(rs.repo.Digest(h.String()), rs.with(ctx)...)
 	if err != nil {
 		return nil, err
@@ -167,20 +214,26 @@ func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
 func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
 
 func (rs *remoteStore) push(ctx context.Context, a *artifact) error {
+	po, err := rs.withPush(ctx)
+	if err != nil {
+		return err
+	}
 	for h, data := range a.blobs {
 		mt := types.MediaType(ArtifactTypeBundle)
 		if string(data) == string(emptyJSON) {
 			mt = MediaTypeEmpty
 		}
-		if err := remote.WriteLayer(rs.repo, static.NewLayer(data, mt), rs.with(ctx)...); err != nil {
+		if err := remote.WriteLayer(rs.repo, static.NewLayer(data, mt), po...); err != nil {
 			return fmt.Errorf("push blob %s: %w", h, err)
 		}
 	}
 	// Pushed by digest, never by tag. ggcr updates the sha256-<hex>
-	// fallback index itself when the registry has no referrers API.
+	// fallback index itself when the registry has no referrers API, by a
+	// read-modify-write that concurrent writers can undo; ensureListed
+	// checks, and repeats the update until the entry stays.
 	ref := rs.repo.Digest(a.desc.Digest.String())
-	if err := remote.Put(ref, rawManifest{raw: a.manifest, mt: a.desc.MediaType}, rs.with(ctx)...); err != nil {
+	if err := remote.Put(ref, rawManifest{raw: a.manifest, mt: a.desc.MediaType}, po...); err != nil {
 		return fmt.Errorf("push manifest %s: %w", a.desc.Digest, err)
 	}
-	return nil
+	return rs.ensureListed(ctx, a.subject.Digest, a.desc)
 }

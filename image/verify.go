@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -186,46 +187,88 @@ func Verify(ctx context.Context, t *Target, opts VerifyOptions) (*Report, error)
 		Issuer:              opts.Issuer,
 		IssuerRegexp:        opts.IssuerRegexp,
 	})
+	// The cosign v2 tags are read while the referrers are: neither
+	// depends on the other.
+	var tagged []Finding
+	var taggedErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tagged, taggedErr = cosignFindings(ctx, t, opts, av)
+	}()
 	refs, err := t.store.referrers(ctx, t.Descriptor.Digest)
 	if err != nil {
+		<-done
 		return rep, err
 	}
-	for _, d := range refs {
-		if err := ctx.Err(); err != nil {
-			return rep, err
-		}
-		f := Finding{Referrer: d.Digest.String(), ArtifactType: d.ArtifactType, Storage: StorageReferrer}
-		m, err := fetchReferrer(ctx, t, d)
-		switch {
-		case err != nil:
-			// Listed as referring to this image but gone, unreadable or
-			// pointing elsewhere: a stale, broken or planted entry.
-			f.Kind = KindAttestation
-			f.fail(err)
-		case artifactTypeOf(m) != ArtifactTypeBundle:
-			f.Kind, f.Status = KindIgnored, StatusIgnored
-			f.ArtifactType = artifactTypeOf(m)
-			f.Reason = "not a Sigstore bundle (artifact type " + f.ArtifactType + ")"
-		default:
-			f.ArtifactType = ArtifactTypeBundle
-			if err := checkBundle(ctx, t, m, av, &f); err != nil {
-				f.fail(err)
-			} else {
-				f.Verified, f.Status = true, StatusVerified
-			}
-		}
-		rep.Findings = append(rep.Findings, f)
+	found := make([]Finding, len(refs))
+	forEach(ctx, len(refs), func(i int) {
+		found[i] = judgeReferrer(ctx, t, refs[i], av)
+	})
+	<-done
+	if err := ctx.Err(); err != nil {
+		return rep, err
 	}
-	tagged, err := cosignFindings(ctx, t, opts, av)
+	rep.Findings = append(rep.Findings, found...)
 	rep.Findings = append(rep.Findings, tagged...)
-	if err != nil {
-		return rep, err
+	if taggedErr != nil {
+		return rep, taggedErr
 	}
 	rep.judge(t, opts)
 	if !rep.OK() {
 		return rep, rep.err(t)
 	}
 	return rep, nil
+}
+
+// fetchers bounds the referrers (manifest, then bundle) fetched and
+// verified at once.
+const fetchers = 8
+
+// forEach calls fn(0..n-1) on up to fetchers goroutines and returns when
+// all have returned; it stops handing out work when ctx is done.
+func forEach(ctx context.Context, n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < min(n, fetchers); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// judgeReferrer reads one listed referrer and judges it.
+func judgeReferrer(ctx context.Context, t *Target, d v1.Descriptor, av *attestation.Verifier) Finding {
+	f := Finding{Referrer: d.Digest.String(), ArtifactType: d.ArtifactType, Storage: StorageReferrer}
+	m, err := fetchReferrer(ctx, t, d)
+	switch {
+	case err != nil:
+		// Listed as referring to this image but gone, unreadable or
+		// pointing elsewhere: a stale, broken or planted entry.
+		f.Kind = KindAttestation
+		f.fail(err)
+	case artifactTypeOf(m) != ArtifactTypeBundle:
+		f.Kind, f.Status = KindIgnored, StatusIgnored
+		f.ArtifactType = artifactTypeOf(m)
+		f.Reason = "not a Sigstore bundle (artifact type " + f.ArtifactType + ")"
+	default:
+		f.ArtifactType = ArtifactTypeBundle
+		if err := checkBundle(ctx, t, m, av, &f); err != nil {
+			f.fail(err)
+		} else {
+			f.Verified, f.Status = true, StatusVerified
+		}
+	}
+	return f
 }
 
 // judge counts the findings, applies the mode, and evaluates the

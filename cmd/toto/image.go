@@ -68,6 +68,17 @@ func loadPrivateKey(path string) (*keys.Key, error) {
 	return loadPrivate(path)
 }
 
+// attachFailed gives exit code 1 to a signature or attestation that was
+// written but could not be recorded where readers list referrers (the
+// registry's sha256-HEX index, or index.json): the command did not do what
+// it says, and a script must not go on as if it had.
+func attachFailed(err error) error {
+	if errors.Is(err, image.ErrNotAttached) {
+		return failed(err)
+	}
+	return err
+}
+
 type attachedJSON struct {
 	Image         string `json:"image"`
 	Referrer      string `json:"referrer"`
@@ -107,7 +118,7 @@ to the image as an OCI 1.1 referrer.`,
 			warnTag(cmd, t)
 			a, err := image.Sign(cmd.Context(), t, k, image.SignOptions{})
 			if err != nil {
-				return err
+				return attachFailed(err)
 			}
 			return reportAttached(cmd, asJSON, t, a, "signed")
 		},
@@ -153,7 +164,7 @@ https://slsa.dev/provenance/v1, https://in-toto.io/attestation/link/v0.3.`,
 			warnTag(cmd, t)
 			a, err := image.Attest(cmd.Context(), t, k, predType, pred, image.SignOptions{})
 			if err != nil {
-				return fmt.Errorf("%s: %w", predPath, err)
+				return attachFailed(fmt.Errorf("%s: %w", predPath, err))
 			}
 			return reportAttached(cmd, asJSON, t, a, "attested")
 		},

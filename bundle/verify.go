@@ -3,12 +3,14 @@ package bundle
 import (
 	"context"
 	"crypto"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -290,6 +292,11 @@ func checkRequirements(tr *root.TrustedRoot, entries []*tlog.Entry, stamps int, 
 	if len(entries) == 0 {
 		return nil
 	}
+	for i, e := range entries {
+		if err := proofMatchesCheckpoint(e); err != nil {
+			return fmt.Errorf("%w: %w: log entry %d: %w", ErrVerification, ErrTransparencyLog, i, err)
+		}
+	}
 	logs := tr.RekorLogs()
 	var unknown []string
 	for _, e := range entries {
@@ -300,6 +307,29 @@ func checkRequirements(tr *root.TrustedRoot, entries []*tlog.Entry, stamps int, 
 		unknown = append(unknown, id)
 	}
 	return fmt.Errorf("%w: %w: no entry is by a log of the trusted root: the checkpoint key (log id %s) is not one it lists", ErrVerification, ErrTransparencyLog, strings.Join(unknown, ", "))
+}
+
+// proofMatchesCheckpoint checks that an inclusion proof's tree size and
+// root hash are the ones its checkpoint signs. sigstore-go verifies the
+// proof against the checkpoint's root and ignores the copy beside it; a
+// bundle where they differ has been edited.
+func proofMatchesCheckpoint(e *tlog.Entry) error {
+	p := e.TransparencyLogEntry().GetInclusionProof()
+	cp := p.GetCheckpoint().GetEnvelope()
+	if cp == "" {
+		return nil
+	}
+	lines := strings.SplitN(cp, "\n", 4)
+	if len(lines) < 4 {
+		return errors.New("the checkpoint is not a signed note (origin, size, root hash)")
+	}
+	if lines[1] != strconv.FormatInt(p.GetTreeSize(), 10) {
+		return fmt.Errorf("the inclusion proof's tree size %d is not the checkpoint's (%s)", p.GetTreeSize(), lines[1])
+	}
+	if lines[2] != base64.StdEncoding.EncodeToString(p.GetRootHash()) {
+		return errors.New("the inclusion proof's root hash is not the checkpoint's")
+	}
+	return nil
 }
 
 // keysForHint narrows the trusted keys to the one a logged keyed bundle
@@ -328,7 +358,7 @@ func classify(err error) error {
 	case strings.HasPrefix(msg, "failed to verify timestamps"):
 		return fmt.Errorf("%w: %w: %w", ErrVerification, ErrTimestamp, err)
 	case strings.HasPrefix(msg, "failed to verify leaf certificate"):
-		return fmt.Errorf("%w: %w: the certificate is not valid at the time the timestamp authority or log proves: %w", ErrVerification, ErrCertificate, err)
+		return fmt.Errorf("%w: %w: the certificate does not chain to a certificate authority of the trusted root at the time the timestamp authority or log proves (not yet valid or expired then, or another CA): %w", ErrVerification, ErrCertificate, err)
 	}
 	return fmt.Errorf("%w: %w", ErrVerification, err)
 }

@@ -97,13 +97,15 @@ func reportAttached(cmd *cobra.Command, asJSON bool, t *image.Target, a *image.A
 func newImageSignCmd() *cobra.Command {
 	var keyPath string
 	var asJSON bool
+	var lf logFlags
 	cmd := &cobra.Command{
-		Use:   "sign --key KEY IMAGE",
+		Use:   "sign --key KEY [--rekor-url URL] [--tsa-url URL] IMAGE",
 		Short: "Sign an image's manifest digest and attach the signature",
 		Long: `Resolve IMAGE to its manifest digest, sign an in-toto Statement about that
 digest (predicate type https://sigstore.dev/cosign/sign/v1, predicate the
 simple-signing document) with KEY into a keyed Sigstore bundle, and attach it
-to the image as an OCI 1.1 referrer.`,
+to the image as an OCI 1.1 referrer. --rekor-url and --tsa-url log and
+timestamp the signature (see toto bundle create --help).`,
 		Example: "  toto image sign --key release.key registry.example/app:1.4\n  toto image sign --key release.key oci-layout:./out",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -116,7 +118,11 @@ to the image as an OCI 1.1 referrer.`,
 				return err
 			}
 			warnTag(cmd, t)
-			a, err := image.Sign(cmd.Context(), t, k, image.SignOptions{})
+			bo, err := lf.options()
+			if err != nil {
+				return err
+			}
+			a, err := image.Sign(cmd.Context(), t, k, image.SignOptions{Bundle: bo})
 			if err != nil {
 				return attachFailed(err)
 			}
@@ -124,6 +130,7 @@ to the image as an OCI 1.1 referrer.`,
 		},
 	}
 	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "private key file")
+	lf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }
@@ -131,6 +138,7 @@ to the image as an OCI 1.1 referrer.`,
 func newImageAttestCmd() *cobra.Command {
 	var keyPath, predType, predPath string
 	var asJSON bool
+	var lf logFlags
 	cmd := &cobra.Command{
 		Use:   "attest --key KEY --predicate-type TYPE --predicate FILE IMAGE",
 		Short: "Attach a signed in-toto attestation (SBOM, provenance, link) to an image",
@@ -162,7 +170,11 @@ https://slsa.dev/provenance/v1, https://in-toto.io/attestation/link/v0.3.`,
 				return err
 			}
 			warnTag(cmd, t)
-			a, err := image.Attest(cmd.Context(), t, k, predType, pred, image.SignOptions{})
+			bo, err := lf.options()
+			if err != nil {
+				return err
+			}
+			a, err := image.Attest(cmd.Context(), t, k, predType, pred, image.SignOptions{Bundle: bo})
 			if err != nil {
 				return attachFailed(fmt.Errorf("%s: %w", predPath, err))
 			}
@@ -172,6 +184,7 @@ https://slsa.dev/provenance/v1, https://in-toto.io/attestation/link/v0.3.`,
 	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "private key file")
 	cmd.Flags().StringVarP(&predType, "predicate-type", "t", "", "predicate type URI")
 	cmd.Flags().StringVarP(&predPath, "predicate", "p", "", "predicate JSON file")
+	lf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }

@@ -30,6 +30,7 @@ const (
 	CosignKindSignatures = "dev.cosignproject.cosign/sigs"
 	CosignKindAtts       = "dev.cosignproject.cosign/atts"
 	CosignKindImage      = "dev.cosignproject.cosign/image"
+	CosignKindImageIndex = "dev.cosignproject.cosign/imageIndex"
 	// AnnotationCosignCertificate marks a keyless .sig layer.
 	AnnotationCosignCertificate = "dev.sigstore.cosign/certificate"
 	// annotationAttPredicateType is the predicate type annotation cosign

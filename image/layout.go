@@ -249,6 +249,45 @@ func (ls *layoutStore) writeBlob(h v1.Hash, data []byte) error {
 	return atomicfile.Write(p, data, 0o644)
 }
 
+// cosignKindOf is the kind annotation cosign save gives an image
+// (dev.cosignproject.cosign/image) or an image index (…/imageIndex) in
+// index.json. cosign verify --local-image looks for it to find the image
+// in a layout ("must verify either an image index or image" without it),
+// and cosign v3 then reads the image's referrers from index.json: so toto
+// marks the subject's entry when it attaches a signature or attestation.
+// An entry that already has a kind annotation is left alone.
+func cosignKindOf(mt types.MediaType) string {
+	switch mt {
+	case types.OCIManifestSchema1, types.DockerManifestSchema2:
+		return CosignKindImage
+	case types.OCIImageIndex, types.DockerManifestList:
+		return CosignKindImageIndex
+	}
+	return ""
+}
+
+// withAnnotation returns the JSON object entry with annotations[k] = v,
+// every other member kept.
+func withAnnotation(entry json.RawMessage, k, v string) (json.RawMessage, error) {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(entry, &members); err != nil {
+		return nil, err
+	}
+	ann := map[string]string{}
+	if a, ok := members["annotations"]; ok {
+		if err := json.Unmarshal(a, &ann); err != nil {
+			return nil, err
+		}
+	}
+	ann[k] = v
+	a, err := json.Marshal(ann)
+	if err != nil {
+		return nil, err
+	}
+	members["annotations"] = a
+	return json.Marshal(members)
+}
+
 // lockName is the lock file beside index.json that toto writers hold
 // while they rewrite index.json (see push).
 const lockName = "index.json.lock"
@@ -309,7 +348,7 @@ func (ls *layoutStore) push(ctx context.Context, a *artifact) error {
 		return &AttachError{Where: ls.indexPath(), Referrer: a.desc.Digest, Err: err}
 	}
 	defer release()
-	if err := ls.addToIndex(a.desc); err != nil {
+	if err := ls.addToIndex(a.desc, a.subject); err != nil {
 		return err
 	}
 	idx, err := ls.index()
@@ -322,9 +361,10 @@ func (ls *layoutStore) push(ctx context.Context, a *artifact) error {
 	return nil
 }
 
-// addToIndex appends desc to index.json unless listed; the caller holds
-// the lock.
-func (ls *layoutStore) addToIndex(desc v1.Descriptor) error {
+// addToIndex appends desc to index.json unless listed, and marks the
+// subject's entry as cosign save does (see cosignKindOf); the caller holds
+// the lock. Every other member and entry is kept as it was.
+func (ls *layoutStore) addToIndex(desc v1.Descriptor, subject v1.Descriptor) error {
 	raw, err := boundedio.ReadFile(ls.indexPath(), maxManifestSize)
 	if err != nil {
 		return err
@@ -337,17 +377,37 @@ func (ls *layoutStore) addToIndex(desc v1.Descriptor) error {
 	if err := f.Take("manifests", &manifests, false); err != nil {
 		return fmt.Errorf("%s: %w", ls.indexPath(), err)
 	}
-	for _, m := range manifests {
+	listed, changed := false, false
+	for i, m := range manifests {
 		var d v1.Descriptor
-		if json.Unmarshal(m, &d) == nil && d.Digest == desc.Digest {
-			return nil // already listed
+		if json.Unmarshal(m, &d) != nil {
+			continue
+		}
+		switch d.Digest {
+		case desc.Digest:
+			listed = true
+		case subject.Digest:
+			kind := cosignKindOf(d.MediaType)
+			if _, has := d.Annotations[AnnotationCosignKind]; has || kind == "" {
+				continue
+			}
+			marked, err := withAnnotation(m, AnnotationCosignKind, kind)
+			if err != nil {
+				return fmt.Errorf("%s: entry %s: %w", ls.indexPath(), d.Digest, err)
+			}
+			manifests[i], changed = marked, true
 		}
 	}
-	add, err := json.Marshal(desc)
-	if err != nil {
-		return err
+	if listed && !changed {
+		return nil
 	}
-	manifests = append(manifests, add)
+	if !listed {
+		add, err := json.Marshal(desc)
+		if err != nil {
+			return err
+		}
+		manifests = append(manifests, add)
+	}
 	known := map[string]any{"manifests": manifests}
 	out, err := jsonobj.Join(known, f)
 	if err != nil {

@@ -376,7 +376,7 @@ func TestTlogTamper(t *testing.T) {
 		{"altered root hash", edit(t, good, alterRootHash), trustedRoot, keyed, bundle.ErrTransparencyLog, "root hash is not the checkpoint's"},
 		{"log required, none", unlogged, trustedRoot, keyed, bundle.ErrTransparencyLog, "no transparency-log entry"},
 		{"timestamp by a TSA not in the trusted root", good, noTSARoot, keyed, bundle.ErrTimestamp, "timestamp"},
-		{"timestamp outside the certificate's validity", expired, withCA, certPolicy, bundle.ErrCertificate, "not valid at the time"},
+		{"timestamp outside the certificate's validity", expired, withCA, certPolicy, bundle.ErrCertificate, "at the time the timestamp authority or log proves"},
 		{"certificate by a CA not in the trusted root", keyless, trustedRoot, certPolicy, bundle.ErrCertificate, "certificate"},
 	}
 	for _, tc := range tests {

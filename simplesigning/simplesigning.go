@@ -1,0 +1,366 @@
+// Package simplesigning signs and verifies container image signatures in
+// the "simple signing" format of containers/image, the library podman,
+// skopeo, buildah and CRI-O use (containers-signature(5)): a small JSON
+// payload naming the image by reference and manifest digest, signed as an
+// OpenPGP signed message (not detached, not cleartext).
+//
+// OpenPGP is github.com/ProtonMail/go-crypto, the pure-Go implementation
+// containers/image itself uses without gpgme, so toto builds with
+// CGO_ENABLED=0. Which signatures are required for which image is a policy
+// (containers-policy.json(5)) question, answered elsewhere; this package
+// answers "is this signature by one of these keys, and what does it say".
+package simplesigning
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+)
+
+// Type is the critical.type of a simple signing payload.
+const Type = "atomic container signature"
+
+// MaxSignatureSize bounds a signature read or verified, as containers/image
+// bounds a signature body (4 MiB).
+const MaxSignatureSize = 4 << 20
+
+// Errors callers branch on; each failure wraps one of them.
+var (
+	// ErrCorrupt: not an OpenPGP signed message (corrupt packets, a
+	// cleartext-signed or detached signature, an encrypted message).
+	ErrCorrupt = errors.New("not an OpenPGP signed message")
+	// ErrUnknownKey: signed by a key not in the keyring.
+	ErrUnknownKey = errors.New("signed by a key not trusted here")
+	// ErrExpiredKey: the signing key or signature has expired.
+	ErrExpiredKey = errors.New("signing key or signature expired")
+	// ErrBadSignature: the signature does not verify over the payload.
+	ErrBadSignature = errors.New("signature does not verify")
+	// ErrPayload: the signed payload is not a simple signing payload.
+	ErrPayload = errors.New("not a simple signing payload")
+	// ErrDigestMismatch: the payload names another manifest digest.
+	ErrDigestMismatch = errors.New("signature is for another manifest digest")
+)
+
+// Payload is the signed content (containers-signature(5)).
+type Payload struct {
+	// DockerReference is critical.identity.docker-reference, the image
+	// name the signer meant (e.g. "registry.example/app:1.4").
+	DockerReference string
+	// ManifestDigest is critical.image.docker-manifest-digest
+	// ("sha256:...").
+	ManifestDigest string
+	// Creator and Timestamp are from "optional"; zero when absent.
+	Creator   string
+	Timestamp int64
+}
+
+// MarshalJSON writes the payload as containers/image does: critical and
+// optional, the fixed type.
+func (p *Payload) MarshalJSON() ([]byte, error) {
+	optional := map[string]any{}
+	if p.Creator != "" {
+		optional["creator"] = p.Creator
+	}
+	if p.Timestamp != 0 {
+		optional["timestamp"] = p.Timestamp
+	}
+	return json.Marshal(map[string]any{
+		"critical": map[string]any{
+			"type":     Type,
+			"image":    map[string]string{"docker-manifest-digest": p.ManifestDigest},
+			"identity": map[string]string{"docker-reference": p.DockerReference},
+		},
+		"optional": optional,
+	})
+}
+
+// ParsePayload reads a payload strictly, as containers/image does: the
+// critical section must have exactly type, image and identity, with the
+// type above; unknown members of critical are refused (a signer may have
+// meant a constraint this reader would ignore), those of optional are not.
+func ParsePayload(data []byte) (*Payload, error) {
+	var top map[string]json.RawMessage
+	if err := strictUnmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPayload, err)
+	}
+	for k := range top {
+		if k != "critical" && k != "optional" {
+			return nil, fmt.Errorf("%w: unexpected member %q", ErrPayload, k)
+		}
+	}
+	var critical struct {
+		Type     *string                    `json:"type"`
+		Image    map[string]json.RawMessage `json:"image"`
+		Identity map[string]json.RawMessage `json:"identity"`
+	}
+	raw, ok := top["critical"]
+	if !ok {
+		return nil, fmt.Errorf("%w: no critical section", ErrPayload)
+	}
+	var members map[string]json.RawMessage
+	if err := strictUnmarshal(raw, &members); err != nil {
+		return nil, fmt.Errorf("%w: critical: %v", ErrPayload, err)
+	}
+	for k := range members {
+		if k != "type" && k != "image" && k != "identity" {
+			return nil, fmt.Errorf("%w: critical: unexpected member %q", ErrPayload, k)
+		}
+	}
+	if err := json.Unmarshal(raw, &critical); err != nil {
+		return nil, fmt.Errorf("%w: critical: %v", ErrPayload, err)
+	}
+	if critical.Type == nil || *critical.Type != Type {
+		return nil, fmt.Errorf("%w: critical.type is not %q", ErrPayload, Type)
+	}
+	p := &Payload{}
+	var err error
+	if p.ManifestDigest, err = onlyString(critical.Image, "docker-manifest-digest"); err != nil {
+		return nil, fmt.Errorf("%w: critical.image: %v", ErrPayload, err)
+	}
+	if p.DockerReference, err = onlyString(critical.Identity, "docker-reference"); err != nil {
+		return nil, fmt.Errorf("%w: critical.identity: %v", ErrPayload, err)
+	}
+	if raw, ok := top["optional"]; ok {
+		var optional struct {
+			Creator   *string `json:"creator"`
+			Timestamp *int64  `json:"timestamp"`
+		}
+		if err := json.Unmarshal(raw, &optional); err != nil {
+			return nil, fmt.Errorf("%w: optional: %v", ErrPayload, err)
+		}
+		if optional.Creator != nil {
+			p.Creator = *optional.Creator
+		}
+		if optional.Timestamp != nil {
+			p.Timestamp = *optional.Timestamp
+		}
+	}
+	return p, nil
+}
+
+// strictUnmarshal decodes a JSON object, refusing duplicate members (Go
+// would keep the last, containers/image refuses).
+func strictUnmarshal(data []byte, v *map[string]json.RawMessage) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return errors.New("not a JSON object")
+	}
+	out := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		name := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		if _, dup := out[name]; dup {
+			return fmt.Errorf("member %q appears twice", name)
+		}
+		out[name] = raw
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data")
+	}
+	*v = out
+	return nil
+}
+
+// onlyString reads an object that must have exactly one member, a string.
+func onlyString(m map[string]json.RawMessage, name string) (string, error) {
+	if len(m) != 1 {
+		return "", fmt.Errorf("want exactly the member %q", name)
+	}
+	raw, ok := m[name]
+	if !ok {
+		return "", fmt.Errorf("want exactly the member %q", name)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", fmt.Errorf("%q: %v", name, err)
+	}
+	return s, nil
+}
+
+// ReadKeyring reads OpenPGP keys, armored ("-----BEGIN PGP PUBLIC KEY
+// BLOCK-----", several blocks allowed) or binary, as gpg --export writes
+// them.
+func ReadKeyring(data []byte) (openpgp.EntityList, error) {
+	if bytes.HasPrefix(bytes.TrimSpace(data), []byte("-----BEGIN PGP")) {
+		var all openpgp.EntityList
+		rest := data
+		for len(bytes.TrimSpace(rest)) > 0 {
+			r := bytes.NewReader(rest)
+			block, err := armor.Decode(r)
+			if err != nil {
+				if len(all) > 0 && errors.Is(err, io.EOF) {
+					break
+				}
+				return nil, fmt.Errorf("armored keyring: %w", err)
+			}
+			el, err := openpgp.ReadKeyRing(block.Body)
+			if err != nil {
+				return nil, fmt.Errorf("armored keyring: %w", err)
+			}
+			all = append(all, el...)
+			consumed := len(rest) - r.Len()
+			if consumed <= 0 {
+				break
+			}
+			rest = rest[consumed:]
+		}
+		if len(all) == 0 {
+			return nil, errors.New("no keys in keyring")
+		}
+		return all, nil
+	}
+	el, err := openpgp.ReadKeyRing(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	return el, nil
+}
+
+// Fingerprint is the uppercase hex fingerprint of an entity's primary key,
+// as gpg prints it and policy.json's keyPaths are matched by.
+func Fingerprint(e *openpgp.Entity) string {
+	return strings.ToUpper(fmt.Sprintf("%x", e.PrimaryKey.Fingerprint))
+}
+
+// Options are the knobs of Sign and Verify.
+type Options struct {
+	// Now is the time keys and signatures are checked against (and the
+	// signature's creation time when signing); zero means time.Now.
+	Now time.Time
+}
+
+func (o Options) config() *packet.Config {
+	c := &packet.Config{DefaultHash: 0}
+	if !o.Now.IsZero() {
+		now := o.Now
+		c.Time = func() time.Time { return now }
+	}
+	return c
+}
+
+// Sign signs payload as an OpenPGP signed message with signer's signing
+// key (it must hold a decrypted private key).
+func Sign(payload []byte, signer *openpgp.Entity, opts Options) ([]byte, error) {
+	if signer == nil || signer.PrivateKey == nil {
+		return nil, errors.New("simplesigning: the signing key has no private key")
+	}
+	var buf bytes.Buffer
+	w, err := openpgp.Sign(&buf, signer, nil, opts.config())
+	if err != nil {
+		return nil, fmt.Errorf("simplesigning: sign: %w", err)
+	}
+	if _, err := w.Write(payload); err != nil {
+		return nil, fmt.Errorf("simplesigning: sign: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("simplesigning: sign: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Verified is a signature that verified.
+type Verified struct {
+	// Payload is the signed content, as signed.
+	Payload []byte
+	// Fingerprint is the signing key's primary fingerprint (uppercase
+	// hex), and SubkeyFingerprint the fingerprint of the (sub)key that
+	// made the signature.
+	Fingerprint, SubkeyFingerprint string
+	// Created is when the signature was made.
+	Created time.Time
+}
+
+// Verify checks that sig is an OpenPGP signed message by a key of keyring,
+// valid at opts.Now, and returns what it signs. It does not interpret the
+// payload: see ParsePayload and CheckDigest.
+func Verify(sig []byte, keyring openpgp.EntityList, opts Options) (*Verified, error) {
+	if len(sig) > MaxSignatureSize {
+		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrCorrupt, len(sig), MaxSignatureSize)
+	}
+	if bytes.HasPrefix(bytes.TrimSpace(sig), []byte("-----BEGIN PGP")) {
+		return nil, fmt.Errorf("%w: armored or cleartext-signed text; containers/image signatures are binary signed messages", ErrCorrupt)
+	}
+	md, err := openpgp.ReadMessage(bytes.NewReader(sig), keyring, nil, opts.config())
+	if err != nil {
+		return nil, classify(err)
+	}
+	if md.IsEncrypted || md.IsSymmetricallyEncrypted {
+		return nil, fmt.Errorf("%w: an encrypted message", ErrCorrupt)
+	}
+	if !md.IsSigned {
+		return nil, fmt.Errorf("%w: the message is not signed", ErrCorrupt)
+	}
+	if md.SignedBy == nil {
+		return nil, fmt.Errorf("%w: key ID %016X", ErrUnknownKey, md.SignedByKeyId)
+	}
+	body, err := io.ReadAll(io.LimitReader(md.UnverifiedBody, MaxSignatureSize+1))
+	if err != nil {
+		return nil, classify(err)
+	}
+	if len(body) > MaxSignatureSize {
+		return nil, fmt.Errorf("%w: payload larger than %d bytes", ErrCorrupt, MaxSignatureSize)
+	}
+	if md.SignatureError != nil {
+		return nil, classify(md.SignatureError)
+	}
+	if md.Signature == nil {
+		return nil, fmt.Errorf("%w: no signature packet", ErrCorrupt)
+	}
+	v := &Verified{
+		Payload:           body,
+		Fingerprint:       Fingerprint(md.SignedBy.Entity),
+		SubkeyFingerprint: strings.ToUpper(fmt.Sprintf("%x", md.SignedBy.PublicKey.Fingerprint)),
+		Created:           md.Signature.CreationTime,
+	}
+	return v, nil
+}
+
+func classify(err error) error {
+	switch {
+	case errors.Is(err, pgperrors.ErrKeyExpired), errors.Is(err, pgperrors.ErrSignatureExpired):
+		return fmt.Errorf("%w: %v", ErrExpiredKey, err)
+	case errors.Is(err, pgperrors.ErrUnknownIssuer):
+		return fmt.Errorf("%w: %v", ErrUnknownKey, err)
+	}
+	var se pgperrors.SignatureError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	return fmt.Errorf("%w: %v", ErrCorrupt, err)
+}
+
+// CheckDigest checks that the payload names manifestDigest
+// ("sha256:..."), compared as containers/image compares digests (the
+// algorithm and the hex, case-sensitively).
+func (p *Payload) CheckDigest(manifestDigest string) error {
+	if p.ManifestDigest != manifestDigest {
+		return fmt.Errorf("%w: it names %s, the image is %s", ErrDigestMismatch, p.ManifestDigest, manifestDigest)
+	}
+	return nil
+}

@@ -26,6 +26,14 @@
 // passes when one signature by a trusted identity verifies; the rest is
 // reported, and ignored unless VerifyOptions.RequireAll.
 //
+// Attaching makes sure the referrer is listed where readers look: a
+// registry's sha256-<hex> index is re-read and repaired until the entry
+// stays (concurrent writers drop each other's entries otherwise), an OCI
+// layout's index.json is rewritten under a lock on index.json.lock, and
+// the image's entry is annotated as cosign save does, so cosign verify
+// --local-image finds it. An attach that cannot be ensured is an
+// *AttachError (ErrNotAttached).
+//
 // See docs/images.md for the reasoning and the exact formats.
 package image
 

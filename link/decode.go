@@ -3,6 +3,7 @@ package link
 import (
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -28,7 +29,11 @@ func decodeArtifacts(raw []byte, shared *DigestSets) (a Artifacts, ok bool) {
 	}
 	// Sized from the text (an artifact takes about 100 bytes of it), so
 	// that the map does not grow through its sizes one by one.
-	a = make(Artifacts, min(len(raw)/128, 1<<20))
+	size := min(len(raw)/128, 1<<20)
+	a = make(Artifacts, size)
+	if shared != nil {
+		shared.expect(size)
+	}
 	d.ws()
 	if d.byte('}') {
 		return a, d.end()
@@ -169,21 +174,49 @@ func (d *artifactDecoder) digestSet() (DigestSet, bool) {
 // links hold too: treat them as read-only (replace an artifact's set, never
 // change it in place). Safe for concurrent use; the zero value is ready.
 type DigestSets struct {
+	// shards split the table by the digest's first hex digits, so that
+	// links decoded in parallel seldom wait for each other's lock.
+	shards [256]digestShard
+	// size is the expected number of sets, to size new tables at once
+	// rather than grow them through every size (a million artifacts).
+	size atomic.Int64
+}
+
+type digestShard struct {
 	mu sync.Mutex
 	// byAlg maps an algorithm name to the sets by their hex digest.
 	byAlg map[string]map[string]DigestSet
+	// One shard per cache line: two decoders locking neighbouring shards
+	// would otherwise take the line from each other's core.
+	_ [64 - 16]byte
+}
+
+func (t *DigestSets) expect(n int) {
+	for {
+		old := t.size.Load()
+		if int64(n) <= old || t.size.CompareAndSwap(old, int64(n)) {
+			return
+		}
+	}
 }
 
 func (t *DigestSets) get(alg, hex []byte) DigestSet {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.byAlg == nil {
-		t.byAlg = map[string]map[string]DigestSet{}
+	// hex is non-empty hex (isHexBytes): its first two digits pick the
+	// shard, evenly for any hash.
+	i := int(hexDigitValue(hex[0]))
+	if len(hex) > 1 {
+		i = i<<4 | int(hexDigitValue(hex[1]))
 	}
-	m, ok := t.byAlg[string(alg)]
+	sh := &t.shards[i]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.byAlg == nil {
+		sh.byAlg = map[string]map[string]DigestSet{}
+	}
+	m, ok := sh.byAlg[string(alg)]
 	if !ok {
-		m = map[string]DigestSet{}
-		t.byAlg[string(alg)] = m
+		m = make(map[string]DigestSet, t.size.Load()/int64(len(t.shards)))
+		sh.byAlg[string(alg)] = m
 	}
 	if ds, ok := m[string(hex)]; ok {
 		return ds
@@ -192,6 +225,17 @@ func (t *DigestSets) get(alg, hex []byte) DigestSet {
 	ds := DigestSet{string(alg): h}
 	m[h] = ds
 	return ds
+}
+
+func hexDigitValue(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
 }
 
 // takeArtifacts decodes member name of f into *a, fast when it can, and

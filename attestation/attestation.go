@@ -73,6 +73,19 @@ type Options struct {
 	// identity a keyless bundle must have (see bundle.Policy).
 	Identity, IdentityRegexp string
 	Issuer, IssuerRegexp     string
+	// RequireTlog and RequireTimestamp make a transparency-log entry and
+	// an RFC 3161 timestamp, verified against a log and a timestamp
+	// authority of SigstoreTrustedRoot, mandatory (bundle.Policy's
+	// fields of the same names). Only Sigstore bundles carry them: a
+	// plain envelope then fails with bundle.ErrTransparencyLog or
+	// bundle.ErrTimestamp. Both need SigstoreTrustedRoot (Check).
+	RequireTlog, RequireTimestamp bool
+}
+
+// Check reports, wrapping bundle.ErrPolicy, options no attestation can
+// pass: a log entry or timestamp required without a trusted root.
+func (o Options) Check() error {
+	return bundle.CheckPolicy(o.SigstoreTrustedRoot, bundle.Policy{RequireTlog: o.RequireTlog, RequireTimestamp: o.RequireTimestamp})
 }
 
 // Verifier verifies attestations against fixed trusted material.
@@ -102,6 +115,12 @@ type Verified struct {
 	// Subjects are the indexes of the expected digests that a subject of
 	// the statement matched.
 	Subjects []int
+	// Tlog are the bundle's transparency-log entries that verified
+	// against a log of the trusted root; Timestamps the verified times
+	// (RFC 3161 timestamps, Rekor v1 integrated times). Empty for a plain
+	// envelope or without a trusted root.
+	Tlog       []bundle.LogEntry
+	Timestamps []bundle.Timestamp
 }
 
 // Verify checks env. When subjects are given, the statement must have a
@@ -122,6 +141,8 @@ func (v *Verifier) Verify(ctx context.Context, env *envelope.Envelope, subjects 
 			return nil, err
 		}
 	} else if err := v.verifySignatures(env, out); err != nil {
+		return nil, err
+	} else if err := v.unlogged(); err != nil {
 		return nil, err
 	}
 	if err := env.CheckInToto(); err != nil {
@@ -175,6 +196,21 @@ func (v *Verifier) verifySignatures(env *envelope.Envelope, out *Verified) error
 	return nil
 }
 
+// unlogged is the failure of an envelope that is not a Sigstore bundle,
+// and so carries no log entry or timestamp, when one is required.
+func (v *Verifier) unlogged() error {
+	if err := v.opts.Check(); err != nil {
+		return err
+	}
+	switch {
+	case v.opts.RequireTlog:
+		return &Error{Stage: StageSignature, Err: fmt.Errorf("%w: not a Sigstore bundle, so no transparency-log entry, and one is required", bundle.ErrTransparencyLog)}
+	case v.opts.RequireTimestamp:
+		return &Error{Stage: StageSignature, Err: fmt.Errorf("%w: not a Sigstore bundle, so no RFC 3161 timestamp, and one is required", bundle.ErrTimestamp)}
+	}
+	return nil
+}
+
 // verifyBundle hands a Sigstore bundle to sigstore-go (package bundle),
 // which checks its signature with the trusted keys or its certificate
 // against the trusted root, and its log entries and timestamps.
@@ -191,7 +227,9 @@ func (v *Verifier) verifyBundle(ctx context.Context, env *envelope.Envelope, out
 		IssuerRegexp:   v.opts.IssuerRegexp,
 		// The subject is checked by Verify, with every algorithm the
 		// statement and the expected digests share.
-		SkipArtifact: true,
+		SkipArtifact:     true,
+		RequireTlog:      v.opts.RequireTlog,
+		RequireTimestamp: v.opts.RequireTimestamp,
 	})
 	if err != nil {
 		if errors.Is(err, bundle.ErrPolicy) {
@@ -200,6 +238,7 @@ func (v *Verifier) verifyBundle(ctx context.Context, env *envelope.Envelope, out
 		return &Error{Stage: StageSignature, Err: err}
 	}
 	out.Identity, out.Issuer = res.Identity, res.Issuer
+	out.Tlog, out.Timestamps = res.Tlog, res.Timestamps
 	if res.Key != nil {
 		out.Key = res.Key
 		for _, tk := range v.opts.Keys {

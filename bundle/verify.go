@@ -91,6 +91,28 @@ type Result struct {
 	// carries; when the trusted root was given, at least one of them was
 	// verified (a Rekor v2 entry gives no time of its own).
 	TlogEntries int
+	// Tlog are the entries that were verified: those by a log of the
+	// trusted root (sigstore-go checks every such entry and skips the
+	// others). Empty without a trusted root.
+	Tlog []LogEntry
+}
+
+// LogEntry is a transparency-log entry that verified: its inclusion proof
+// against a checkpoint signed by a log of the trusted root (or, for Rekor
+// v1, its signed promise).
+type LogEntry struct {
+	// Log is the log's base URL in the trusted root; LogID its key id
+	// (hex), as sigstore-go and the trusted root's logId name it.
+	Log   string `json:"log"`
+	LogID string `json:"logId"`
+	// Index is the entry's log index.
+	Index int64 `json:"logIndex"`
+	// Kind and Version are the entry type ("hashedrekord", "0.0.2").
+	Kind    string `json:"kind,omitempty"`
+	Version string `json:"version,omitempty"`
+	// IntegratedTime is a Rekor v1 entry's signed time (zero for Rekor
+	// v2, whose entries carry none).
+	IntegratedTime time.Time `json:"integratedTime,omitzero"`
 }
 
 // Equal reports whether t and u are the same time from the same source.
@@ -101,9 +123,9 @@ func (t Timestamp) Equal(u Timestamp) bool {
 // Timestamp is one verified time for the signature.
 type Timestamp struct {
 	// Kind is "Tlog" or "TimestampAuthority".
-	Kind string
-	URI  string
-	Time time.Time
+	Kind string    `json:"kind"`
+	URI  string    `json:"uri,omitempty"`
+	Time time.Time `json:"time"`
 }
 
 // Verify checks bundleJSON offline. trustedRootJSON is a Sigstore
@@ -213,7 +235,45 @@ func Verify(ctx context.Context, bundleJSON, trustedRootJSON []byte, p Policy) (
 		// example *verify.ErrValueRegexMismatch for an identity).
 		return nil, classify(err)
 	}
-	return result(b, res, mk)
+	out, err := result(b, res, mk)
+	if err != nil {
+		return nil, err
+	}
+	if tr != nil {
+		out.Tlog = verifiedEntries(tr, entries)
+	}
+	return out, nil
+}
+
+// verifiedEntries lists the entries by a log of tr. With a trusted root
+// and entries, sigstore-go verified every one of them (and failed the
+// bundle if one did not verify) and skipped the rest (and Rekor v1
+// entries whose promise does not verify); checkRequirements
+// made sure there is at least one.
+func verifiedEntries(tr *root.TrustedRoot, entries []*tlog.Entry) []LogEntry {
+	logs := tr.RekorLogs()
+	var out []LogEntry
+	for _, e := range entries {
+		id := hex.EncodeToString([]byte(e.LogKeyID()))
+		l, ok := logs[id]
+		if !ok {
+			continue
+		}
+		if e.HasInclusionPromise() && tlog.VerifySET(e, logs) != nil {
+			// sigstore-go skips a Rekor v1 entry whose promise does
+			// not verify.
+			continue
+		}
+		le := LogEntry{Log: l.BaseURL, LogID: id, Index: e.LogIndex()}
+		if kv := e.TransparencyLogEntry().GetKindVersion(); kv != nil {
+			le.Kind, le.Version = kv.GetKind(), kv.GetVersion()
+		}
+		if e.HasInclusionPromise() {
+			le.IntegratedTime = e.IntegratedTime()
+		}
+		out = append(out, le)
+	}
+	return out
 }
 
 // verifierOptions picks the sigstore-go checks from what the bundle holds
@@ -272,16 +332,24 @@ func integratedTime(entries []*tlog.Entry) bool {
 	return false
 }
 
+// CheckPolicy reports, wrapping ErrPolicy, a policy no bundle can meet
+// with trustedRootJSON: a log entry or timestamp required without a
+// trusted root to check it against. Callers that verify many bundles
+// (package attestation, package image) call it once, before the first.
+func CheckPolicy(trustedRootJSON []byte, p Policy) error {
+	if len(trustedRootJSON) == 0 && (p.RequireTlog || p.RequireTimestamp) {
+		return fmt.Errorf("%w: requiring a transparency-log entry or a timestamp needs a trusted root that lists the log and timestamp authority", ErrPolicy)
+	}
+	return nil
+}
+
 // checkRequirements refuses early, with a reason, a bundle that lacks a
 // log entry or timestamp the policy requires, or whose log entries are
 // all by logs the trusted root does not list (sigstore-go skips those and
 // reports only a count).
 func checkRequirements(tr *root.TrustedRoot, entries []*tlog.Entry, stamps int, p Policy) error {
 	if tr == nil {
-		if p.RequireTlog || p.RequireTimestamp {
-			return fmt.Errorf("%w: requiring a transparency-log entry or a timestamp needs a trusted root that lists the log and timestamp authority", ErrPolicy)
-		}
-		return nil
+		return CheckPolicy(nil, p)
 	}
 	if p.RequireTlog && len(entries) == 0 {
 		return fmt.Errorf("%w: %w: the bundle has no transparency-log entry, and one is required", ErrVerification, ErrTransparencyLog)

@@ -10,6 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/toto-dev/toto/attestation"
+	"github.com/toto-dev/toto/bundle"
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/link"
 )
@@ -153,7 +154,25 @@ func checkCosignSig(ctx context.Context, t *Target, l v1.Descriptor, opts Verify
 	if err != nil && k == nil && l.Annotations[AnnotationCosignCertificate] != "" {
 		return fmt.Errorf("keyless %s signature (certificate in annotation): toto verifies keyless signatures only as Sigstore bundles: %w", SuffixSignatures, err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return unloggedTag(SuffixSignatures, opts)
+}
+
+// unloggedTag is the failure of a verified cosign v2 .sig layer when a
+// log entry or timestamp is required: toto checks those only in Sigstore
+// bundles (a .sig layer's Rekor v1 bundle annotation is not read).
+// .att layers are DSSE envelopes and fail the same way in
+// attestation.Verifier.
+func unloggedTag(suffix string, opts VerifyOptions) error {
+	switch {
+	case opts.RequireTlog:
+		return fmt.Errorf("%w: cosign v2 %s layer: toto checks transparency-log entries only in Sigstore bundles, and one is required", bundle.ErrTransparencyLog, suffix)
+	case opts.RequireTimestamp:
+		return fmt.Errorf("%w: cosign v2 %s layer: toto checks timestamps only in Sigstore bundles, and one is required", bundle.ErrTimestamp, suffix)
+	}
+	return nil
 }
 
 // checkCosignAtt verifies one .att layer: a DSSE envelope holding an

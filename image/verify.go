@@ -34,6 +34,16 @@ type VerifyOptions struct {
 	TrustedRoot              []byte
 	Identity, IdentityRegexp string
 	Issuer, IssuerRegexp     string
+	// RequireTlog and RequireTimestamp make a transparency-log entry and
+	// an RFC 3161 timestamp, verified against a log and a timestamp
+	// authority of TrustedRoot, part of what it takes for a signature or
+	// attestation to verify (bundle.Policy's fields, through
+	// attestation.Options). An entry without them does not verify: it
+	// is ignored with the reason (bundle.ErrTransparencyLog,
+	// bundle.ErrTimestamp), or fails the image with RequireAll. Only
+	// Sigstore bundles carry them, so cosign v2 .sig and .att layers
+	// never meet them. Both need TrustedRoot (Check).
+	RequireTlog, RequireTimestamp bool
 
 	// RequireAll is the strict mode: every signature and attestation
 	// found (referrer bundles and cosign v2 .sig/.att layers) must verify.
@@ -48,6 +58,28 @@ type VerifyOptions struct {
 	// SBOMPolicy, when set, is applied (sbom.Evaluate) to the verified
 	// SBOM attestations of the image.
 	SBOMPolicy *sbom.Policy
+}
+
+// Check reports, wrapping bundle.ErrPolicy, options no image can pass: a
+// log entry or timestamp required without a trusted root. Verify calls
+// it first; a CLI may call it before opening the image.
+func (o VerifyOptions) Check() error {
+	return o.attestation().Check()
+}
+
+// attestation is the attestation.Options every bundle and DSSE envelope
+// of the image is verified with.
+func (o VerifyOptions) attestation() attestation.Options {
+	return attestation.Options{
+		Keys:                attestation.Keys(o.Keys...),
+		SigstoreTrustedRoot: o.TrustedRoot,
+		Identity:            o.Identity,
+		IdentityRegexp:      o.IdentityRegexp,
+		Issuer:              o.Issuer,
+		IssuerRegexp:        o.IssuerRegexp,
+		RequireTlog:         o.RequireTlog,
+		RequireTimestamp:    o.RequireTimestamp,
+	}
 }
 
 // Kinds of findings in a report.
@@ -98,6 +130,13 @@ type Finding struct {
 	Identity string `json:"identity,omitempty"`
 	Issuer   string `json:"issuer,omitempty"`
 	Verified bool   `json:"verified"`
+	// Tlog are the transparency-log entries of a verified bundle that
+	// verified against a log of the trusted root (log, log id, index);
+	// Timestamps its verified times (RFC 3161 timestamps with their
+	// authority's URI, Rekor v1 integrated times). Empty without a
+	// trusted root, and for cosign v2 .sig/.att layers.
+	Tlog       []bundle.LogEntry  `json:"tlog,omitempty"`
+	Timestamps []bundle.Timestamp `json:"timestamps,omitempty"`
 	// Status is StatusVerified, StatusFailed or StatusIgnored.
 	Status string `json:"status"`
 	// Error is why it did not verify; Reason why an entry that was not
@@ -129,8 +168,11 @@ type Report struct {
 	Attestations int `json:"verifiedAttestations"`
 	Failures     int `json:"failures"`
 	Ignored      int `json:"ignored"`
-	// RequireAll is the mode the report was made in.
-	RequireAll bool `json:"requireAll"`
+	// RequireAll is the mode the report was made in; RequireTlog and
+	// RequireTimestamp the requirements each verified entry met.
+	RequireAll       bool `json:"requireAll"`
+	RequireTlog      bool `json:"requireTlog,omitempty"`
+	RequireTimestamp bool `json:"requireTimestamp,omitempty"`
 	// PredicateTypes were required; MissingPredicateTypes had no verified
 	// attestation.
 	PredicateTypes        []string `json:"requiredPredicateTypes,omitempty"`
@@ -172,21 +214,18 @@ func (r *Report) OK() bool {
 // error, such as a *DigestError), or says why the referrers could not be
 // listed.
 func Verify(ctx context.Context, t *Target, opts VerifyOptions) (*Report, error) {
-	rep := &Report{Image: t.Reference, Digest: t.Digest(), Findings: []Finding{}, RequireAll: opts.RequireAll, PredicateTypes: opts.PredicateTypes}
+	rep := &Report{Image: t.Reference, Digest: t.Digest(), Findings: []Finding{}, RequireAll: opts.RequireAll,
+		RequireTlog: opts.RequireTlog, RequireTimestamp: opts.RequireTimestamp, PredicateTypes: opts.PredicateTypes}
+	if err := opts.Check(); err != nil {
+		return rep, err
+	}
 	if err := t.checkSubject(ctx); err != nil {
 		if errors.Is(err, ErrDigestMismatch) {
 			return rep, fmt.Errorf("%w: %s: %w", ErrVerification, t, err)
 		}
 		return rep, err
 	}
-	av := attestation.NewVerifier(attestation.Options{
-		Keys:                attestation.Keys(opts.Keys...),
-		SigstoreTrustedRoot: opts.TrustedRoot,
-		Identity:            opts.Identity,
-		IdentityRegexp:      opts.IdentityRegexp,
-		Issuer:              opts.Issuer,
-		IssuerRegexp:        opts.IssuerRegexp,
-	})
+	av := attestation.NewVerifier(opts.attestation())
 	// The cosign v2 tags are read while the referrers are: neither
 	// depends on the other.
 	var tagged []Finding
@@ -324,7 +363,7 @@ func (f *Finding) source() string {
 func (r *Report) err(t *Target) error {
 	var why []string
 	if r.Signatures == 0 {
-		why = append(why, fmt.Sprintf("no signature by a trusted key (%d entr%s did not verify)", r.Failures, plural(r.Failures, "y", "ies")))
+		why = append(why, fmt.Sprintf("no signature by a trusted key%s (%d entr%s did not verify)", r.required(), r.Failures, plural(r.Failures, "y", "ies")))
 	} else if r.RequireAll && r.Failures > 0 {
 		why = append(why, fmt.Sprintf("%d attached signature(s) or attestation(s) failed verification", r.Failures))
 	}
@@ -344,6 +383,19 @@ func (r *Report) err(t *Target) error {
 		}
 	}
 	return e
+}
+
+// required words the log and timestamp requirements for messages.
+func (r *Report) required() string {
+	switch {
+	case r.RequireTlog && r.RequireTimestamp:
+		return " with a verified transparency-log entry and RFC 3161 timestamp"
+	case r.RequireTlog:
+		return " with a verified transparency-log entry"
+	case r.RequireTimestamp:
+		return " with a verified RFC 3161 timestamp"
+	}
+	return ""
 }
 
 func plural(n int, one, many string) string {
@@ -422,6 +474,7 @@ func checkBundle(ctx context.Context, t *Target, m *v1.Manifest, av *attestation
 		f.KeyID = va.Key.ID()
 	}
 	f.Identity, f.Issuer = va.Identity, va.Issuer
+	f.Tlog, f.Timestamps = va.Tlog, va.Timestamps
 	st := va.Statement
 	f.PredicateType = st.PredicateType
 	if want := m.Annotations[AnnotationPredicateType]; want != "" && want != st.PredicateType {
@@ -458,9 +511,9 @@ func (r *Report) Decision() decision.Decision {
 	d := decision.Decision{Subject: r.Image + "@" + r.Digest}
 	var sigErr error
 	if r.Signatures == 0 {
-		sigErr = errors.New("no signature by a trusted key")
+		sigErr = errors.New("no signature by a trusted key" + r.required())
 	}
-	d.Requirements = append(d.Requirements, decision.Check("signature by a trusted key", decision.Enforce, sigErr))
+	d.Requirements = append(d.Requirements, decision.Check("signature by a trusted key"+r.required(), decision.Enforce, sigErr))
 	for _, pt := range r.PredicateTypes {
 		var err error
 		if slices.Contains(r.MissingPredicateTypes, pt) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -194,11 +195,12 @@ func newImageVerifyCmd() *cobra.Command {
 	var layoutPath string
 	var layoutKeys []string
 	var tf trustFlags
+	var rf requireFlags
 	var asJSON, requireAll bool
 	var types []string
 	var sbomPolicy string
 	cmd := &cobra.Command{
-		Use:   "verify (--key PUB... | --layout LAYOUT --layout-key OWNER.pub...) IMAGE",
+		Use:   "verify (--key PUB... | --layout LAYOUT --layout-key OWNER.pub...) [--trusted-root TR [--require-tlog] [--require-timestamp]] IMAGE",
 		Short: "Check an image's signatures and attestations against trusted keys",
 		Long: `Find the signatures and attestations of IMAGE's manifest digest and verify
 them: OCI 1.1 referrers holding Sigstore bundles (cosign v3, cosign v2 with
@@ -217,6 +219,16 @@ cosign's names: spdxjson, cyclonedx, slsaprovenance, slsaprovenance1, ...);
 image's verified SBOM attestations. Keyless (Fulcio) bundles are accepted
 with --trusted-root and an identity and issuer; --identity-regexp and
 --issuer-regexp must match the whole value (anchored as ^(?:RE)$).
+
+With --trusted-root, the log entries and timestamps a bundle carries must
+verify against the logs and timestamp authorities it lists.
+--require-tlog and --require-timestamp make a transparency-log entry
+(Rekor inclusion proof and checkpoint) and an RFC 3161 timestamp part of
+what it takes for a signature or attestation to verify: one without them
+is ignored with the reason (or fails the image with --require-all), and
+cosign v2 .sig/.att layers, which toto checks without a log, never meet
+them. Each verified entry lists the log entry and timestamps that
+verified (see docs/transparency.md).
 
 The image's manifest and every manifest and blob read are checked against
 their digests; a tag is resolved by fetching and hashing the manifest, and
@@ -242,9 +254,12 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 			} else if len(layoutKeys) > 0 {
 				return errors.New("--layout-key needs --layout")
 			}
-			opts := image.VerifyOptions{Keys: trusted, RequireAll: requireAll}
+			opts := image.VerifyOptions{Keys: trusted, RequireAll: requireAll, RequireTlog: rf.tlog, RequireTimestamp: rf.timestamp}
 			if err := tf.apply(&opts.TrustedRoot, &opts.Identity, &opts.IdentityRegexp, &opts.Issuer, &opts.IssuerRegexp); err != nil {
 				return err
+			}
+			if err := opts.Check(); err != nil {
+				return fmt.Errorf("--require-tlog/--require-timestamp need --trusted-root: %w", err)
 			}
 			if len(trusted) == 0 && opts.TrustedRoot == nil {
 				return errors.New("give trusted keys with --key, or --layout and --layout-key")
@@ -295,6 +310,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	cmd.Flags().StringArrayVar(&types, "type", nil, "require a verified attestation of this predicate type: a URI or a cosign name (repeatable)")
 	cmd.Flags().StringVar(&sbomPolicy, "sbom-policy", "", "SBOM policy file (YAML or JSON) applied to the image's SBOM attestations")
 	tf.register(cmd)
+	rf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }
@@ -357,6 +373,16 @@ func printImageReport(w io.Writer, t *image.Target, rep *image.Report) {
 			where = f.Tag + " layer " + f.Layer
 		}
 		fmt.Fprintf(w, "  %s %-11s %s %s%s\n", status, f.Kind, where, pt, who)
+		for _, e := range f.Tlog {
+			fmt.Fprintf(w, "       tlog %s index %d (log id %s), inclusion verified\n", e.Log, e.Index, shortLogID(e.LogID))
+		}
+		for _, ts := range f.Timestamps {
+			src := ts.URI
+			if src == "" {
+				src = ts.Kind
+			}
+			fmt.Fprintf(w, "       time %s (%s)\n", ts.Time.UTC().Format(time.RFC3339), src)
+		}
 		switch {
 		case f.Status == image.StatusIgnored && f.Error != "":
 			fmt.Fprintf(w, "       ignored: %s\n", f.Error)
@@ -387,9 +413,27 @@ func printImageReport(w io.Writer, t *image.Target, rep *image.Report) {
 	if !rep.OK() {
 		verdict = "FAILED"
 	}
-	mode := ""
+	var flags []string
 	if rep.RequireAll {
-		mode = " (--require-all)"
+		flags = append(flags, "--require-all")
+	}
+	if rep.RequireTlog {
+		flags = append(flags, "--require-tlog")
+	}
+	if rep.RequireTimestamp {
+		flags = append(flags, "--require-timestamp")
+	}
+	mode := ""
+	if len(flags) > 0 {
+		mode = " (" + strings.Join(flags, " ") + ")"
 	}
 	fmt.Fprintf(w, "%s%s: %d signature(s), %d attestation(s) verified, %d did not verify, %d ignored\n", verdict, mode, rep.Signatures, rep.Attestations, rep.Failures, rep.Ignored)
+}
+
+// shortLogID shortens a hex log id for text output.
+func shortLogID(id string) string {
+	if len(id) > 16 {
+		return id[:16] + "…"
+	}
+	return id
 }

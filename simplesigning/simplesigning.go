@@ -42,6 +42,8 @@ var (
 	ErrUnknownKey = errors.New("signed by a key not trusted here")
 	// ErrExpiredKey: the signing key or signature has expired.
 	ErrExpiredKey = errors.New("signing key or signature expired")
+	// ErrRevokedKey: the signing (sub)key has been revoked.
+	ErrRevokedKey = errors.New("signing key revoked")
 	// ErrBadSignature: the signature does not verify over the payload.
 	ErrBadSignature = errors.New("signature does not verify")
 	// ErrPayload: the signed payload is not a simple signing payload.
@@ -345,6 +347,8 @@ func classify(err error) error {
 	switch {
 	case errors.Is(err, pgperrors.ErrKeyExpired), errors.Is(err, pgperrors.ErrSignatureExpired):
 		return fmt.Errorf("%w: %v", ErrExpiredKey, err)
+	case errors.Is(err, pgperrors.ErrKeyRevoked):
+		return fmt.Errorf("%w: %v", ErrRevokedKey, err)
 	case errors.Is(err, pgperrors.ErrUnknownIssuer):
 		return fmt.Errorf("%w: %v", ErrUnknownKey, err)
 	}
@@ -363,4 +367,40 @@ func (p *Payload) CheckDigest(manifestDigest string) error {
 		return fmt.Errorf("%w: it names %s, the image is %s", ErrDigestMismatch, p.ManifestDigest, manifestDigest)
 	}
 	return nil
+}
+
+// ArmorPublicKey writes e's public key (primary key, subkeys, identities
+// and their signatures) armored, as gpg --export --armor does.
+func ArmorPublicKey(e *openpgp.Entity) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := armor.Encode(&buf, openpgp.PublicKeyType, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Serialize(w); err != nil {
+		return nil, fmt.Errorf("simplesigning: public key: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}
+
+// ArmorPrivateKey writes e's private key (unencrypted) armored, as gpg
+// --export-secret-keys --armor does for a key without a passphrase.
+func ArmorPrivateKey(e *openpgp.Entity) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := armor.Encode(&buf, openpgp.PrivateKeyType, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.SerializePrivate(w, nil); err != nil {
+		return nil, fmt.Errorf("simplesigning: private key: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
 }

@@ -115,6 +115,13 @@ func (img Image) namespaces() []string {
 	return res
 }
 
+// Scopes lists the scopes that name img, most specific first: its
+// identity (the full reference, or the layout path), then its namespaces.
+// registries.d sections are looked up the same way.
+func (img Image) Scopes() []string {
+	return append([]string{img.identity()}, img.namespaces()...)
+}
+
 // RequirementsFor returns the requirements that apply to img and the scope
 // they came from: the transport's scope equal to the image's identity, else
 // the most specific namespace scope, else the transport's "" scope, else

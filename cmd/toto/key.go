@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/toto-dev/toto/internal/atomicfile"
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/simplesigning"
 )
 
 func init() {
@@ -21,11 +23,11 @@ func init() {
 }
 
 func newKeyGenerateCmd() *cobra.Command {
-	var typ, out, format string
+	var typ, out, format, uid string
 	var bits int
 	var encrypt bool
 	cmd := &cobra.Command{
-		Use:   "generate --type ed25519|ecdsa|rsa -o NAME",
+		Use:   "generate --type ed25519|ecdsa|rsa|pgp|pgp-rsa -o NAME",
 		Short: "Generate a key pair: NAME (private, mode 0600) and NAME.pub",
 		Long: `Generate a key pair and write the private key to NAME (mode 0600) and the
 public key to NAME.pub.
@@ -42,6 +44,12 @@ openssl, Python in-toto (through Python's cryptography) and toto read.
 (ENCRYPTED SIGSTORE PRIVATE KEY, always encrypted), for cosign sign-blob
 and sign; the public key is PEM either way.
 
+--type pgp (Ed25519) and pgp-rsa (--bits) make an OpenPGP key pair for
+Red Hat simple signing (toto simple-signing, skopeo, podman): NAME is the
+armored secret key (unencrypted, mode 0600), NAME.pub the armored public
+key, as gpg --export-secret-keys/--export --armor write them; --uid sets
+the user ID ("Name <email>").
+
 The password comes from TOTO_PASSWORD, else COSIGN_PASSWORD, else it is
 asked twice on the terminal. Every command that takes a private key reads
 both encrypted formats with the password found the same way.`,
@@ -50,6 +58,12 @@ both encrypted formats with the password found the same way.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return fmt.Errorf("-o NAME is required")
+			}
+			if typ == "pgp" || typ == "pgp-rsa" {
+				if format != "pem" || encrypt {
+					return fmt.Errorf("--type %s writes armored OpenPGP keys; --format and --encrypt do not apply", typ)
+				}
+				return generatePGP(cmd, typ, out, uid, bits)
 			}
 			k, err := keys.Generate(typ, keys.GenerateOptions{RSABits: bits})
 			if err != nil {
@@ -105,6 +119,7 @@ both encrypted formats with the password found the same way.`,
 	cmd.Flags().StringVar(&format, "format", "pem", "file format: pem, json (securesystemslib) or cosign (encrypted, as cosign generate-key-pair)")
 	cmd.Flags().BoolVar(&encrypt, "encrypt", false, "encrypt the private key (PKCS#8 PEM; password from TOTO_PASSWORD, COSIGN_PASSWORD or the terminal)")
 	cmd.Flags().IntVar(&bits, "bits", 3072, "RSA modulus size")
+	cmd.Flags().StringVar(&uid, "uid", "toto signer", `OpenPGP user ID of --type pgp keys, "Name <email>"`)
 	return cmd
 }
 
@@ -168,4 +183,38 @@ func writeJSON(cmd *cobra.Command, v any) error {
 	enc := json.NewEncoder(cmd.OutOrStdout())
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// generatePGP writes an OpenPGP key pair for simple signing.
+func generatePGP(cmd *cobra.Command, typ, out, uid string, bits int) error {
+	if err := refuseOverwrite(out, out+".pub"); err != nil {
+		return err
+	}
+	opts := simplesigning.KeyOptions{Name: uid}
+	if name, email, ok := strings.Cut(uid, "<"); ok {
+		opts.Name, opts.Email = strings.TrimSpace(name), strings.TrimSuffix(strings.TrimSpace(email), ">")
+	}
+	if typ == "pgp-rsa" {
+		opts.RSABits = bits
+	}
+	e, err := simplesigning.GenerateKey(opts)
+	if err != nil {
+		return err
+	}
+	priv, err := simplesigning.ArmorPrivateKey(e)
+	if err != nil {
+		return err
+	}
+	pub, err := simplesigning.ArmorPublicKey(e)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(out, priv, 0o600); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(out+".pub", pub, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s.pub (OpenPGP fingerprint %s)\n", out, out, simplesigning.Fingerprint(e))
+	return nil
 }

@@ -54,6 +54,8 @@ Exit codes: 0 success, 1 verification failed, 2 usage or input error.`,
 	SilenceErrors: true,
 }
 
+func init() { rootCmd.AddCommand(newSimpleSigningCmd()) }
+
 func main() {
 	// SIGTERM too (what kill, timeout(1) and CI runners send): the context
 	// is how inspection sandboxes and half-written files get cleaned up.

@@ -53,8 +53,11 @@ func TestStepNameCannotLeaveLinksFolder(t *testing.T) {
 			}
 			writeFile(t, target, encode(t, e))
 			res := verifyDir(t, le, links, owner)
+			// The file name is only ever looked for in the folder, and
+			// the failure says so.
 			te := onlyFailure[*verifier.ThresholdError](t, res, fmt.Sprintf(
-				"step %s: needs links from 1 distinct authorised functionaries, found 0", step))
+				"step %s: needs links from 1 distinct authorised functionaries, found 0; looked in %s for %s.%s.link; "+
+					"%s holds no link files at all: point --links at the folder the links were written to", step, links, step, short(alice), links))
 			if len(te.Rejected) != 0 {
 				t.Errorf("the verifier looked at %v", te.Rejected)
 			}

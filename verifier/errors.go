@@ -65,6 +65,26 @@ type ThresholdError struct {
 	Signers []string
 	// Rejected explains every link that was found but not accepted.
 	Rejected []*LinkCheck
+	// Missing says where no link at all was found for the step, when the
+	// source can tell (a links folder); nil otherwise.
+	Missing *MissingLinks
+}
+
+// MissingLinks is what a person needs when a step has no link at all:
+// where toto looked, for which names, and what else was there.
+type MissingLinks struct {
+	// Location is the folder looked in.
+	Location string `json:"location"`
+	// LookedFor are the file names an authorised functionary's link would
+	// have ("<step>.<keyid prefix>.link").
+	LookedFor []string `json:"lookedFor"`
+	// Empty says the folder holds no link file at all.
+	Empty bool `json:"empty,omitempty"`
+	// Unused are link files there that are for no step of the layout.
+	Unused []string `json:"unused,omitempty"`
+	// Near is the step name of an unused file that is close to this
+	// step's name (a typo), if any.
+	Near string `json:"didYouMean,omitempty"`
 }
 
 func (e *ThresholdError) Error() string {
@@ -79,6 +99,19 @@ func (e *ThresholdError) Error() string {
 	}
 	for _, r := range e.Rejected {
 		fmt.Fprintf(&b, "; %s rejected: %s", r.Source, r.Reason)
+	}
+	if m := e.Missing; m != nil {
+		if len(m.LookedFor) > 0 {
+			fmt.Fprintf(&b, "; looked in %s for %s", m.Location, strings.Join(m.LookedFor, ", "))
+		}
+		switch {
+		case m.Empty:
+			fmt.Fprintf(&b, "; %s holds no link files at all: point --links at the folder the links were written to", m.Location)
+		case m.Near != "":
+			fmt.Fprintf(&b, "; did you mean step %s → %s? (%s is there)", m.Near, e.Step, strings.Join(m.Unused, ", "))
+		case len(m.Unused) > 0:
+			fmt.Fprintf(&b, "; link files there for no step of the layout: %s", strings.Join(m.Unused, ", "))
+		}
 	}
 	return b.String()
 }

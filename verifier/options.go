@@ -73,6 +73,17 @@ type LinkSource interface {
 	Sublayout(step, keyID string) (LinkSource, error)
 }
 
+// LinkLister is a LinkSource that can say where it reads links from and
+// what it holds: the verifier uses it to explain a step with no link at
+// all. DirSource is one.
+type LinkLister interface {
+	// Location names where links are read from, e.g. a folder's path.
+	Location() string
+	// LinkNames lists the names of every link file the source holds, for
+	// any step.
+	LinkNames() ([]string, error)
+}
+
 // LinkFile is one piece of evidence.
 type LinkFile struct {
 	// Name says where it came from, e.g. "package.2f89b927.link".

@@ -83,6 +83,24 @@ func (d *DirSource) Close() error {
 // Path returns the folder's path.
 func (d *DirSource) Path() string { return d.path }
 
+// Location is the folder's path (LinkLister).
+func (d *DirSource) Location() string { return d.path }
+
+// LinkNames lists the files named "*.link" in the folder (LinkLister).
+func (d *DirSource) LinkNames() ([]string, error) {
+	names, err := d.list()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range names {
+		if strings.HasSuffix(n, ".link") {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
 func (d *DirSource) list() ([]string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

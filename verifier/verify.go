@@ -219,6 +219,7 @@ func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope,
 	for i, g := range gatherAll(ctx, l, src, &v.digests) {
 		evidence[i] = v.loadStep(res, &l.Steps[i], g)
 	}
+	explainMissing(res, l, src, evidence)
 
 	// 4. Sublayouts, verified now that all thresholds are known, as in
 	// the references (their inspections wait for the whole tree).
@@ -540,7 +541,8 @@ func (v *verification) reduce(res *Result, ev *stepEvidence) {
 		if lc.Link == nil {
 			continue
 		}
-		if !slices.Equal(lc.Link.Command, ev.step.ExpectedCommand) {
+		// A layout that expects no command has nothing to compare with.
+		if len(ev.step.ExpectedCommand) > 0 && !slices.Equal(lc.Link.Command, ev.step.ExpectedCommand) {
 			res.Warnings = append(res.Warnings, Warning{Item: ev.step.Name, Message: fmt.Sprintf(
 				"%s ran %s, expected %s (a different command is only a warning)", lc.Source, quoteCmd(lc.Link.Command), quoteCmd(ev.step.ExpectedCommand))})
 		}
@@ -793,4 +795,100 @@ func summaryLink(l *layout.Layout, links map[string]*link.Link, name string) *li
 		s.Command = last.Command
 	}
 	return s
+}
+
+// explainMissing adds to the threshold failure of every step that had no
+// link at all where the source looked, for which names, and what else it
+// holds: a links folder with no links, or a link for a misspelt step.
+func explainMissing(res *Result, l *layout.Layout, src LinkSource, evidence []*stepEvidence) {
+	lister, ok := src.(LinkLister)
+	if !ok {
+		return
+	}
+	var all []string
+	listed := false
+	for _, ev := range evidence {
+		var te *ThresholdError
+		for _, f := range ev.item.Failures {
+			if errors.As(f, &te) && te.Step == ev.step.Name && len(te.Signers) == 0 && len(te.Rejected) == 0 {
+				break
+			}
+			te = nil
+		}
+		if te == nil {
+			continue
+		}
+		if !listed {
+			listed = true
+			names, err := lister.LinkNames()
+			if err != nil {
+				return
+			}
+			all = names
+		}
+		m := &MissingLinks{Location: lister.Location(), Empty: len(all) == 0}
+		for _, fn := range ev.funcs {
+			m.LookedFor = append(m.LookedFor, link.FileName(ev.step.Name, fn.id))
+		}
+		best := 3 // a typo: at most two edits away
+		for _, name := range all {
+			step := stepOfFile(name)
+			if stepInLayout(l, step) {
+				continue
+			}
+			m.Unused = append(m.Unused, name)
+			if d := editDistance(step, ev.step.Name); d < best {
+				best, m.Near = d, step
+			}
+		}
+		if m.Near != "" {
+			var near []string
+			for _, name := range m.Unused {
+				if stepOfFile(name) == m.Near {
+					near = append(near, name)
+				}
+			}
+			m.Unused = near
+		}
+		te.Missing = m
+	}
+}
+
+// stepOfFile is the step part of "<step>.<keyid prefix>.link".
+func stepOfFile(name string) string {
+	s := strings.TrimSuffix(name, ".link")
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func stepInLayout(l *layout.Layout, name string) bool {
+	for _, s := range l.Steps {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

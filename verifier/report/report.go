@@ -131,6 +131,9 @@ type Failure struct {
 	Rule     string `json:"rule,omitempty"`
 	Artifact string `json:"artifact,omitempty"`
 	Message  string `json:"message"`
+	// Missing says, for a step with no link at all, where toto looked
+	// and what else was there (threshold).
+	Missing *verifier.MissingLinks `json:"missing,omitempty"`
 }
 
 // Attestation is the outcome for one attestation.
@@ -279,7 +282,7 @@ func newFailure(err error) Failure {
 	case errors.As(err, &le):
 		f.Type = "layout"
 	case errors.As(err, &te):
-		f.Type, f.Item = "threshold", te.Step
+		f.Type, f.Item, f.Missing = "threshold", te.Step, te.Missing
 	case errors.As(err, &de):
 		f.Type, f.Item = "disagreement", de.Step
 	case errors.As(err, &ie):

@@ -61,16 +61,29 @@ func TestLayoutKeys(t *testing.T) {
 			t.Run("signed by a key not given", func(t *testing.T) {
 				res := verifyDir(t, signLayout(t, l, ff.f, mallory), dir, owner)
 				lse := onlyFailure[*verifier.LayoutSignatureError](t, res, fmt.Sprintf(
-					"root layout: not signed by layout key %s: key %s: no signature by this key", short(owner), short(owner)))
+					"root layout: not signed by layout key %s: key %s: no signature by this key; it is signed by %s", short(owner), short(owner), short(mallory)))
 				if !errors.Is(lse, envelope.ErrNoSignature) || lse.KeyID != owner.ID() {
 					t.Errorf("got %+v, want ErrNoSignature for %s", lse, owner.ID())
 				}
+				// Under a layout the owners did not sign, no step is
+				// evaluated, let alone shown as passed.
+				for _, s := range res.Steps {
+					if s.Status != verifier.StatusSkipped || s.SkipReason != "not evaluated: the layout is not validly signed or has expired" {
+						t.Errorf("step %s: %s %q under an untrusted layout", s.Name, s.Status, s.SkipReason)
+					}
+				}
+			})
+
+			t.Run("not signed at all", func(t *testing.T) {
+				res := verifyDir(t, signLayout(t, l, ff.f), dir, owner)
+				onlyFailure[*verifier.LayoutSignatureError](t, res, fmt.Sprintf(
+					"root layout: not signed by layout key %s: key %s: no signature by this key; the layout has no signatures: sign it with toto sign --key OWNER.key LAYOUT", short(owner), short(owner)))
 			})
 
 			t.Run("a given key did not sign", func(t *testing.T) {
 				res := verifyDir(t, signLayout(t, l, ff.f, owner, mallory), dir, owner, owner2)
 				lse := onlyFailure[*verifier.LayoutSignatureError](t, res, fmt.Sprintf(
-					"root layout: not signed by layout key %s: key %s: no signature by this key", short(owner2), short(owner2)))
+					"root layout: not signed by layout key %s: key %s: no signature by this key; it is signed by %s, %s", short(owner2), short(owner2), short(owner), short(mallory)))
 				if lse.KeyID != owner2.ID() {
 					t.Errorf("failure names %s, want owner2 %s", lse.KeyID, owner2.ID())
 				}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/layout"
 )
@@ -27,10 +28,24 @@ type LayoutSignatureError struct {
 	Layout string
 	KeyID  string
 	Err    error
+	// SignedBy are the keyids the layout's signatures name, to tell a
+	// layout signed by other keys from one not signed at all.
+	SignedBy []string
 }
 
 func (e *LayoutSignatureError) Error() string {
-	return fmt.Sprintf("%s: not signed by layout key %s: %v", e.Layout, keys.ShortID(e.KeyID), e.Err)
+	msg := fmt.Sprintf("%s: not signed by layout key %s: %v", e.Layout, keys.ShortID(e.KeyID), e.Err)
+	if errors.Is(e.Err, envelope.ErrNoSignature) {
+		if len(e.SignedBy) == 0 {
+			return msg + "; the layout has no signatures: sign it with toto sign --key OWNER.key LAYOUT"
+		}
+		ids := make([]string, len(e.SignedBy))
+		for i, id := range e.SignedBy {
+			ids[i] = keys.ShortID(id)
+		}
+		return msg + fmt.Sprintf("; it is signed by %s", strings.Join(ids, ", "))
+	}
+	return msg
 }
 
 func (e *LayoutSignatureError) Unwrap() error { return e.Err }

@@ -58,7 +58,11 @@ func Verify(ctx context.Context, layoutEnv *envelope.Envelope, opts Options) (*R
 		return nil, err
 	}
 	res := run.res
-	v.checkAttestations(ctx, res)
+	if run.trusted {
+		// Attestations are judged against the final products of a
+		// chain the owners' layout vouches for.
+		v.checkAttestations(ctx, res)
+	}
 	// Inspections last: no command runs before every signature, threshold
 	// and rule of the whole chain, sublayouts included, has passed.
 	skip := ""
@@ -193,7 +197,7 @@ func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope,
 	for _, c := range lv.Signatures {
 		res.Signatures = append(res.Signatures, c)
 		if c.Err != nil {
-			res.fail(&LayoutSignatureError{Layout: what, KeyID: c.KeyID, Err: c.Err})
+			res.fail(&LayoutSignatureError{Layout: what, KeyID: c.KeyID, Err: c.Err, SignedBy: env.SignerIDs()})
 		}
 	}
 	if lv.Expired {
@@ -201,6 +205,18 @@ func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope,
 		res.fail(&ExpiredError{Layout: what, Expires: l.Expires, Now: v.now})
 	}
 	run.trusted = len(res.Failures) == 0
+	if !run.trusted {
+		// No rule of a layout that is not validly signed, or has expired,
+		// means anything: its steps are not evaluated (never shown as
+		// passed), and no evidence is read for them.
+		for _, s := range l.Steps {
+			res.Steps = append(res.Steps, &ItemResult{Name: s.Name, Threshold: s.Threshold, Status: StatusSkipped,
+				SkipReason: "not evaluated: the layout is not validly signed or has expired"})
+		}
+		run.links, run.names = map[string]*link.Link{}, map[string]bool{}
+		res.Summary = summaryLink(l, run.links, name)
+		return run
+	}
 	stepRules := make([][2][]compiledRule, len(l.Steps))
 	for i := range l.Steps {
 		stepRules[i] = [2][]compiledRule{compileRules(l.Steps[i].ExpectedMaterials), compileRules(l.Steps[i].ExpectedProducts)}

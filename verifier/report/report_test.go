@@ -144,10 +144,15 @@ func TestHTML(t *testing.T) {
 			t.Errorf("page is not self-contained: contains %q", bad)
 		}
 	}
-	for _, want := range []string{`class="node passed step"`, `class="node failed step"`, `class="node skipped inspection"`, `class="edge fail"`, "mismatched", "<svg"} {
+	for _, want := range []string{`class="node passed step"`, `class="node failed step"`, `class="node skipped inspection"`, `class="edge fail"`, "mismatched", "<svg",
+		"Would run <code>tar xzf foo.tar.gz</code>; it did not run."} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+	// A skipped inspection is never shown as having run.
+	if strings.Contains(page, "Ran <code>tar xzf") {
+		t.Error("the page says the skipped inspection ran")
 	}
 	// The SVG is well-formed XML.
 	svg := regexp.MustCompile(`(?s)<svg.*?</svg>`).FindString(page)

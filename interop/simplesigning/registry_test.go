@@ -4,10 +4,15 @@ package simplesigning
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -228,4 +233,67 @@ func TestTotoSignsSkopeoVerifies(t *testing.T) {
 	if v := toto(t, dir, "simple-signing", "verify", "--containers-policy", good, "--registries-d", regd, host+"/team/app:1"); v.Err != nil {
 		t.Errorf("toto refused its own signature: %s\n%s", v.Stdout, v.Stderr)
 	}
+}
+
+// The lookaside served over HTTP (a plain file server over the directory
+// toto signed into, as a web server would publish it): skopeo copy and
+// toto read the signatures from http:// and accept the image; a server
+// answering 500 makes both fail rather than see "no signatures".
+func TestHTTPLookaside(t *testing.T) {
+	skopeo := oracle.Tool(t, "skopeo")
+	host := oracle.Registry(t)
+	dir := t.TempDir()
+	if r := toto(t, dir, "key", "generate", "--type", "pgp", "-o", "release"); r.Err != nil {
+		t.Fatal(r.Stderr)
+	}
+	sigstore := filepath.Join(dir, "sigstore")
+	push(t, host, "team/app:1")
+	if r := toto(t, dir, "simple-signing", "sign", "--gpg-key", "release", "--lookaside", sigstore, host+"/team/app:1"); r.Err != nil {
+		t.Fatal(r.Stderr)
+	}
+	var broken atomic.Bool
+	files := http.FileServer(http.Dir(sigstore))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if broken.Load() {
+			http.Error(w, "boom", http.StatusInternalServerError)
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	regd := filepath.Join(dir, "registries.d")
+	write(t, filepath.Join(regd, "toto-test.yaml"), fmt.Sprintf("docker:\n  %s:\n    lookaside: %s\n", host, srv.URL))
+	policy := signedByPolicy(t, filepath.Join(dir, "policy.json"), host, filepath.Join(dir, "release.pub"), "")
+	copyOut := func() oracle.Result {
+		return oracle.Run(t, dir, []string{"GNUPGHOME=" + t.TempDir()}, skopeo, "--policy", policy, "--registries.d", regd, "copy",
+			"--src-tls-verify=false", "docker://"+host+"/team/app:1", "dir:"+filepath.Join(t.TempDir(), "out"))
+	}
+	verify := func() oracle.Result {
+		return toto(t, dir, "simple-signing", "verify", "--containers-policy", policy, "--registries-d", regd, host+"/team/app:1")
+	}
+	if r := copyOut(); r.Err != nil {
+		t.Fatalf("skopeo over HTTP: %v\n%s", r.Err, r.Stderr)
+	}
+	if r := verify(); r.Err != nil {
+		t.Fatalf("toto over HTTP: %v\n%s%s", r.Err, r.Stdout, r.Stderr)
+	}
+	broken.Store(true)
+	if r := copyOut(); r.Err == nil {
+		t.Error("skopeo accepted with the lookaside answering 500")
+	}
+	r := verify()
+	if r.Err == nil || !strings.Contains(r.Stderr, "500") {
+		t.Errorf("toto with the lookaside answering 500: %v\n%s%s", r.Err, r.Stdout, r.Stderr)
+	}
+	if code := exitCode(r.Err); code != 2 {
+		t.Errorf("exit %d, want 2 (an input error, not a verdict)", code)
+	}
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return 0
 }

@@ -385,19 +385,43 @@ func (l *Layout) AddKey(k *keys.Key) string {
 // (in-toto spec v1.0, section 5.1 "parameter substitution"). A placeholder
 // without a value is an error naming it.
 func (l *Layout) Substitute(params map[string]string) (*Layout, error) {
-	c := *l
-	c.Steps = make([]Step, len(l.Steps))
-	c.Inspections = make([]Inspection, len(l.Inspections))
 	var missing []string
-	sub := func(s string) string {
+	c := l.mapStrings(func(s string) string {
 		out, miss := substitute(s, params)
 		missing = append(missing, miss...)
 		return out
+	})
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("layout parameters without a value: %s (pass them with --param NAME=VALUE)", strings.Join(dedupe(missing), ", "))
 	}
+	return c, nil
+}
+
+// Params lists, sorted, the names of the "{NAME}" placeholders the layout
+// uses: the parameters Substitute needs.
+func (l *Layout) Params() []string {
+	var names []string
+	l.mapStrings(func(s string) string {
+		_, used := substitute(s, nil)
+		names = append(names, used...)
+		return s
+	})
+	sort.Strings(names)
+	return dedupe(names)
+}
+
+// mapStrings returns a copy of the layout with f applied to every string
+// that may hold placeholders: artifact rules, expected commands and
+// inspection commands.
+func (l *Layout) mapStrings(f func(string) string) *Layout {
+	c := *l
+	c.Steps = make([]Step, len(l.Steps))
+	c.Inspections = make([]Inspection, len(l.Inspections))
 	subRules := func(rs []Rule) []Rule {
 		out := make([]Rule, len(rs))
 		for i, r := range rs {
-			r.Pattern, r.SourcePrefix, r.DestPrefix, r.DestStep = sub(r.Pattern), sub(r.SourcePrefix), sub(r.DestPrefix), sub(r.DestStep)
+			r.Pattern, r.SourcePrefix, r.DestPrefix, r.DestStep = f(r.Pattern), f(r.SourcePrefix), f(r.DestPrefix), f(r.DestStep)
 			out[i] = r
 		}
 		return out
@@ -408,7 +432,7 @@ func (l *Layout) Substitute(params map[string]string) (*Layout, error) {
 		}
 		out := make([]string, len(ss))
 		for i, s := range ss {
-			out[i] = sub(s)
+			out[i] = f(s)
 		}
 		return out
 	}
@@ -422,11 +446,7 @@ func (l *Layout) Substitute(params map[string]string) (*Layout, error) {
 		in.Run = subStrs(in.Run)
 		c.Inspections[i] = in
 	}
-	if len(missing) > 0 {
-		sort.Strings(missing)
-		return nil, fmt.Errorf("layout parameters without a value: %s (pass them with --param NAME=VALUE)", strings.Join(dedupe(missing), ", "))
-	}
-	return &c, nil
+	return &c
 }
 
 // substitute replaces {NAME} placeholders, where NAME is a letter or

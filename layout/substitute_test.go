@@ -68,3 +68,16 @@ inspections:
 		t.Errorf("missing: %v", err)
 	}
 }
+
+// Params names every placeholder Substitute would fill, once, sorted;
+// escaped braces are not placeholders.
+func TestParams(t *testing.T) {
+	l := &layout.Layout{
+		Steps: []layout.Step{{Name: "build", ExpectedCommand: []string{"make", "V={VERSION}", "{{literal}}"},
+			ExpectedProducts: []layout.Rule{{Type: layout.Create, Pattern: "{NAME}-{VERSION}.tar.gz"}}}},
+		Inspections: []layout.Inspection{{Name: "check", Run: []string{"test", "-f", "{NAME}"}}},
+	}
+	if got := l.Params(); strings.Join(got, ",") != "NAME,VERSION" {
+		t.Errorf("Params() = %v, want [NAME VERSION]", got)
+	}
+}

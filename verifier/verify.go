@@ -50,10 +50,15 @@ func Verify(ctx context.Context, layoutEnv *envelope.Envelope, opts Options) (*R
 		return nil, err
 	}
 	opts.AttestationChecks = append(checks, opts.AttestationChecks...)
+	unused := unusedParams(l, opts.Params)
 	if l, err = l.Substitute(opts.Params); err != nil {
 		return nil, err
 	}
 	run := v.verifyLayout(ctx, layoutEnv, lv, l, opts.Links, "", nil, nil)
+	for _, name := range unused {
+		run.res.Warnings = append(run.res.Warnings, Warning{Message: fmt.Sprintf(
+			"parameter %s is not used by the layout (a misspelt name?)", name)})
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -907,4 +912,21 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// unusedParams lists, sorted, the given parameters no placeholder of the
+// layout names.
+func unusedParams(l *layout.Layout, params map[string]string) []string {
+	used := map[string]bool{}
+	for _, n := range l.Params() {
+		used[n] = true
+	}
+	var out []string
+	for n := range params {
+		if !used[n] {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

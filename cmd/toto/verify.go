@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/toto-dev/toto"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/internal/atomicfile"
+	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/verifier"
 	"github.com/toto-dev/toto/verifier/report"
 )
@@ -73,7 +77,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
   toto verify --layout root.layout --layout-key owner.pub --links links/ --json | jq .failures`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runVerify(cmd.Context(), cmd.OutOrStdout(), f)
+			return runVerify(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
 	fl := cmd.Flags()
@@ -94,9 +98,12 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	return cmd
 }
 
-func runVerify(ctx context.Context, stdout io.Writer, f verifyFlags) error {
+func runVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags) error {
 	if len(f.layoutKeys) == 0 {
 		return fmt.Errorf("at least one --layout-key is required: verification must be anchored in the layout owners' keys")
+	}
+	if err := checkLayoutKeys(stderr, f.layoutKeys); err != nil {
+		return err
 	}
 	params, err := parseLayoutParams(f.params)
 	if err != nil {
@@ -186,4 +193,34 @@ func writeInspectionLinks(dir string, res *verifier.Result) error {
 		}
 	}
 	return nil
+}
+
+// checkLayoutKeys reads each --layout-key once more for what a person
+// needs to hear: a missing file named with its flag, and a private key
+// given where the owner's public key belongs (it works, its public half is
+// used, but a private key does not belong on a verifying machine).
+func checkLayoutKeys(stderr io.Writer, paths []string) error {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("--layout-key %s: no such file", p)
+			}
+			return fmt.Errorf("--layout-key %s: %w", p, err)
+		}
+		k, err := keys.Load(p)
+		switch {
+		case errors.Is(err, keys.ErrPasswordRequired):
+			return fmt.Errorf("--layout-key %s is an encrypted private key: give the layout owner's public key (%s)", p, pubName(p))
+		case err != nil:
+			return fmt.Errorf("--layout-key: %w", err)
+		case k.IsPrivate():
+			fmt.Fprintf(stderr, "toto: warning: --layout-key %s is a private key; only its public half is used. Give the owner's public key (%s) and keep private keys off the machines that verify.\n", p, pubName(p))
+		}
+	}
+	return nil
+}
+
+// pubName is the public key file that usually sits beside a private key.
+func pubName(p string) string {
+	return strings.TrimSuffix(p, filepath.Ext(p)) + ".pub"
 }

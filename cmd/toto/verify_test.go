@@ -97,6 +97,11 @@ func TestVerifyFailuresAndUsageErrors(t *testing.T) {
 		{"a link as layout", []string{"--layout", filepath.Join(data, "package.d3ffd108.link"), "--layout-key", filepath.Join(data, "alice.pub"), "--links", data}, 2, "not a layout"},
 		{"bad param", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "--links", data, "--param", "novalue"}, 2, "NAME=VALUE"},
 		{"stray argument", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "extra"}, 2, "unknown command"},
+		{"misspelt layout key", []string{"--layout", layout, "--layout-key", "keys/alise.pub", "--links", data}, 2, "toto: --layout-key keys/alise.pub: no such file"},
+		{"private key as layout key", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice"), "--links", data}, 0,
+			"toto: warning: --layout-key " + filepath.Join(data, "alice") + " is a private key; only its public half is used. Give the owner's public key (" + filepath.Join(data, "alice.pub") + ")"},
+		{"unused parameter", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "--links", data, "--param", "VERSOIN=1"}, 0,
+			"parameter VERSOIN is not used by the layout (a misspelt name?)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runToto(t, work, append([]string{"verify"}, tc.args...)...)

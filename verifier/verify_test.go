@@ -206,7 +206,9 @@ func TestParameters(t *testing.T) {
 		t.Errorf("missing parameters: %v", err)
 	}
 	// A parameter no placeholder names is a warning, not a failure.
-	res = verify(t, b, env, func(o *verifier.Options) { o.Params = map[string]string{"NAME": "foo", "VERSION": "1.2", "VERSOIN": "1.2"} })
+	res = verify(t, b, env, func(o *verifier.Options) {
+		o.Params = map[string]string{"NAME": "foo", "VERSION": "1.2", "VERSOIN": "1.2"}
+	})
 	requirePass(t, res)
 	if len(res.Warnings) != 1 || res.Warnings[0].Message != "parameter VERSOIN is not used by the layout (a misspelt name?)" {
 		t.Errorf("warnings %v", res.Warnings)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/toto-dev/toto/simplesigning"
 )
@@ -120,5 +121,35 @@ func TestSigningKey(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// A signature by a signing subkey verifies under the primary key's
+// fingerprint while the subkey is valid, and fails with ErrExpiredKey
+// once the subkey (not the primary key) has expired.
+func TestExpiredSubkey(t *testing.T) {
+	created := now.Add(-time.Hour) // newEntity's creation time
+	e := newEntity(t, "subkeyed", 0)
+	if err := e.AddSigningSubkey(&packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Time: func() time.Time { return created }, KeyLifetimeSecs: 600}); err != nil {
+		t.Fatal(err)
+	}
+	sig, err := simplesigning.Sign(payload(t), e, simplesigning.Options{Now: created.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := simplesigning.ArmorPublicKey(e)
+	ring, err := simplesigning.ReadKeyring(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := simplesigning.Verify(sig, ring, simplesigning.Options{Now: created.Add(2 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Fingerprint != simplesigning.Fingerprint(e) || v.SubkeyFingerprint == v.Fingerprint {
+		t.Errorf("signed by %s (subkey %s), want the subkey of %s", v.Fingerprint, v.SubkeyFingerprint, simplesigning.Fingerprint(e))
+	}
+	if _, err := simplesigning.Verify(sig, ring, simplesigning.Options{Now: now}); !errors.Is(err, simplesigning.ErrExpiredKey) {
+		t.Errorf("after the subkey expired: %v, want ErrExpiredKey", err)
 	}
 }

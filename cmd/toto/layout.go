@@ -15,6 +15,7 @@ import (
 
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/internal/atomicfile"
+	"github.com/toto-dev/toto/internal/boundedio"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/layout"
 	"github.com/toto-dev/toto/sbom"
@@ -100,6 +101,9 @@ signed at once by each key given. Without -o it is written to stdout.`,
 				_, err := cmd.OutOrStdout().Write(b)
 				return err
 			}
+			if n := signaturesIn(out); n > 0 && !force {
+				return fmt.Errorf("-o %s is a signed layout (%d signature(s)); writing over it drops them: pass --force to replace it, or write elsewhere", out, n)
+			}
 			if err := atomicfile.Write(out, b, 0o644); err != nil {
 				return err
 			}
@@ -115,7 +119,7 @@ signed at once by each key given. Without -o it is written to stdout.`,
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the layout here (default stdout)")
 	cmd.Flags().StringArrayVarP(&keyPaths, "key", "k", nil, "sign with this private key right away (repeatable)")
 	cmd.Flags().BoolVar(&dsse, "dsse", false, "write a DSSE envelope instead of a Metablock")
-	cmd.Flags().BoolVar(&force, "force", false, "write the layout even if lint finds errors")
+	cmd.Flags().BoolVar(&force, "force", false, "write the layout even if lint finds errors, or over a signed layout at -o")
 	expiryWarningFlag(cmd, &warnDays)
 	return cmd
 }
@@ -669,4 +673,18 @@ func sourceOptions() layout.SourceOptions {
 func checkSBOMPolicy(policy []byte) error {
 	_, err := sbom.ParsePolicy(policy)
 	return err
+}
+
+// signaturesIn counts the signatures of the envelope in file, 0 if there
+// is none or it is not one.
+func signaturesIn(file string) int {
+	data, err := boundedio.ReadFile(file, maxMetadataSize)
+	if err != nil {
+		return 0
+	}
+	env, err := envelope.Parse(data)
+	if err != nil {
+		return 0
+	}
+	return len(env.Signatures)
 }

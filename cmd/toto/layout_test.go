@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -100,6 +101,30 @@ func TestLayoutCreateSignShow(t *testing.T) {
 			t.Errorf("show output lacks %q:\n%s", want, r.Stdout)
 		}
 	}
+	// Creating the layout again over the signed one would drop both
+	// signatures: refused unless --force.
+	r = runToto(t, dir, "layout", "create", src, "-o", "root.layout")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "-o root.layout is a signed layout (2 signature(s)); writing over it drops them: pass --force to replace it, or write elsewhere") {
+		t.Errorf("create over a signed layout: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+	if e := readEnvelope(t, filepath.Join(dir, "root.layout")); len(e.Signatures) != 2 {
+		t.Fatalf("the signed layout was changed: %d signatures", len(e.Signatures))
+	}
+	mustToto(t, dir, "layout", "create", src, "-o", "unsigned.layout")
+	mustToto(t, dir, "layout", "create", src, "-o", "unsigned.layout") // no signatures to lose
+
+	// Signing a layout that has expired works, with a warning.
+	expired := filepath.Join(dir, "expired.json")
+	payload := readEnvelope(t, filepath.Join(dir, "unsigned.layout")).Payload()
+	payload = []byte(regexp.MustCompile(`"expires": ?"[^"]*"`).ReplaceAllString(string(payload), `"expires": "2001-01-01T00:00:00Z"`))
+	if err := os.WriteFile(expired, payload, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = mustToto(t, dir, "sign", "--key", "owner1", expired)
+	if !strings.Contains(r.Stderr, "toto: warning: "+expired+" expired on 2001-01-01T00:00:00Z; every verification of it will fail") {
+		t.Errorf("sign of an expired layout: stderr %q", r.Stderr)
+	}
+
 	// Without --source, functionaries appear by keyid.
 	r = mustToto(t, dir, "layout", "show", "root.layout")
 	if strings.Contains(r.Stdout, "[bob, carol]") || !strings.Contains(r.Stdout, "threshold 2 of 2 [") {

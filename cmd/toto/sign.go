@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/internal/atomicfile"
 	"github.com/toto-dev/toto/internal/boundedio"
+	"github.com/toto-dev/toto/layout"
 )
 
 func init() { rootCmd.AddCommand(newSignCmd()) }
@@ -45,8 +48,12 @@ The result replaces FILE atomically unless -o is given.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", in, err)
 			}
-			if _, err := env.PayloadTypeField(); err != nil {
+			typ, err := env.PayloadTypeField()
+			if err != nil {
 				return fmt.Errorf("%s: %w", in, err)
+			}
+			if typ == layout.Type {
+				warnExpired(cmd.ErrOrStderr(), in, env.Payload())
 			}
 			if err := signWithKeyFiles(cmd.Context(), env, keyPaths); err != nil {
 				return err
@@ -112,4 +119,16 @@ func envelopeOrWrap(data []byte, dsse bool) (*envelope.Envelope, error) {
 // file it is (--layout /dev/zero).
 func readBounded(path string) ([]byte, error) {
 	return boundedio.ReadFile(path, maxMetadataSize)
+}
+
+// warnExpired warns when a layout about to be signed has already expired:
+// every verification of it will fail. Signing still goes ahead (a layout
+// may be signed now and its expiry fixed by whoever edits it next).
+func warnExpired(stderr io.Writer, name string, payload []byte) {
+	l, err := layout.Parse(payload)
+	if err != nil || !l.Expired(time.Now()) {
+		return
+	}
+	fmt.Fprintf(stderr, "toto: warning: %s expired on %s; every verification of it will fail until it is renewed (toto layout create, or edit \"expires\")\n",
+		name, l.Expires.UTC().Format(layout.TimeFormat))
 }

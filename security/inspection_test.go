@@ -251,13 +251,16 @@ func TestInspectionMaterialRulesGateTheCommand(t *testing.T) {
 			}
 			if tc.runs == 1 {
 				requirePass(t, res)
+				if !res.Inspections[0].Ran {
+					t.Error("the inspection ran, but its result says it did not")
+				}
 				return
 			}
 			onlyFailure[*verifier.RuleFailure](t, res, "materials of inspection unpack: app was DISALLOWed by rule 2 (DISALLOW *); nothing earlier consumed it; "+
 				"closest rule: MATCH app WITH PRODUCTS FROM build — hashes differ: sha256 d321df40e26b… here, 3bdbb4fe8397… in the products of build")
 			in := res.Inspections[0]
-			if in.Status != verifier.StatusFailed || in.SkipReason != "its command did not run: its materials failed their rules" {
-				t.Errorf("inspection %s: status %s, %q", in.Name, in.Status, in.SkipReason)
+			if in.Status != verifier.StatusFailed || in.SkipReason != "its command did not run: its materials failed their rules" || in.Ran {
+				t.Errorf("inspection %s: status %s, %q, ran %v", in.Name, in.Status, in.SkipReason, in.Ran)
 			}
 		})
 	}

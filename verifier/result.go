@@ -120,6 +120,9 @@ type ItemResult struct {
 	// Run is the command an inspection ran, ExitCode its status.
 	Run      []string
 	ExitCode int
+	// Ran says the inspection's command did run (ExitCode is its
+	// status); false for one skipped or stopped by its material rules.
+	Ran bool
 
 	// Link is the evidence the rules were applied to: the step's reduced
 	// link, or the link recorded for an inspection. Nil if there was none.

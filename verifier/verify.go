@@ -745,7 +745,7 @@ func (v *verification) inspect(ctx context.Context, run *layoutRun, skip string)
 		if err != nil {
 			return fail(i, err)
 		}
-		item.ExitCode = r.ExitCode
+		item.ExitCode, item.Ran = r.ExitCode, true
 		item.Link = r.Link
 		combined[in.Name] = r.Link
 		if r.ExitCode != 0 {

@@ -306,7 +306,7 @@ Layout {{if .Expired}}<b>expired</b> on{{else}}expires{{end}} {{.Expires}}; veri
 {{with .SkipReason}}<p>{{.}}</p>{{end}}
 {{with .Failures}}<ul class="fail">{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{if .Links}}<table><tr><th>evidence</th><th>signed by</th><th>result</th></tr>{{range .Links}}<tr{{if not .Accepted}} class="bad"{{end}}><td><code>{{.File}}</code>{{if .Sublayout}} (sublayout){{end}}</td><td>{{shortList .Signers}}</td><td>{{if .Accepted}}accepted{{else}}ignored: {{.Reason}}{{end}}</td></tr>{{end}}</table>{{end}}
-{{with .Run}}{{if eq $.Status "skipped"}}<p>Would run <code>{{join .}}</code>; it did not run.</p>{{else}}<p>Ran <code>{{join .}}</code>, exit status {{$.ExitCode}}.</p>{{end}}{{end}}
+{{with .Run}}{{if not $.Ran}}<p>Would run <code>{{join .}}</code>; it did not run.</p>{{else}}<p>Ran <code>{{join .}}</code>, exit status {{$.ExitCode}}.</p>{{end}}{{end}}
 {{with .Materials}}{{template "rules" dict "Name" "materials" "R" .}}{{end}}
 {{with .Products}}{{template "rules" dict "Name" "products" "R" .}}{{end}}
 {{range .Sublayouts}}<div class="sub">{{template "report" .}}</div>{{end}}

@@ -79,6 +79,8 @@ type Item struct {
 	// Inspections only.
 	Run      []string `json:"run,omitempty"`
 	ExitCode int      `json:"exitCode,omitempty"`
+	// Ran says an inspection's command ran (ExitCode is then its status).
+	Ran bool `json:"ran,omitempty"`
 
 	Command   []string `json:"command,omitempty"`
 	Materials *Rules   `json:"materials,omitempty"`
@@ -197,7 +199,7 @@ func newItem(it *verifier.ItemResult, opts Options, max int) Item {
 	if it.Inspection {
 		out.Type = "inspection"
 		out.Run = it.Run
-		out.ExitCode = it.ExitCode
+		out.ExitCode, out.Ran = it.ExitCode, it.Ran
 	} else {
 		out.Threshold = it.Threshold
 		out.Signers = it.Signers
@@ -430,8 +432,8 @@ func (it *Item) text(b *strings.Builder, max int, indent string) {
 	line := fmt.Sprintf("%s  %s", statusWord(it.Status), it.Name)
 	if it.Type == "step" {
 		line += fmt.Sprintf("  (%d of %d functionaries: %s)", len(it.Signers), it.Threshold, shortList(it.Signers))
-	} else if len(it.Run) > 0 && it.Status == string(verifier.StatusSkipped) {
-		line += fmt.Sprintf("  (runs %q)", strings.Join(it.Run, " "))
+	} else if len(it.Run) > 0 && !it.Ran {
+		line += fmt.Sprintf("  (runs %q; it did not run)", strings.Join(it.Run, " "))
 	} else if len(it.Run) > 0 {
 		line += fmt.Sprintf("  (ran %q, exit %d)", strings.Join(it.Run, " "), it.ExitCode)
 	}

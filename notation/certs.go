@@ -38,8 +38,9 @@ const (
 // CertificateOptions tune GenerateCertificates.
 type CertificateOptions struct {
 	// Subject is the leaf's subject; empty means CN=toto signer. The
-	// trust policy's trustedIdentities name it as
-	// "x509.subject: CN=..., O=...".
+	// trust policy's trustedIdentities name it as "x509.subject: C=..,
+	// ST=.., O=.., CN=.." — notation requires C, ST and O in a pinned
+	// subject, so give them when the identity is to be pinned.
 	Subject pkix.Name
 	// CASubject is the CA's; empty means CN=toto notation CA, O=<the
 	// leaf's O>.
@@ -51,6 +52,13 @@ type CertificateOptions struct {
 	// Validity of the leaf; zero means one year. The CA is valid five
 	// times as long.
 	Validity time.Duration
+	// OCSPServer and CRLDistributionPoints go into the leaf (for tests of
+	// revocation checking).
+	OCSPServer, CRLDistributionPoints []string
+	// LeafKeyUsage and LeafExtKeyUsage replace the leaf's usages when
+	// set (for tests of chains notation refuses).
+	LeafKeyUsage    x509.KeyUsage
+	LeafExtKeyUsage []x509.ExtKeyUsage
 }
 
 // Certificates is a CA and a leaf signing certificate it issued, with
@@ -126,6 +134,14 @@ func GenerateCertificates(opts CertificateOptions) (*Certificates, error) {
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 		BasicConstraintsValid: true,
+		OCSPServer:            opts.OCSPServer,
+		CRLDistributionPoints: opts.CRLDistributionPoints,
+	}
+	if opts.LeafKeyUsage != 0 {
+		leafTmpl.KeyUsage = opts.LeafKeyUsage
+	}
+	if opts.LeafExtKeyUsage != nil {
+		leafTmpl.ExtKeyUsage = opts.LeafExtKeyUsage
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, key.Public(), caKey)
 	if err != nil {

@@ -235,7 +235,7 @@ func (s *session) report(img string) *Report {
 	if s.statement.SignatureVerification.VerificationLevel == trustpolicy.LevelSkip.Name {
 		r.Level = trustpolicy.LevelSkip.Name
 	} else if len(s.statement.SignatureVerification.Override) > 0 {
-		r.Level = s.level.Name + " with overrides"
+		r.Level = s.statement.SignatureVerification.VerificationLevel + " with overrides"
 	}
 	for _, t := range checkTypes {
 		a := s.level.Enforcement[t]
@@ -382,7 +382,7 @@ func (s *session) verify(ctx context.Context, subject v1.Descriptor, mediaType s
 				c.Reason += fmt.Sprintf(" (%v: %s)", ErrOffline, strings.Join(tsSkipped, "; "))
 			}
 		case action == trustpolicy.ActionSkip:
-			c.Outcome, c.Reason = Skipped, fmt.Sprintf("the %s level skips it", level.Name)
+			c.Outcome, c.Reason = Skipped, "the trust policy's level skips it"
 		default:
 			c.Outcome, c.Reason = Skipped, "not evaluated: an enforced check before it failed"
 		}

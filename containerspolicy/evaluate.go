@@ -1,6 +1,7 @@
 package containerspolicy
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"github.com/toto-dev/toto/decision"
+	"github.com/toto-dev/toto/image"
+	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/simplesigning"
 )
 
@@ -32,10 +35,17 @@ var (
 	ErrNotImplemented = errors.New("not implemented")
 )
 
-// Keys are the keyrings of a policy's signedBy requirements, read once so
-// that Evaluate does no I/O.
+// Keys are the keyrings of a policy's signedBy requirements and the public
+// keys of its sigstoreSigned requirements, read once so that Evaluate does
+// no I/O.
 type Keys struct {
-	rings map[*SignedBy]keyring
+	rings    map[*SignedBy]keyring
+	sigstore map[*SigstoreSigned]sigstoreKeys
+}
+
+type sigstoreKeys struct {
+	keys []*keys.Key
+	err  error
 }
 
 type keyring struct {
@@ -52,14 +62,15 @@ func (p *Policy) LoadKeys(read func(path string) ([]byte, error)) *Keys {
 	if read == nil {
 		read = os.ReadFile
 	}
-	k := &Keys{rings: map[*SignedBy]keyring{}}
+	k := &Keys{rings: map[*SignedBy]keyring{}, sigstore: map[*SigstoreSigned]sigstoreKeys{}}
 	visit := func(reqs Requirements) {
 		for _, r := range reqs {
-			sb, ok := r.(*SignedBy)
-			if !ok {
-				continue
+			switch r := r.(type) {
+			case *SignedBy:
+				k.rings[r] = loadRing(r, read)
+			case *SigstoreSigned:
+				k.sigstore[r] = loadSigstoreKeys(r, read)
 			}
-			k.rings[sb] = loadRing(sb, read)
 		}
 	}
 	visit(p.Default)
@@ -103,6 +114,66 @@ func loadRing(sb *SignedBy, read func(string) ([]byte, error)) keyring {
 		return keyring{err: fmt.Errorf("%w: no public keys imported", ErrKeys)}
 	}
 	return keyring{entities: all}
+}
+
+// loadSigstoreKeys reads a sigstoreSigned requirement's public keys (PEM,
+// as cosign writes them): keyPath, keyPaths, keyData or keyDatas.
+func loadSigstoreKeys(s *SigstoreSigned, read func(string) ([]byte, error)) sigstoreKeys {
+	var blobs [][]byte
+	switch {
+	case s.KeyPath != "" || s.KeyPaths != nil:
+		paths := s.KeyPaths
+		if s.KeyPath != "" {
+			paths = []string{s.KeyPath}
+		}
+		if read == nil {
+			return sigstoreKeys{err: fmt.Errorf("%w: keys of sigstoreSigned %s not loaded (Policy.LoadKeys)", ErrKeys, strings.Join(paths, ", "))}
+		}
+		for _, p := range paths {
+			b, err := read(p)
+			if err != nil {
+				return sigstoreKeys{err: fmt.Errorf("%w: %w", ErrKeys, err)}
+			}
+			blobs = append(blobs, b)
+		}
+	case s.KeyData != nil:
+		blobs = [][]byte{s.KeyData}
+	case s.KeyDatas != nil:
+		blobs = s.KeyDatas
+	default:
+		return sigstoreKeys{}
+	}
+	var out []*keys.Key
+	for _, b := range blobs {
+		k, err := keys.Parse(b)
+		if err != nil {
+			return sigstoreKeys{err: fmt.Errorf("%w: sigstoreSigned public key: %w", ErrKeys, err)}
+		}
+		out = append(out, k)
+	}
+	if len(out) == 0 {
+		return sigstoreKeys{err: fmt.Errorf("%w: no public keys", ErrKeys)}
+	}
+	return sigstoreKeys{keys: out}
+}
+
+// SigstoreSignature is one cosign signature of the image, as cosign v2
+// stores it in the image's sha256-HEX.sig tag: a layer holding the
+// simple-signing payload, and the layer's base64 signature annotation
+// (dev.cosignproject.cosign/signature).
+type SigstoreSignature struct {
+	Payload   []byte `json:"-"`
+	Signature string `json:"-"`
+}
+
+// Signatures are an image's signatures of both kinds.
+type Signatures struct {
+	// Simple are the OpenPGP simple signing signatures (the bytes of
+	// each lookaside signature-N).
+	Simple [][]byte
+	// Sigstore are the cosign signatures, which sigstoreSigned
+	// requirements read.
+	Sigstore []SigstoreSignature
 }
 
 // Options are the knobs of Evaluate.
@@ -173,6 +244,14 @@ type SignatureResult struct {
 // says everything that failed. keys comes from p.LoadKeys; nil keys load
 // keyData only (keyPath requirements then fail with ErrKeys).
 func Evaluate(p *Policy, keys *Keys, img Image, manifestDigest string, sigs [][]byte, opts Options) *Result {
+	return EvaluateSignatures(p, keys, img, manifestDigest, Signatures{Simple: sigs}, opts)
+}
+
+// EvaluateSignatures is Evaluate with cosign signatures too: signedBy
+// requirements read sigs.Simple, sigstoreSigned requirements
+// sigs.Sigstore.
+func EvaluateSignatures(p *Policy, keys *Keys, img Image, manifestDigest string, all Signatures, opts Options) *Result {
+	sigs := all.Simple
 	reqs, scope := p.RequirementsFor(img)
 	res := &Result{Image: img.String(), ManifestDigest: manifestDigest, Transport: img.Transport, Scope: scope, Allowed: true}
 	if len(reqs) == 0 {
@@ -189,7 +268,7 @@ func Evaluate(p *Policy, keys *Keys, img Image, manifestDigest string, sigs [][]
 		case *SignedBy:
 			evalSignedBy(r, keys, img, manifestDigest, sigs, opts, &rr)
 		case *SigstoreSigned:
-			rr.Err = fmt.Errorf("%w: sigstoreSigned is not evaluated by toto's containers-policy yet; verify cosign signatures with toto image verify", ErrNotImplemented)
+			evalSigstore(r, keys, img, manifestDigest, all.Sigstore, &rr)
 		case *SignedBaseLayer:
 			rr.Err = fmt.Errorf("%w: signedBaseLayer is not implemented (containers/image rejects it too)", ErrNotImplemented)
 		default:
@@ -245,6 +324,82 @@ func evalSignedBy(sb *SignedBy, keys *Keys, img Image, manifestDigest string, si
 	}
 	if !rr.Satisfied {
 		rr.Err = fmt.Errorf("signedBy %s: none of the %d signatures was accepted: %w", describeKeys(sb), len(sigs), errors.Join(errs...))
+	}
+}
+
+// evalSigstore evaluates a sigstoreSigned requirement with public keys
+// (Fulcio, PKI and Rekor are not evaluated yet) over cosign signatures, in
+// containers/image's order: the signature verifies with one of the keys,
+// the payload parses as a cosign simple-signing payload, names the
+// manifest digest, and names an identity signedIdentity accepts (cosign
+// signs the repository only, so only matchRepository and exactRepository
+// accept cosign's own signatures).
+func evalSigstore(s *SigstoreSigned, ks *Keys, img Image, manifestDigest string, sigs []SigstoreSignature, rr *RequirementResult) {
+	switch {
+	case s.Fulcio != nil:
+		rr.Err = fmt.Errorf("%w: sigstoreSigned with fulcio is not evaluated by toto yet", ErrNotImplemented)
+		return
+	case s.PKI != nil:
+		rr.Err = fmt.Errorf("%w: sigstoreSigned with pki is not evaluated by toto yet", ErrNotImplemented)
+		return
+	case s.RekorPublicKeyPath != "" || s.RekorPublicKeyPaths != nil || s.RekorPublicKeyData != nil || s.RekorPublicKeyDatas != nil:
+		rr.Err = fmt.Errorf("%w: sigstoreSigned with a Rekor public key (signed entry timestamps) is not evaluated by toto yet", ErrNotImplemented)
+		return
+	}
+	var sk sigstoreKeys
+	if ks != nil {
+		sk = ks.sigstore[s]
+	}
+	if sk.keys == nil && sk.err == nil {
+		sk = loadSigstoreKeys(s, nil)
+	}
+	if sk.err != nil {
+		rr.Err = fmt.Errorf("sigstoreSigned: %w", sk.err)
+		return
+	}
+	if len(sigs) == 0 {
+		rr.Err = fmt.Errorf("sigstoreSigned: %w", ErrNoSignature)
+		return
+	}
+	var errs []error
+	for i, sig := range sigs {
+		sr := SignatureResult{Index: i}
+		sr.Err = func() error {
+			raw, err := base64.StdEncoding.DecodeString(sig.Signature)
+			if err != nil {
+				return fmt.Errorf("%w: the signature annotation is not base64: %v", simplesigning.ErrCorrupt, err)
+			}
+			k, ss, err := image.VerifySimpleSigning(sig.Payload, raw, sk.keys, manifestDigest)
+			if k != nil {
+				sr.Fingerprint = k.ID()
+			}
+			if ss != nil {
+				sr.DockerReference, sr.ManifestDigest = ss.Critical.Identity.DockerReference, ss.Critical.Image.DockerManifestDigest
+			}
+			switch {
+			case err == nil:
+			case errors.Is(err, keys.ErrBadSignature):
+				return fmt.Errorf("%w: %w", simplesigning.ErrUnknownKey, err)
+			case errors.Is(err, image.ErrOtherImage):
+				return fmt.Errorf("%w: %w", simplesigning.ErrDigestMismatch, err)
+			default:
+				return fmt.Errorf("%w: %w", simplesigning.ErrPayload, err)
+			}
+			return matches(s.SignedIdentity, img, ss.Critical.Identity.DockerReference)
+		}()
+		if sr.Err != nil {
+			sr.Reason = sr.Err.Error()
+			errs = append(errs, fmt.Errorf("cosign signature %d: %w", i+1, sr.Err))
+		} else {
+			sr.Accepted = true
+			if !rr.Satisfied {
+				rr.Satisfied, rr.SatisfiedBy = true, i
+			}
+		}
+		rr.Signatures = append(rr.Signatures, sr)
+	}
+	if !rr.Satisfied {
+		rr.Err = fmt.Errorf("sigstoreSigned: none of the %d signatures was accepted: %w", len(sigs), errors.Join(errs...))
 	}
 }
 

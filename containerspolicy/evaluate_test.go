@@ -1,9 +1,11 @@
 package containerspolicy_test
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/toto-dev/toto/containerspolicy"
+	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/simplesigning"
 )
 
@@ -113,7 +116,9 @@ func TestEvaluateSimpleRequirements(t *testing.T) {
 		{"reject", `{"default":[{"type":"reject"}]}`, false, containerspolicy.ErrRejected},
 		{"all must hold", `{"default":[{"type":"insecureAcceptAnything"},{"type":"reject"}]}`, false, containerspolicy.ErrRejected},
 		{"signedBaseLayer", `{"default":[{"type":"signedBaseLayer","baseLayerIdentity":{"type":"matchRepository"}}]}`, false, containerspolicy.ErrNotImplemented},
-		{"sigstoreSigned", `{"default":[{"type":"sigstoreSigned","keyData":"eA=="}]}`, false, containerspolicy.ErrNotImplemented},
+		{"sigstoreSigned with fulcio", `{"default":[{"type":"sigstoreSigned","fulcio":{"caData":"eA==","oidcIssuer":"https://issuer.example","subjectEmail":"a@example.com"},"rekorPublicKeyData":"eA=="}]}`, false, containerspolicy.ErrNotImplemented},
+		{"sigstoreSigned with rekor", `{"default":[{"type":"sigstoreSigned","keyData":"eA==","rekorPublicKeyData":"eA=="}]}`, false, containerspolicy.ErrNotImplemented},
+		{"sigstoreSigned keyData not a key", `{"default":[{"type":"sigstoreSigned","keyData":"eA=="}]}`, false, containerspolicy.ErrKeys},
 		{"X509Certificates", `{"default":[{"type":"signedBy","keyType":"X509Certificates","keyData":"eA=="}]}`, false, containerspolicy.ErrNotImplemented},
 		{"keyData not a keyring", `{"default":[{"type":"signedBy","keyType":"GPGKeys","keyData":"bm9uc2Vuc2U="}]}`, false, containerspolicy.ErrKeys},
 	} {
@@ -253,4 +258,73 @@ func TestSignedIdentity(t *testing.T) {
 			t.Errorf("allowed %v: %v", res.Allowed, res.Requirements[0].Err)
 		}
 	})
+}
+
+func cosignPayload(ref, digest string) []byte {
+	return []byte(`{"critical":{"identity":{"docker-reference":"` + ref + `"},"image":{"docker-manifest-digest":"` + digest + `"},"type":"cosign container image signature"},"optional":null}`)
+}
+
+// sigstoreSigned with public keys over cosign signatures (the .sig tag's
+// payload and signature annotation): key, digest and identity checks, and
+// the containers-policy.json(5) note that cosign's repository-only
+// identities pass only matchRepository and exactRepository.
+func TestSigstoreSigned(t *testing.T) {
+	signer, err := keys.Generate(keys.ECDSA, keys.GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := keys.Generate(keys.ECDSA, keys.GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemOf := func(k *keys.Key) string {
+		b, err := k.MarshalPEM(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	sig := func(k *keys.Key, payload []byte) containerspolicy.SigstoreSignature {
+		s, err := k.ForSigstore().Sign(context.Background(), payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return containerspolicy.SigstoreSignature{Payload: payload, Signature: base64.StdEncoding.EncodeToString(s)}
+	}
+	good := sig(signer, cosignPayload("registry.example/app", fixtureDigest))
+	img := docker(t, "registry.example/app:1")
+	for _, tc := range []struct {
+		name, identity, key string
+		sigs                []containerspolicy.SigstoreSignature
+		want                error
+	}{
+		{"matchRepository", `{"type":"matchRepository"}`, pemOf(signer), []containerspolicy.SigstoreSignature{good}, nil},
+		{"exactRepository", `{"type":"exactRepository","dockerRepository":"registry.example/app"}`, pemOf(signer), []containerspolicy.SigstoreSignature{good}, nil},
+		{"default identity refuses a repository-only signature", "", pemOf(signer), []containerspolicy.SigstoreSignature{good}, containerspolicy.ErrIdentityMismatch},
+		{"other key", `{"type":"matchRepository"}`, pemOf(other), []containerspolicy.SigstoreSignature{good}, simplesigning.ErrUnknownKey},
+		{"other digest", `{"type":"matchRepository"}`, pemOf(signer), []containerspolicy.SigstoreSignature{sig(signer, cosignPayload("registry.example/app", "sha256:"+strings.Repeat("1", 64)))}, simplesigning.ErrDigestMismatch},
+		{"atomic type", `{"type":"matchRepository"}`, pemOf(signer), []containerspolicy.SigstoreSignature{sig(signer, []byte(strings.Replace(string(cosignPayload("registry.example/app", fixtureDigest)), "cosign container image signature", "atomic container signature", 1)))}, simplesigning.ErrPayload},
+		{"not base64", `{"type":"matchRepository"}`, pemOf(signer), []containerspolicy.SigstoreSignature{{Payload: good.Payload, Signature: "!!"}}, simplesigning.ErrCorrupt},
+		{"no signatures", `{"type":"matchRepository"}`, pemOf(signer), nil, containerspolicy.ErrNoSignature},
+		{"one bad, one good", `{"type":"matchRepository"}`, pemOf(signer), []containerspolicy.SigstoreSignature{sig(other, good.Payload), good}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			idm := ""
+			if tc.identity != "" {
+				idm = `,"signedIdentity":` + tc.identity
+			}
+			p := mustParse(t, `{"default":[{"type":"sigstoreSigned","keyData":"`+tc.key+`"`+idm+`}]}`)
+			res := containerspolicy.EvaluateSignatures(p, p.LoadKeys(nil), img, fixtureDigest, containerspolicy.Signatures{Sigstore: tc.sigs}, containerspolicy.Options{})
+			rr := res.Requirements[0]
+			if tc.want == nil {
+				if !res.Allowed || rr.Signatures[rr.SatisfiedBy].Fingerprint != signer.ID() {
+					t.Fatalf("denied: %v", rr.Err)
+				}
+				return
+			}
+			if res.Allowed || !errors.Is(rr.Err, tc.want) {
+				t.Errorf("allowed %v: %v, want %v", res.Allowed, rr.Err, tc.want)
+			}
+		})
+	}
 }

@@ -98,6 +98,15 @@ default-docker:
 			t.Errorf("%s (write %v): %s, want %s", tc.ref, tc.write, u, tc.want)
 		}
 	}
+	for ref, want := range map[string]bool{
+		"registry.example.com/nolookaside/app:1": true,
+		"registry.example.com/other/app:1":       false,
+		"quay.io/app:1":                          false,
+	} {
+		if got := c.UseSigstoreAttachments(named(t, ref)); got != want {
+			t.Errorf("%s: use-sigstore-attachments %v, want %v", ref, got, want)
+		}
+	}
 	// Nothing configured: the built-in default directory.
 	u, err := (&lookaside.Config{}).RepositoryBase(named(t, "quay.io/app:1"), false)
 	if err != nil || u.Scheme != "file" || !strings.HasSuffix(u.Path, "containers/sigstore/app") {

@@ -190,3 +190,23 @@ func RepositoryURL(top *url.URL, ref reference.Named) (*url.URL, error) {
 	u.RawPath = ""
 	return &u, nil
 }
+
+// UseSigstoreAttachments says whether cosign ("sigstore") attachments of
+// ref are read, as containers/image decides: the use-sigstore-attachments
+// of the most specific docker scope that sets it, else default-docker's,
+// else false.
+func (c *Config) UseSigstoreAttachments(ref reference.Named) bool {
+	if c == nil {
+		return false
+	}
+	img := containerspolicy.Image{Transport: "docker", Docker: ref}
+	for _, scope := range img.Scopes() {
+		if ns, ok := c.Docker[scope]; ok && ns.UseSigstoreAttachments != nil {
+			return *ns.UseSigstoreAttachments
+		}
+	}
+	if c.DefaultDocker != nil && c.DefaultDocker.UseSigstoreAttachments != nil {
+		return *c.DefaultDocker.UseSigstoreAttachments
+	}
+	return false
+}

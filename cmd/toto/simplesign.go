@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -10,6 +14,10 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/spf13/cobra"
 
 	"github.com/toto-dev/toto/containerspolicy"
@@ -51,29 +59,38 @@ func (f *storeFlags) add(cmd *cobra.Command, verb string) {
 	cmd.Flags().StringVar(&f.registriesD, "registries-d", "", "registries.d directory saying which lookaside "+verb+" each registry (default "+systemRegistriesD+" if present, else containers/image's built-in directory)")
 }
 
-// repositoryBase resolves the signature base of name (the repository
-// whose path the store uses).
-func (f *storeFlags) repositoryBase(name reference.Named, write bool) (*url.URL, error) {
+// config is the registries.d configuration in effect: nil with
+// --lookaside, empty when there is no directory.
+func (f *storeFlags) config() (*lookaside.Config, error) {
 	if f.lookaside != "" && f.registriesD != "" {
 		return nil, errors.New("--lookaside and --registries-d are exclusive")
 	}
 	if f.lookaside != "" {
+		return nil, nil
+	}
+	dir := f.registriesD
+	if dir == "" {
+		if _, err := os.Stat(systemRegistriesD); err != nil {
+			return &lookaside.Config{}, nil
+		}
+		dir = systemRegistriesD
+	}
+	return lookaside.LoadDir(dir)
+}
+
+// repositoryBase resolves the signature base of name (the repository
+// whose path the store uses).
+func (f *storeFlags) repositoryBase(name reference.Named, write bool) (*url.URL, error) {
+	c, err := f.config()
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
 		top, err := baseURL(f.lookaside)
 		if err != nil {
 			return nil, err
 		}
 		return lookaside.RepositoryURL(top, name)
-	}
-	dir := f.registriesD
-	if dir == "" {
-		if _, err := os.Stat(systemRegistriesD); err != nil {
-			return (&lookaside.Config{}).RepositoryBase(name, write)
-		}
-		dir = systemRegistriesD
-	}
-	c, err := lookaside.LoadDir(dir)
-	if err != nil {
-		return nil, err
 	}
 	return c.RepositoryBase(name, write)
 }
@@ -223,7 +240,7 @@ consumers will pull it as); signatures are stored under its repository.`,
 
 func newSimpleVerifyCmd() *cobra.Command {
 	var policyPath, identity string
-	var asJSON bool
+	var asJSON, attachments bool
 	var store storeFlags
 	cmd := &cobra.Command{
 		Use:   "verify --containers-policy policy.json [--registries-d DIR | --lookaside DIR|URL] IMAGE",
@@ -237,6 +254,11 @@ each signature failed (wrong key, expired or revoked key, corrupt, another
 digest, identity not accepted).
 
 A layout's signatures are read under the repository of --identity.
+
+sigstoreSigned requirements (with keyPath, keyPaths, keyData or keyDatas;
+not yet fulcio, pki or Rekor keys) read cosign's signatures from the
+image's sha256-HEX.sig tag where registries.d sets use-sigstore-attachments
+(as containers/image), or with --sigstore-attachments.
 
 Exit codes: 0 the policy accepts the image, 1 it does not, 2 usage or input
 error (an unreadable policy, a lookaside server error).`,
@@ -257,23 +279,34 @@ error (an unreadable policy, a lookaside server error).`,
 			if err != nil {
 				return err
 			}
-			var sigs [][]byte
+			var sigs containerspolicy.Signatures
 			if si.name != nil {
 				base, err := store.repositoryBase(si.name, false)
 				if err != nil {
 					return err
 				}
-				if sigs, err = lookaside.Read(cmd.Context(), base, si.target.Digest(), lookaside.ReadOptions{}); err != nil {
+				if sigs.Simple, err = lookaside.Read(cmd.Context(), base, si.target.Digest(), lookaside.ReadOptions{}); err != nil {
 					return err
 				}
 			}
-			res := containerspolicy.Evaluate(policy, policy.LoadKeys(nil), si.policy, si.target.Digest(), sigs, containerspolicy.Options{})
+			if si.policy.Docker != nil {
+				c, err := store.config()
+				if err != nil {
+					return err
+				}
+				if attachments || c.UseSigstoreAttachments(si.policy.Docker) {
+					if sigs.Sigstore, err = cosignSignatures(cmd.Context(), si.policy.Docker, si.target.Digest()); err != nil {
+						return err
+					}
+				}
+			}
+			res := containerspolicy.EvaluateSignatures(policy, policy.LoadKeys(nil), si.policy, si.target.Digest(), sigs, containerspolicy.Options{})
 			if asJSON {
 				if err := writeJSON(cmd, res); err != nil {
 					return err
 				}
 			} else {
-				printPolicyResult(cmd, res, len(sigs))
+				printPolicyResult(cmd, res, len(sigs.Simple)+len(sigs.Sigstore))
 			}
 			if !res.Allowed {
 				return failed(fmt.Errorf("%s is not accepted by %s", si.target, policyPath))
@@ -284,6 +317,7 @@ error (an unreadable policy, a lookaside server error).`,
 	cmd.Flags().StringVar(&policyPath, "containers-policy", "", "containers-policy.json(5) file")
 	cmd.Flags().StringVar(&identity, "identity", "", "for an OCI layout: the reference whose repository holds its signatures")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "machine-readable output")
+	cmd.Flags().BoolVar(&attachments, "sigstore-attachments", false, "read cosign signatures (the sha256-HEX.sig tag) for sigstoreSigned requirements even where registries.d does not set use-sigstore-attachments")
 	store.add(cmd, "to read from for")
 	return cmd
 }
@@ -300,10 +334,14 @@ func printPolicyResult(cmd *cobra.Command, res *containerspolicy.Result, nsigs i
 		if rr.Satisfied {
 			mark = "ok  "
 		}
+		label := "signature-" // a lookaside signature-N
+		if rr.Type == "sigstoreSigned" {
+			label = "cosign signature " // a layer of the .sig tag
+		}
 		fmt.Fprintf(w, "  %s requirement %d %s", mark, rr.Index, rr.Type)
 		if rr.Satisfied && rr.SatisfiedBy >= 0 {
 			s := rr.Signatures[rr.SatisfiedBy]
-			fmt.Fprintf(w, ": signature-%d by %s for %s", rr.SatisfiedBy+1, s.Fingerprint, s.DockerReference)
+			fmt.Fprintf(w, ": %s%d by %s for %s", label, rr.SatisfiedBy+1, s.Fingerprint, s.DockerReference)
 		}
 		fmt.Fprintln(w)
 		if !rr.Satisfied && len(rr.Signatures) == 0 && rr.Err != nil {
@@ -311,7 +349,7 @@ func printPolicyResult(cmd *cobra.Command, res *containerspolicy.Result, nsigs i
 		}
 		for _, s := range rr.Signatures {
 			if !s.Accepted {
-				fmt.Fprintf(w, "       signature-%d: %v\n", s.Index+1, s.Err)
+				fmt.Fprintf(w, "       %s%d: %v\n", label, s.Index+1, s.Err)
 			}
 		}
 	}
@@ -320,4 +358,63 @@ func printPolicyResult(cmd *cobra.Command, res *containerspolicy.Result, nsigs i
 	} else {
 		fmt.Fprintln(w, "rejected")
 	}
+}
+
+// Bounds of a .sig tag read.
+const (
+	maxCosignLayers  = 128
+	maxCosignPayload = 1 << 20
+)
+
+// cosignSignatures reads cosign v2's signatures of the image: the layers
+// of the sha256-HEX.sig tag in its repository, each a simple-signing
+// payload with its signature in an annotation. No tag: no signatures.
+func cosignSignatures(ctx context.Context, ref reference.Named, digest string) ([]containerspolicy.SigstoreSignature, error) {
+	repo, err := name.NewRepository(reference.Domain(ref) + "/" + reference.Path(ref))
+	if err != nil {
+		return nil, err
+	}
+	tag := repo.Tag(strings.Replace(digest, ":", "-", 1) + ".sig")
+	desc, err := remote.Get(tag, remote.WithContext(ctx))
+	if err != nil {
+		var te *transport.Error
+		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("cosign signatures %s: %w", tag, err)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
+	if err != nil {
+		return nil, fmt.Errorf("cosign signatures %s: %w", tag, err)
+	}
+	if len(m.Layers) > maxCosignLayers {
+		return nil, fmt.Errorf("cosign signatures %s: %d layers, more than %d", tag, len(m.Layers), maxCosignLayers)
+	}
+	var out []containerspolicy.SigstoreSignature
+	for _, l := range m.Layers {
+		if string(l.MediaType) != image.MediaTypeSimpleSigning {
+			continue
+		}
+		if l.Size > maxCosignPayload {
+			return nil, fmt.Errorf("cosign signature layer %s: %d bytes, more than %d", l.Digest, l.Size, maxCosignPayload)
+		}
+		layer, err := remote.Layer(repo.Digest(l.Digest.String()), remote.WithContext(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("cosign signature layer %s: %w", l.Digest, err)
+		}
+		rc, err := layer.Compressed()
+		if err != nil {
+			return nil, fmt.Errorf("cosign signature layer %s: %w", l.Digest, err)
+		}
+		payload, err := io.ReadAll(io.LimitReader(rc, maxCosignPayload+1))
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("cosign signature layer %s: %w", l.Digest, err)
+		}
+		if h, _, _ := v1.SHA256(bytes.NewReader(payload)); h != l.Digest || int64(len(payload)) > maxCosignPayload {
+			return nil, fmt.Errorf("cosign signature layer %s: content does not match its digest or is too large", l.Digest)
+		}
+		out = append(out, containerspolicy.SigstoreSignature{Payload: payload, Signature: l.Annotations[image.AnnotationCosignSignature]})
+	}
+	return out, nil
 }

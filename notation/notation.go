@@ -35,6 +35,7 @@ package notation
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/notaryproject/notation-core-go/signature/cose"
 	"github.com/notaryproject/notation-core-go/signature/jws"
@@ -93,6 +94,8 @@ var (
 	// ErrVerification: the image has no Notary Project signature that
 	// the trust policy accepts.
 	ErrVerification = errors.New("notation verification failed")
+	// ErrCritical is matched by a *CriticalError.
+	ErrCritical = errors.New("signature has critical attributes toto does not understand")
 	// ErrOtherArtifact is matched by an *OtherArtifactError.
 	ErrOtherArtifact = errors.New("signature is for another artifact")
 )
@@ -147,3 +150,19 @@ func (e *OtherArtifactError) Error() string {
 
 // Is makes errors.Is(err, ErrOtherArtifact) hold.
 func (e *OtherArtifactError) Is(target error) bool { return target == ErrOtherArtifact }
+
+// CriticalError is a signature envelope whose protected header marks an
+// extended attribute critical (COSE crit, JWS crit) that toto does not
+// process; the Notary Project specification requires the verifier to
+// fail. (notation-go checks this only when a verification plugin is
+// named.)
+type CriticalError struct {
+	Attributes []string
+}
+
+func (e *CriticalError) Error() string {
+	return fmt.Sprintf("%s: %s", ErrCritical, strings.Join(e.Attributes, ", "))
+}
+
+// Is makes errors.Is(err, ErrCritical) hold.
+func (e *CriticalError) Is(target error) bool { return target == ErrCritical }

@@ -12,11 +12,15 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/notaryproject/notation-core-go/signature"
+	"github.com/notaryproject/notation-core-go/signature/cose"
 	notationgo "github.com/notaryproject/notation-go"
 	"github.com/notaryproject/notation-go/registry"
 	"github.com/notaryproject/notation-go/signer"
 	"github.com/notaryproject/notation-go/verifier"
 	"github.com/notaryproject/notation-go/verifier/trustpolicy"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/toto-dev/toto/decision"
 	"github.com/toto-dev/toto/image"
@@ -467,4 +471,66 @@ func FuzzParsePolicy(f *testing.F) {
 			t.Fatalf("re-encoded policy refused: %v\n%s", err, raw)
 		}
 	})
+}
+
+// TestCOSEUnknownCritical: a COSE envelope with an extended attribute
+// marked critical (in its protected crit header) that toto does not know
+// fails integrity with a CriticalError (notation-go without a plugin
+// would accept it); the envelope toto signed verifies through
+// VerifyEnvelope.
+func TestCOSEUnknownCritical(t *testing.T) {
+	e := notationtest.New(t, notationtest.Options{})
+	dir := notationtest.Layout(t, "app")
+	tg := open(t, image.LayoutPrefix+dir)
+	s := sign(t, e, tg, notation.SignOptions{Envelope: notation.COSE})
+	raw, err := tg.Manifest(context.Background(), s.Manifest.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m v1.Manifest
+	json.Unmarshal(raw, &m)
+	env, err := tg.Blob(context.Background(), m.Layers[0].Digest, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := notation.LocalScope(dir)
+	res, err := notation.VerifyEnvelope(context.Background(), tg.Descriptor, scope, notation.MediaTypeCOSE, env, e.VerifyOptions())
+	if err != nil || !res.Verified {
+		t.Fatalf("untouched envelope: %v %+v", err, res)
+	}
+
+	// The same payload, signed by notation-core-go's COSE envelope with
+	// an extended attribute marked critical.
+	ls, err := signature.NewLocalSigner(e.Certs.Chain(), e.Certs.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(map[string]any{"targetArtifact": map[string]any{
+		"mediaType": tg.Descriptor.MediaType, "digest": tg.Digest(), "size": tg.Descriptor.Size}})
+	bad, err := cose.NewEnvelope().Sign(&signature.SignRequest{
+		Payload:                  signature.Payload{ContentType: notation.MediaTypePayload, Content: payload},
+		Signer:                   ls,
+		SigningTime:              time.Now(),
+		SigningScheme:            signature.SigningSchemeX509,
+		ExtendedSignedAttributes: []signature.Attribute{{Key: "io.toto.test.unknown", Critical: true, Value: "must be understood"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ov, err := verifier.New(e.Policy.Document(), e.Store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ov.Verify(context.Background(), ocispec.Descriptor{MediaType: string(tg.Descriptor.MediaType), Digest: digest.Digest(tg.Digest()), Size: tg.Descriptor.Size}, bad,
+		notationgo.VerifierVerifyOptions{ArtifactReference: scope + "@" + tg.Digest(), SignatureMediaType: notation.MediaTypeCOSE}); err != nil {
+		t.Logf("notation-go refuses it too: %v", err)
+	}
+	res, err = notation.VerifyEnvelope(context.Background(), tg.Descriptor, scope, notation.MediaTypeCOSE, bad, e.VerifyOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := checks(*res)["integrity"]
+	if res.Verified || !errors.Is(res.Err, notation.ErrCritical) || c.Outcome != notation.Failed || !strings.Contains(c.Reason, "io.toto.test.unknown") {
+		t.Fatalf("verified %v err %v integrity %+v", res.Verified, res.Err, c)
+	}
 }

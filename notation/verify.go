@@ -388,6 +388,29 @@ func (s *session) verify(ctx context.Context, subject v1.Descriptor, mediaType s
 		}
 		res.Checks = append(res.Checks, c)
 	}
+	// notation-go checks unknown critical attributes only when a
+	// verification plugin is named (and toto runs none); the
+	// specification says a verifier fails on a critical attribute it
+	// does not understand, so toto does, as an integrity failure.
+	if ec := outcome.EnvelopeContent; ec != nil {
+		var crit []string
+		for _, a := range ec.SignerInfo.SignedAttributes.ExtendedAttributes {
+			if a.Critical {
+				crit = append(crit, fmt.Sprint(a.Key))
+			}
+		}
+		if len(crit) > 0 {
+			ce := &CriticalError{Attributes: crit}
+			res.Checks[0].Outcome, res.Checks[0].Err, res.Checks[0].Reason = Failed, ce, ce.Error()
+			for i := 1; i < len(res.Checks); i++ {
+				if res.Checks[i].Outcome == Passed {
+					res.Checks[i].Outcome, res.Checks[i].Reason = Skipped, "not evaluated: an enforced check before it failed"
+				}
+			}
+			res.Err, res.Reason = ce, ce.Error()
+			return res
+		}
+	}
 	if err == nil {
 		res.Verified = true
 		return res

@@ -55,6 +55,7 @@ Exit codes: 0 success, 1 verification failed, 2 usage or input error.`,
 }
 
 func init() { rootCmd.AddCommand(newSimpleSigningCmd()) }
+func init() { rootCmd.AddCommand(newNotationCmd()) }
 
 func main() {
 	// SIGTERM too (what kill, timeout(1) and CI runners send): the context

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/toto-dev/toto/notation/notationtest"
+)
+
+// TestNotationCLI: generate-cert, sign (JWS and COSE) an OCI layout, write
+// the trust store and policy by hand as docs/notation.md says, verify
+// (text and --json), then the failures: an untrusted store (exit 1), a bad
+// policy and a missing flag (exit 2).
+func TestNotationCLI(t *testing.T) {
+	dir := t.TempDir()
+	mustToto(t, dir, "notation", "generate-cert", "--out", "pki", "--subject", "C=US,ST=WA,O=Example,CN=release")
+	layout := notationtest.Layout(t, "app")
+	ref := "oci-layout:" + layout
+	for _, env := range []string{"jws", "cose"} {
+		r := mustToto(t, dir, "notation", "sign", "--key", "pki/signer.key", "--cert-chain", "pki/signer.crt", "--envelope", env, "--expiry", "24h", ref)
+		if !strings.Contains(r.Stdout, "signature sha256:") {
+			t.Fatalf("sign output: %s", r.Stdout)
+		}
+	}
+	store := filepath.Join(dir, "truststore", "x509", "ca", "example")
+	os.MkdirAll(store, 0o755)
+	ca, _ := os.ReadFile(filepath.Join(dir, "pki", "ca.crt"))
+	os.WriteFile(filepath.Join(store, "ca.crt"), ca, 0o644)
+	policy := `{
+  "version": "1.0",
+  "trustPolicies": [{
+    "name": "app",
+    "registryScopes": ["local/app"],
+    "signatureVerification": {"level": "strict"},
+    "trustStores": ["ca:example"],
+    "trustedIdentities": ["x509.subject: C=US, ST=WA, O=Example, CN=release"]
+  }]
+}`
+	os.WriteFile(filepath.Join(dir, "trustpolicy.json"), []byte(policy), 0o644)
+	r := mustToto(t, dir, "notation", "verify", "--policy", "trustpolicy.json", "--trust-store", "truststore", ref)
+	for _, want := range []string{`statement "app", level strict, revocation offline`, "application/jose+json): verified", "application/cose): verified", "revocation          enforce passed"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("verify output lacks %q:\n%s", want, r.Stdout)
+		}
+	}
+	r = mustToto(t, dir, "notation", "verify", "--json", "--policy", "trustpolicy.json", "--trust-store", ".", ref)
+	var rep struct {
+		Signatures []struct {
+			Verified bool
+			Checks   []struct{ Type, Action, Outcome string }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil || len(rep.Signatures) != 2 || len(rep.Signatures[0].Checks) != 5 {
+		t.Fatalf("--json: %v\n%s", err, r.Stdout)
+	}
+
+	// Another CA in the store: exit 1, with the reason.
+	mustToto(t, dir, "notation", "generate-cert", "--out", "other")
+	other, _ := os.ReadFile(filepath.Join(dir, "other", "ca.crt"))
+	os.WriteFile(filepath.Join(store, "ca.crt"), other, 0o644)
+	r = runToto(t, dir, "notation", "verify", "--policy", "trustpolicy.json", "--trust-store", "truststore", ref)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "does not contain any trusted certificate") {
+		t.Fatalf("untrusted: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "bad.json"), []byte(strings.Replace(policy, `"name": "app",`, `"name": "app", "name": "b",`, 1)), 0o644)
+	for _, args := range [][]string{
+		{"notation", "verify", "--policy", "bad.json", "--trust-store", "truststore", ref},
+		{"notation", "verify", "--trust-store", "truststore", ref},
+		{"notation", "sign", "--key", "pki/signer.key", "--cert-chain", "other/signer.crt", ref},
+	} {
+		if r := runToto(t, dir, args...); r.Code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", args, r.Code, r.Stderr)
+		} else {
+			t.Logf("%v: %s", args[1], strings.TrimSpace(r.Stderr))
+		}
+	}
+}

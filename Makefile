@@ -41,7 +41,7 @@ interop-deps:
 	@bash .ci/interop-deps.sh $(INTEROP_CACHE)
 
 interop: interop-deps
-	TOTO_INTEROP_BIN=$(INTEROP_CACHE)/bin $(GO) test -count=1 -tags interop -timeout 30m ./interop/cosign/... ./interop/simplesigning/...
+	TOTO_INTEROP_BIN=$(INTEROP_CACHE)/bin $(GO) test -count=1 -tags interop -timeout 30m ./interop/cosign/... ./interop/simplesigning/... ./interop/notation/...
 
 demo: build
 	@bash examples/demo.sh

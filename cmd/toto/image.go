@@ -33,7 +33,11 @@ A tag is resolved to its manifest digest once, by fetching and hashing the
 manifest (never from the registry's Docker-Content-Digest header), and shown
 as "TAG → DIGEST" on stderr; everything is signed and checked against that
 digest. Signing by tag warns: name the image by digest to sign what you built. Signatures and attestations are keyed Sigstore
-bundles attached as OCI 1.1 referrers, as cosign v3 does (see docs/images.md).`,
+bundles attached as OCI 1.1 referrers, as cosign v3 does (see docs/images.md);
+image sign --format simple-signing writes Red Hat simple signing signatures
+to a lookaside store instead, and image verify --containers-policy checks
+images against containers-policy.json as podman, skopeo and CRI-O do (see
+docs/simple-signing.md).`,
 	}
 	cmd.AddCommand(newImageSignCmd(), newImageAttestCmd(), newImageVerifyCmd())
 	rootCmd.AddCommand(cmd)
@@ -95,21 +99,63 @@ func reportAttached(cmd *cobra.Command, asJSON bool, t *image.Target, a *image.A
 	return nil
 }
 
+// Signature formats of toto image sign.
+const (
+	formatSigstore      = "sigstore"
+	formatSimpleSigning = "simple-signing"
+)
+
 func newImageSignCmd() *cobra.Command {
-	var keyPath string
+	var keyPath, format string
 	var asJSON bool
 	var lf logFlags
+	var ss simpleSignFlags
 	cmd := &cobra.Command{
-		Use:   "sign --key KEY [--rekor-url URL] [--tsa-url URL] IMAGE",
-		Short: "Sign an image's manifest digest and attach the signature",
-		Long: `Resolve IMAGE to its manifest digest, sign an in-toto Statement about that
+		Use:   "sign (--key KEY [--rekor-url URL] [--tsa-url URL] | --format simple-signing --gpg-key KEY [--identity REF] [--lookaside DIR|URL | --registries-d DIR]) IMAGE",
+		Short: "Sign an image's manifest digest: a Sigstore bundle referrer, or a simple signing lookaside signature",
+		Long: `Resolve IMAGE to its manifest digest and sign it, in one of two formats.
+
+--format sigstore (the default): sign an in-toto Statement about that
 digest (predicate type https://sigstore.dev/cosign/sign/v1, predicate the
 simple-signing document) with KEY into a keyed Sigstore bundle, and attach it
 to the image as an OCI 1.1 referrer. --rekor-url and --tsa-url log and
-timestamp the signature (see toto bundle create --help).`,
-		Example: "  toto image sign --key release.key registry.example/app:1.4\n  toto image sign --key release.key oci-layout:./out",
-		Args:    cobra.ExactArgs(1),
+timestamp the signature (see toto bundle create --help).
+
+--format simple-signing: Red Hat simple signing, as podman, skopeo, buildah
+and CRI-O use it (containers-signature(5); see docs/simple-signing.md).
+Sign the digest as a simple signing payload naming --identity (default: the
+image reference, fully expanded, e.g. docker.io/library/app:1), as an
+OpenPGP signed message with the private key in --gpg-key (gpg
+--export-secret-keys, armored or binary; toto key generate --type pgp; an
+encrypted key takes its passphrase from TOTO_PASSWORD, COSIGN_PASSWORD or the
+terminal), and write it as the next free signature-N of the image's
+lookaside directory (<base>/<repository>@sha256=<hex>/signature-N):
+--lookaside DIR, or the lookaside-staging (else lookaside) base that
+registries.d gives the image. Writing needs a file:// base. A layout image
+has no registry name: give --identity, the reference consumers will pull it
+as; its signatures are stored under that repository. Verify them with toto
+image verify --containers-policy.
+
+Flags of the other format are a usage error.`,
+		Example: "  toto image sign --key release.key registry.example/app:1.4\n" +
+			"  toto image sign --key release.key oci-layout:./out\n" +
+			"  toto image sign --format simple-signing --gpg-key release.gpg --lookaside /srv/sigstore registry.example/app@sha256:...\n" +
+			"  toto image sign --format simple-signing --gpg-key release.gpg --identity registry.example/app:1.4 --registries-d /etc/containers/registries.d oci-layout:./out",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			switch format {
+			case formatSimpleSigning:
+				if err := flagsNotFor(cmd, "to --format simple-signing (sign with --gpg-key)", "key", "rekor-url", "tsa-url"); err != nil {
+					return err
+				}
+				return simpleSign(cmd, args[0], &ss, asJSON)
+			case formatSigstore:
+			default:
+				return fmt.Errorf("--format %q: want %s or %s", format, formatSigstore, formatSimpleSigning)
+			}
+			if err := flagsNotFor(cmd, "to --format sigstore (they are for --format simple-signing)", simpleSignFlagNames...); err != nil {
+				return err
+			}
 			k, err := loadPrivateKey(keyPath)
 			if err != nil {
 				return err
@@ -130,8 +176,10 @@ timestamp the signature (see toto bundle create --help).`,
 			return reportAttached(cmd, asJSON, t, a, "signed")
 		},
 	}
-	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "private key file")
+	cmd.Flags().StringVar(&format, "format", formatSigstore, "signature format: sigstore (a Sigstore bundle attached as a referrer) or simple-signing (Red Hat simple signing into a lookaside store)")
+	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "sigstore: private key file")
 	lf.register(cmd)
+	ss.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }
@@ -199,9 +247,10 @@ func newImageVerifyCmd() *cobra.Command {
 	var asJSON, requireAll bool
 	var types []string
 	var sbomPolicy string
+	var pf policyFlags
 	cmd := &cobra.Command{
-		Use:   "verify (--key PUB... | --layout LAYOUT --layout-key OWNER.pub...) [--trusted-root TR [--require-tlog] [--require-timestamp]] IMAGE",
-		Short: "Check an image's signatures and attestations against trusted keys",
+		Use:   "verify (--key PUB... | --layout LAYOUT --layout-key OWNER.pub... | --containers-policy policy.json [--registries-d DIR | --lookaside DIR|URL]) [--trusted-root TR [--require-tlog] [--require-timestamp]] IMAGE",
+		Short: "Check an image's signatures and attestations against trusted keys, or against containers-policy.json",
 		Long: `Find the signatures and attestations of IMAGE's manifest digest and verify
 them: OCI 1.1 referrers holding Sigstore bundles (cosign v3, cosign v2 with
 --new-bundle-format, toto), and cosign v2's sha256-HEX.sig and .att tags (or
@@ -234,12 +283,44 @@ The image's manifest and every manifest and blob read are checked against
 their digests; a tag is resolved by fetching and hashing the manifest, and
 printed as "TAG → DIGEST" on stderr.
 
-Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
+With --containers-policy, image verify evaluates that policy file
+(containers-policy.json(5)) for IMAGE instead, as podman, skopeo and CRI-O
+do (containers/image's rules; see docs/simple-signing.md): the most specific
+scope of its transport (docker for registries, oci for layouts), else the
+transport's "" scope, else "default". signedBy requirements check the image's Red Hat simple
+signing signatures, read from its lookaside store (registries.d, or
+--lookaside); an OCI layout's are read under the repository of --reference.
+sigstoreSigned requirements (keyPath, keyPaths, keyData or keyDatas; not yet
+fulcio, pki or Rekor keys) read cosign's signatures from the image's
+sha256-HEX.sig tag where registries.d sets use-sigstore-attachments, or with
+--sigstore-attachments. The report gives, per requirement, the signature
+that satisfied it or why each failed (wrong key, expired or revoked key,
+corrupt, another digest, identity not accepted). The keys are the policy's:
+--key, --layout, --trusted-root and the other key-based flags are a usage
+error with it, as the policy flags are without it.
+
+Exit codes: 0 verified (the policy accepts the image), 1 verification failed
+(it does not), 2 usage or input error (such as an unreadable policy or a
+lookaside server error).`,
 		Example: "  toto image verify --key release.pub registry.example/app@sha256:...\n" +
 			"  toto image verify --key build.pub --type slsaprovenance1 --sbom-policy sbom-policy.yaml registry.example/app@sha256:...\n" +
-			"  toto image verify --layout root.layout --layout-key owner.pub oci-layout:./out",
+			"  toto image verify --layout root.layout --layout-key owner.pub oci-layout:./out\n" +
+			"  toto image verify --containers-policy /etc/containers/policy.json --registries-d /etc/containers/registries.d registry.example/app:1.4\n" +
+			"  toto image verify --containers-policy policy.json --reference registry.example/app:1.4 --lookaside /srv/sigstore oci-layout:./out",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if pf.policyPath != "" {
+				if err := flagsNotFor(cmd, "with --containers-policy: the policy names the keys and requirements",
+					"key", "layout", "layout-key", "require-all", "type", "sbom-policy",
+					"trusted-root", "identity", "identity-regexp", "issuer", "issuer-regexp",
+					"require-tlog", "require-timestamp"); err != nil {
+					return err
+				}
+				return policyVerify(cmd, args[0], &pf, asJSON)
+			}
+			if err := flagsNotFor(cmd, "without --containers-policy", policyOnlyFlagNames...); err != nil {
+				return err
+			}
 			root, err := trust.Files{Keys: keyPaths}.Root(cmd.Context())
 			if err != nil {
 				return err
@@ -311,6 +392,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	cmd.Flags().StringVar(&sbomPolicy, "sbom-policy", "", "SBOM policy file (YAML or JSON) applied to the image's SBOM attestations")
 	tf.register(cmd)
 	rf.register(cmd)
+	pf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }

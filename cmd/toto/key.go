@@ -45,10 +45,10 @@ openssl, Python in-toto (through Python's cryptography) and toto read.
 and sign; the public key is PEM either way.
 
 --type pgp (Ed25519) and pgp-rsa (--bits) make an OpenPGP key pair for
-Red Hat simple signing (toto simple-signing, skopeo, podman): NAME is the
-armored secret key (unencrypted, mode 0600), NAME.pub the armored public
-key, as gpg --export-secret-keys/--export --armor write them; --uid sets
-the user ID ("Name <email>").
+Red Hat simple signing (toto image sign --format simple-signing, skopeo,
+podman): NAME is the armored secret key (unencrypted, mode 0600), NAME.pub
+the armored public key, as gpg --export-secret-keys/--export --armor write
+them; --uid sets the user ID ("Name <email>").
 
 The password comes from TOTO_PASSWORD, else COSIGN_PASSWORD, else it is
 asked twice on the terminal. Every command that takes a private key reads

@@ -54,7 +54,6 @@ Exit codes: 0 success, 1 verification failed, 2 usage or input error.`,
 	SilenceErrors: true,
 }
 
-func init() { rootCmd.AddCommand(newSimpleSigningCmd()) }
 func init() { rootCmd.AddCommand(newNotationCmd()) }
 
 func main() {

@@ -30,33 +30,18 @@ import (
 // directory is given (the system-wide one; per-user files are not read).
 const systemRegistriesD = "/etc/containers/registries.d"
 
-// newSimpleSigningCmd is `toto simple-signing`: Red Hat simple signing
-// (containers-signature(5)) with lookaside storage and
-// containers-policy.json, as podman, skopeo and CRI-O use them.
-func newSimpleSigningCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "simple-signing",
-		Short: "Sign and verify images with Red Hat simple signing (OpenPGP), as podman, skopeo and CRI-O do",
-		Long: `Sign an image's manifest digest with an OpenPGP key into a lookaside
-signature store (<base>/<repository>@sha256=<hex>/signature-N), and verify an
-image against containers-policy.json with the signatures found there, as
-podman, skopeo, buildah and CRI-O do (see docs/simple-signing.md).
-
-IMAGE is a registry reference (registry.example/app:1.0, ...@sha256:HEX) or
-oci-layout:DIR[:TAG|@DIGEST].`,
-	}
-	cmd.AddCommand(newSimpleSignCmd(), newSimpleVerifyCmd())
-	return cmd
-}
-
 // storeFlags are where signatures live: a lookaside base or registries.d.
 type storeFlags struct {
 	lookaside, registriesD string
 }
 
-func (f *storeFlags) add(cmd *cobra.Command, verb string) {
-	cmd.Flags().StringVar(&f.lookaside, "lookaside", "", "lookaside base: a directory, file://, or (for verify) http(s):// URL; the repository path is appended, as registries.d bases are")
-	cmd.Flags().StringVar(&f.registriesD, "registries-d", "", "registries.d directory saying which lookaside "+verb+" each registry (default "+systemRegistriesD+" if present, else containers/image's built-in directory)")
+func (f *storeFlags) add(cmd *cobra.Command, write bool) {
+	prefix, lookasideHelp, verb := "with --containers-policy: ", "a directory, file:// or http(s):// URL", "to read from for"
+	if write {
+		prefix, lookasideHelp, verb = "simple-signing: ", "a directory or file:// URL", "to write to for"
+	}
+	cmd.Flags().StringVar(&f.lookaside, "lookaside", "", prefix+"lookaside base, "+lookasideHelp+"; the repository path is appended, as registries.d bases are")
+	cmd.Flags().StringVar(&f.registriesD, "registries-d", "", prefix+"registries.d directory saying which lookaside "+verb+" each registry (default "+systemRegistriesD+"; where none is configured, containers/image's built-in lookaside directory)")
 }
 
 // config is the registries.d configuration in effect: nil with
@@ -122,7 +107,9 @@ type simpleImage struct {
 	name reference.Named
 }
 
-func openSimpleImage(cmd *cobra.Command, ref, identity string) (*simpleImage, error) {
+// openSimpleImage opens ref; identity (given as the flag named flag) is
+// the reference a layout is signed as.
+func openSimpleImage(cmd *cobra.Command, ref, identity, flag string) (*simpleImage, error) {
 	t, err := openImage(cmd, ref)
 	if err != nil {
 		return nil, err
@@ -149,7 +136,7 @@ func openSimpleImage(cmd *cobra.Command, ref, identity string) (*simpleImage, er
 	if identity != "" {
 		n, err := reference.ParseNormalizedNamed(identity)
 		if err != nil {
-			return nil, fmt.Errorf("--identity %q: %w", identity, err)
+			return nil, fmt.Errorf("--%s %q: %w", flag, identity, err)
 		}
 		if si.name == nil {
 			si.name = reference.TagNameOnly(n)
@@ -158,168 +145,177 @@ func openSimpleImage(cmd *cobra.Command, ref, identity string) (*simpleImage, er
 	return si, nil
 }
 
-func newSimpleSignCmd() *cobra.Command {
-	var keyPath, fingerprint, identity string
-	var store storeFlags
-	cmd := &cobra.Command{
-		Use:   "sign --gpg-key KEY [--identity REF] [--lookaside DIR|URL | --registries-d DIR] IMAGE",
-		Short: "Sign an image's manifest digest into a lookaside store (the next free signature-N)",
-		Long: `Sign the image's manifest digest as a simple signing payload naming
---identity (default: the image reference, fully expanded, e.g.
-docker.io/library/app:1), as an OpenPGP signed message with the private key
-in KEY (gpg --export-secret-keys, armored or binary; an encrypted key takes
-its passphrase from TOTO_PASSWORD, COSIGN_PASSWORD or the terminal), and
-write it as the next free signature-N of the image's lookaside directory:
---lookaside DIR, or the lookaside-staging (else lookaside) base that
-registries.d gives the image. Writing needs a file:// base.
-
-A layout image has no registry name: give --identity (the reference
-consumers will pull it as); signatures are stored under its repository.`,
-		Example: "  toto simple-signing sign --gpg-key release.gpg --lookaside /srv/sigstore registry.example/app@sha256:...",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if keyPath == "" {
-				return errors.New("--gpg-key is required")
-			}
-			data, err := os.ReadFile(keyPath)
-			if err != nil {
-				return err
-			}
-			ring, err := simplesigning.ReadKeyring(data)
-			if err != nil {
-				return fmt.Errorf("%s: %w", keyPath, err)
-			}
-			signer, err := simplesigning.SigningKey(ring, fingerprint, passwordFor(keyPath))
-			if err != nil {
-				return fmt.Errorf("%s: %w", keyPath, err)
-			}
-			si, err := openSimpleImage(cmd, args[0], identity)
-			if err != nil {
-				return err
-			}
-			if si.name == nil {
-				return fmt.Errorf("%s is an OCI layout: give --identity, the reference the image is signed as", args[0])
-			}
-			warnTag(cmd, si.target)
-			signed := si.name.String()
-			if identity != "" {
-				n, _ := reference.ParseNormalizedNamed(identity)
-				signed = reference.TagNameOnly(n).String()
-			}
-			payload, err := (&simplesigning.Payload{
-				DockerReference: signed,
-				ManifestDigest:  si.target.Digest(),
-				Creator:         "toto " + version(),
-				Timestamp:       time.Now().Unix(),
-			}).MarshalJSON()
-			if err != nil {
-				return err
-			}
-			sig, err := simplesigning.Sign(payload, signer, simplesigning.Options{})
-			if err != nil {
-				return err
-			}
-			base, err := store.repositoryBase(si.name, true)
-			if err != nil {
-				return err
-			}
-			n, path, err := lookaside.WriteNext(base, si.target.Digest(), sig)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "signed %s as %s by %s: %s (signature-%d)\n", si.target.Digest(), signed, simplesigning.Fingerprint(signer), path, n)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&keyPath, "gpg-key", "", "OpenPGP secret key file (armored or binary)")
-	cmd.Flags().StringVar(&fingerprint, "fingerprint", "", "which key of the keyring signs (primary or subkey fingerprint), when it holds several")
-	cmd.Flags().StringVar(&identity, "identity", "", "docker reference to sign the image as (default: the image reference)")
-	store.add(cmd, "to write to for")
-	return cmd
+// simpleSignFlags are the flags of toto image sign --format
+// simple-signing.
+type simpleSignFlags struct {
+	keyPath, fingerprint, identity string
+	store                          storeFlags
 }
 
-func newSimpleVerifyCmd() *cobra.Command {
-	var policyPath, identity string
-	var asJSON, attachments bool
-	var store storeFlags
-	cmd := &cobra.Command{
-		Use:   "verify --containers-policy policy.json [--registries-d DIR | --lookaside DIR|URL] IMAGE",
-		Short: "Check an image against containers-policy.json with its lookaside signatures",
-		Long: `Evaluate containers-policy.json for the image as containers/image does
-(the most specific scope of its transport — docker for registries, oci for
-layouts — else the transport's "" scope, else "default"), with the image's
-simple signing signatures read from its lookaside store (registries.d, or
---lookaside), and report per requirement which signature satisfied it or why
-each signature failed (wrong key, expired or revoked key, corrupt, another
-digest, identity not accepted).
+// simpleSignFlagNames are the flags only --format simple-signing takes.
+var simpleSignFlagNames = []string{"gpg-key", "fingerprint", "identity", "lookaside", "registries-d"}
 
-A layout's signatures are read under the repository of --identity.
+func (f *simpleSignFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.keyPath, "gpg-key", "", "simple-signing: OpenPGP secret key file (armored or binary)")
+	cmd.Flags().StringVar(&f.fingerprint, "fingerprint", "", "simple-signing: which key of the keyring signs (primary or subkey fingerprint), when it holds several")
+	cmd.Flags().StringVar(&f.identity, "identity", "", "simple-signing: docker reference to sign the image as (default: the image reference; required for an OCI layout)")
+	f.store.add(cmd, true)
+}
 
-sigstoreSigned requirements (with keyPath, keyPaths, keyData or keyDatas;
-not yet fulcio, pki or Rekor keys) read cosign's signatures from the
-image's sha256-HEX.sig tag where registries.d sets use-sigstore-attachments
-(as containers/image), or with --sigstore-attachments.
+type simpleSignedJSON struct {
+	Image       string `json:"image"`
+	Identity    string `json:"identity"`
+	Fingerprint string `json:"fingerprint"`
+	Signature   string `json:"signature"`
+	Index       int    `json:"index"`
+}
 
-Exit codes: 0 the policy accepts the image, 1 it does not, 2 usage or input
-error (an unreadable policy, a lookaside server error).`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if policyPath == "" {
-				return errors.New("--containers-policy is required")
-			}
-			data, err := os.ReadFile(policyPath)
-			if err != nil {
-				return err
-			}
-			policy, err := containerspolicy.Parse(data)
-			if err != nil {
-				return fmt.Errorf("%s: %w", policyPath, err)
-			}
-			si, err := openSimpleImage(cmd, args[0], identity)
-			if err != nil {
-				return err
-			}
-			var sigs containerspolicy.Signatures
-			if si.name != nil {
-				base, err := store.repositoryBase(si.name, false)
-				if err != nil {
-					return err
-				}
-				if sigs.Simple, err = lookaside.Read(cmd.Context(), base, si.target.Digest(), lookaside.ReadOptions{}); err != nil {
-					return err
-				}
-			}
-			if si.policy.Docker != nil {
-				c, err := store.config()
-				if err != nil {
-					return err
-				}
-				if attachments || c.UseSigstoreAttachments(si.policy.Docker) {
-					if sigs.Sigstore, err = cosignSignatures(cmd.Context(), si.policy.Docker, si.target.Digest()); err != nil {
-						return err
-					}
-				}
-			}
-			res := containerspolicy.EvaluateSignatures(policy, policy.LoadKeys(nil), si.policy, si.target.Digest(), sigs, containerspolicy.Options{})
-			if asJSON {
-				if err := writeJSON(cmd, res); err != nil {
-					return err
-				}
-			} else {
-				printPolicyResult(cmd, res, len(sigs.Simple)+len(sigs.Sigstore))
-			}
-			if !res.Allowed {
-				return failed(fmt.Errorf("%s is not accepted by %s", si.target, policyPath))
-			}
-			return nil
-		},
+// simpleSign is toto image sign --format simple-signing: sign ref's
+// manifest digest as a simple signing payload with the OpenPGP key and
+// write it as the next free signature-N of its lookaside directory.
+func simpleSign(cmd *cobra.Command, ref string, f *simpleSignFlags, asJSON bool) error {
+	if f.keyPath == "" {
+		return errors.New("--format simple-signing needs --gpg-key")
 	}
-	cmd.Flags().StringVar(&policyPath, "containers-policy", "", "containers-policy.json(5) file")
-	cmd.Flags().StringVar(&identity, "identity", "", "for an OCI layout: the reference whose repository holds its signatures")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "machine-readable output")
-	cmd.Flags().BoolVar(&attachments, "sigstore-attachments", false, "read cosign signatures (the sha256-HEX.sig tag) for sigstoreSigned requirements even where registries.d does not set use-sigstore-attachments")
-	store.add(cmd, "to read from for")
-	return cmd
+	data, err := os.ReadFile(f.keyPath)
+	if err != nil {
+		return err
+	}
+	ring, err := simplesigning.ReadKeyring(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.keyPath, err)
+	}
+	signer, err := simplesigning.SigningKey(ring, f.fingerprint, passwordFor(f.keyPath))
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.keyPath, err)
+	}
+	si, err := openSimpleImage(cmd, ref, f.identity, "identity")
+	if err != nil {
+		return err
+	}
+	if si.name == nil {
+		return fmt.Errorf("%s is an OCI layout: give --identity, the reference the image is signed as", ref)
+	}
+	warnTag(cmd, si.target)
+	signed := si.name.String()
+	if f.identity != "" {
+		n, _ := reference.ParseNormalizedNamed(f.identity)
+		signed = reference.TagNameOnly(n).String()
+	}
+	payload, err := (&simplesigning.Payload{
+		DockerReference: signed,
+		ManifestDigest:  si.target.Digest(),
+		Creator:         "toto " + version(),
+		Timestamp:       time.Now().Unix(),
+	}).MarshalJSON()
+	if err != nil {
+		return err
+	}
+	sig, err := simplesigning.Sign(payload, signer, simplesigning.Options{})
+	if err != nil {
+		return err
+	}
+	base, err := f.store.repositoryBase(si.name, true)
+	if err != nil {
+		return err
+	}
+	n, path, err := lookaside.WriteNext(base, si.target.Digest(), sig)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(cmd, simpleSignedJSON{Image: si.target.String(), Identity: signed, Fingerprint: simplesigning.Fingerprint(signer), Signature: path, Index: n})
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "signed %s as %s by %s: %s (signature-%d)\n", si.target.Digest(), signed, simplesigning.Fingerprint(signer), path, n)
+	return nil
+}
+
+// policyFlags are the flags of toto image verify --containers-policy.
+type policyFlags struct {
+	policyPath, reference string
+	attachments           bool
+	store                 storeFlags
+}
+
+// policyOnlyFlagNames are the flags only --containers-policy takes.
+var policyOnlyFlagNames = []string{"registries-d", "lookaside", "sigstore-attachments", "reference"}
+
+func (f *policyFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.policyPath, "containers-policy", "", "evaluate this containers-policy.json(5) file instead of verifying against keys")
+	cmd.Flags().StringVar(&f.reference, "reference", "", "with --containers-policy, for an OCI layout: the docker reference whose repository holds its signatures")
+	cmd.Flags().BoolVar(&f.attachments, "sigstore-attachments", false, "with --containers-policy: read cosign signatures (the sha256-HEX.sig tag) for sigstoreSigned requirements even where registries.d does not set use-sigstore-attachments")
+	f.store.add(cmd, false)
+}
+
+// policyVerify is toto image verify --containers-policy: evaluate the
+// policy for ref with its lookaside (and, where enabled, cosign)
+// signatures, as containers/image does.
+func policyVerify(cmd *cobra.Command, ref string, f *policyFlags, asJSON bool) error {
+	data, err := os.ReadFile(f.policyPath)
+	if err != nil {
+		return err
+	}
+	policy, err := containerspolicy.Parse(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.policyPath, err)
+	}
+	si, err := openSimpleImage(cmd, ref, f.reference, "reference")
+	if errors.Is(err, image.ErrDigestMismatch) {
+		return failed(err)
+	} else if err != nil {
+		return err
+	}
+	var sigs containerspolicy.Signatures
+	if si.name != nil {
+		base, err := f.store.repositoryBase(si.name, false)
+		if err != nil {
+			return err
+		}
+		if sigs.Simple, err = lookaside.Read(cmd.Context(), base, si.target.Digest(), lookaside.ReadOptions{}); err != nil {
+			return err
+		}
+	}
+	if si.policy.Docker != nil {
+		c, err := f.store.config()
+		if err != nil {
+			return err
+		}
+		if f.attachments || c.UseSigstoreAttachments(si.policy.Docker) {
+			if sigs.Sigstore, err = cosignSignatures(cmd.Context(), si.policy.Docker, si.target.Digest()); err != nil {
+				return err
+			}
+		}
+	}
+	res := containerspolicy.EvaluateSignatures(policy, policy.LoadKeys(nil), si.policy, si.target.Digest(), sigs, containerspolicy.Options{})
+	if asJSON {
+		if err := writeJSON(cmd, res); err != nil {
+			return err
+		}
+	} else {
+		printPolicyResult(cmd, res, len(sigs.Simple)+len(sigs.Sigstore))
+	}
+	if !res.Allowed {
+		return failed(fmt.Errorf("%s is not accepted by %s", si.target, f.policyPath))
+	}
+	return nil
+}
+
+// flagsNotFor is the usage error for flags given that do not apply to
+// what: nil when none of names was given.
+func flagsNotFor(cmd *cobra.Command, what string, names ...string) error {
+	var given []string
+	for _, n := range names {
+		if cmd.Flags().Changed(n) {
+			given = append(given, "--"+n)
+		}
+	}
+	switch len(given) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("%s does not apply %s", given[0], what)
+	}
+	return fmt.Errorf("%s do not apply %s", strings.Join(given, ", "), what)
 }
 
 func printPolicyResult(cmd *cobra.Command, res *containerspolicy.Result, nsigs int) {

@@ -14,7 +14,7 @@ import (
 // cosign v2 signs an image with a key (a sha256-HEX.sig tag, as
 // containers/image's sigstoreSigned reads it; Debian's skopeo 1.9.3 is
 // built without sigstore support, so cosign is the oracle): toto
-// simple-signing verify accepts it under sigstoreSigned with cosign's
+// image verify --containers-policy accepts it under sigstoreSigned with cosign's
 // public key and matchRepository, where registries.d sets
 // use-sigstore-attachments; and refuses it under another key, under the
 // default identity (cosign signs the repository only), and without
@@ -51,7 +51,7 @@ func TestCosignSigstoreSigned(t *testing.T) {
 	}
 	good := policy("policy.json", "cosign.pub", `{"type": "matchRepository"}`)
 	verify := func(policy, regd string) oracle.Result {
-		return toto(t, dir, "simple-signing", "verify", "--containers-policy", policy, "--registries-d", regd, host+"/team/app:1")
+		return toto(t, dir, "image", "verify", "--containers-policy", policy, "--registries-d", regd, host+"/team/app:1")
 	}
 	if r := verify(good, regd); r.Err != nil || !strings.Contains(r.Stdout, "ok   requirement 0 sigstoreSigned: cosign signature 1 by ") {
 		t.Fatalf("toto refused cosign's signature: %v\n%s%s", r.Err, r.Stdout, r.Stderr)

@@ -102,7 +102,7 @@ func toto(t *testing.T, dir string, args ...string) oracle.Result {
 
 // skopeo copy --sign-by FPR (gpg, through the agent) pushes an image to a
 // real registry with its signature in the registries.d lookaside; toto
-// simple-signing verify accepts it under a signedBy policy with the gpg
+// image verify --containers-policy accepts it under a signedBy policy with the gpg
 // key, and names the signer; another key and another identity are refused.
 func TestSkopeoSignsTotoVerifies(t *testing.T) {
 	skopeo := oracle.Tool(t, "skopeo")
@@ -126,7 +126,7 @@ func TestSkopeoSignsTotoVerifies(t *testing.T) {
 	}
 
 	verify := func(policy string, ref string) (oracle.Result, map[string]any) {
-		r := toto(t, dir, "simple-signing", "verify", "--json", "--containers-policy", policy, "--registries-d", regd, ref)
+		r := toto(t, dir, "image", "verify", "--json", "--containers-policy", policy, "--registries-d", regd, ref)
 		var res map[string]any
 		if err := json.Unmarshal([]byte(r.Stdout), &res); err != nil {
 			t.Fatalf("toto verify: %v\nstdout: %s\nstderr: %s", err, r.Stdout, r.Stderr)
@@ -160,7 +160,7 @@ func TestSkopeoSignsTotoVerifies(t *testing.T) {
 	}
 }
 
-// toto key generate --type pgp and toto simple-signing sign (into the
+// toto key generate --type pgp and toto image sign --format simple-signing (into the
 // registries.d lookaside) → skopeo copy --policy P --registries.d D from the
 // registry accepts the image under signedBy with toto's public key, and
 // rejects it under another key and for another identity.
@@ -181,9 +181,9 @@ func TestTotoSignsSkopeoVerifies(t *testing.T) {
 	digest := push(t, host, "team/app:1")
 	push(t, host, "team/app2:1")
 	for _, args := range [][]string{
-		{"simple-signing", "sign", "--gpg-key", "release", "--registries-d", regd, host + "/team/app:1"},
+		{"image", "sign", "--format", "simple-signing", "--gpg-key", "release", "--registries-d", regd, host + "/team/app:1"},
 		// Signed as app:1, stored for app2: a signature for another identity.
-		{"simple-signing", "sign", "--gpg-key", "release", "--registries-d", regd, "--identity", host + "/team/app:1", host + "/team/app2:1"},
+		{"image", "sign", "--format", "simple-signing", "--gpg-key", "release", "--registries-d", regd, "--identity", host + "/team/app:1", host + "/team/app2:1"},
 	} {
 		if r := toto(t, dir, args...); r.Err != nil {
 			t.Fatalf("toto %v: %v\n%s", args, r.Err, r.Stderr)
@@ -223,14 +223,14 @@ func TestTotoSignsSkopeoVerifies(t *testing.T) {
 			}
 			t.Logf("skopeo: %s", strings.TrimSpace(r.Stderr))
 			// toto agrees.
-			v := toto(t, dir, "simple-signing", "verify", "--containers-policy", tc.policy, "--registries-d", regd, tc.ref)
+			v := toto(t, dir, "image", "verify", "--containers-policy", tc.policy, "--registries-d", regd, tc.ref)
 			if v.Err == nil || !strings.Contains(v.Stdout, tc.totoSays) {
 				t.Errorf("toto: %v\n%s", v.Err, v.Stdout)
 			}
 			t.Logf("toto: %s", strings.TrimSpace(v.Stdout))
 		})
 	}
-	if v := toto(t, dir, "simple-signing", "verify", "--containers-policy", good, "--registries-d", regd, host+"/team/app:1"); v.Err != nil {
+	if v := toto(t, dir, "image", "verify", "--containers-policy", good, "--registries-d", regd, host+"/team/app:1"); v.Err != nil {
 		t.Errorf("toto refused its own signature: %s\n%s", v.Stdout, v.Stderr)
 	}
 }
@@ -248,7 +248,7 @@ func TestHTTPLookaside(t *testing.T) {
 	}
 	sigstore := filepath.Join(dir, "sigstore")
 	push(t, host, "team/app:1")
-	if r := toto(t, dir, "simple-signing", "sign", "--gpg-key", "release", "--lookaside", sigstore, host+"/team/app:1"); r.Err != nil {
+	if r := toto(t, dir, "image", "sign", "--format", "simple-signing", "--gpg-key", "release", "--lookaside", sigstore, host+"/team/app:1"); r.Err != nil {
 		t.Fatal(r.Stderr)
 	}
 	var broken atomic.Bool
@@ -269,7 +269,7 @@ func TestHTTPLookaside(t *testing.T) {
 			"--src-tls-verify=false", "docker://"+host+"/team/app:1", "dir:"+filepath.Join(t.TempDir(), "out"))
 	}
 	verify := func() oracle.Result {
-		return toto(t, dir, "simple-signing", "verify", "--containers-policy", policy, "--registries-d", regd, host+"/team/app:1")
+		return toto(t, dir, "image", "verify", "--containers-policy", policy, "--registries-d", regd, host+"/team/app:1")
 	}
 	if r := copyOut(); r.Err != nil {
 		t.Fatalf("skopeo over HTTP: %v\n%s", r.Err, r.Stderr)

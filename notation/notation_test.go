@@ -221,7 +221,8 @@ func TestLevels(t *testing.T) {
 }
 
 // TestRevocationOffline: a leaf naming OCSP and CRL endpoints is not
-// checked offline, and the report says so; the level decides.
+// checked offline (no request is made: the endpoints are unreachable), the
+// check is skipped and the report says which certificate and endpoints.
 func TestRevocationOffline(t *testing.T) {
 	e := notationtest.New(t, notationtest.Options{Certificates: notation.CertificateOptions{
 		OCSPServer:            []string{"http://127.0.0.1:1/ocsp"},
@@ -232,7 +233,7 @@ func TestRevocationOffline(t *testing.T) {
 	for _, tc := range []struct {
 		level string
 		ok    bool
-	}{{"strict", false}, {"permissive", true}} {
+	}{{"strict", true}, {"permissive", true}} {
 		t.Run(tc.level, func(t *testing.T) {
 			st := notationtest.DefaultStatement(e)
 			st.SignatureVerification.Level = tc.level
@@ -240,8 +241,18 @@ func TestRevocationOffline(t *testing.T) {
 			r := verify(t, open(t, image.LayoutPrefix+dir), e.VerifyOptions())
 			c := checks(r.Signatures[0])["revocation"]
 			if r.OK() != tc.ok || c.Outcome != notation.Skipped || !errors.Is(c.Err, notation.ErrOffline) ||
-				!strings.Contains(c.Reason, "http://127.0.0.1:1/ocsp") || !strings.Contains(c.Reason, "online") {
-				t.Fatalf("ok %v, revocation %+v", r.OK(), c)
+				!strings.Contains(c.Reason, "http://127.0.0.1:1/ocsp") || !strings.Contains(c.Reason, "online") ||
+				len(r.Signatures[0].Offline) != 1 || !strings.Contains(r.Signatures[0].Offline[0], "CN=toto test signer") {
+				t.Fatalf("ok %v, revocation %+v, offline %v", r.OK(), c, r.Signatures[0].Offline)
+			}
+			// Online, the unreachable endpoints make the status unknown:
+			// strict fails, permissive logs it.
+			o := e.VerifyOptions()
+			o.Revocation = notation.RevocationOnline
+			r = verify(t, open(t, image.LayoutPrefix+dir), o)
+			c = checks(r.Signatures[0])["revocation"]
+			if r.OK() != (tc.level == "permissive") || c.Outcome != notation.Failed || !strings.Contains(c.Reason, "revocation status is unknown") {
+				t.Fatalf("online: ok %v, revocation %+v", r.OK(), c)
 			}
 		})
 	}

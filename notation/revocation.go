@@ -20,10 +20,12 @@ type Revocation string
 const (
 	// RevocationOffline (the default) reaches no server: a chain whose
 	// certificates name no OCSP server and no CRL distribution point is
-	// not revocable, which is what an online check concludes too; a
-	// certificate that names one is reported as not checked, and the
-	// trust policy's revocation action decides what that means
-	// (enforce: the signature fails; log: it passes and says so).
+	// not revocable, which is what an online check concludes too; the
+	// revocation of a certificate that names one is not checked — the
+	// check is reported as skipped offline, naming the certificates and
+	// their endpoints (SignatureResult.Offline), and does not fail the
+	// signature. This holds for the signing chain (the revocation check)
+	// and the TSA's chain (part of the authentic timestamp check).
 	RevocationOffline Revocation = "offline"
 	// RevocationOnline checks with notation-go's OCSP and CRL clients.
 	RevocationOnline Revocation = "online"
@@ -33,7 +35,9 @@ const (
 var ErrOffline = errors.New("revocation not checked offline")
 
 // offlineValidator is a notation-core-go revocation.Validator that makes
-// no network request. It records which certificates it could not check.
+// no network request. A certificate naming OCSP or CRL endpoints is
+// answered as not revocable (so notation-go goes on) and recorded, so
+// the report says its revocation was not checked.
 type offlineValidator struct {
 	mu      sync.Mutex
 	skipped []string
@@ -57,9 +61,9 @@ func (v *offlineValidator) ValidateContext(_ context.Context, opts revocation.Va
 		}
 		v.skip(c, endpoints)
 		out[i] = &result.CertRevocationResult{
-			Result: result.ResultUnknown,
+			Result: result.ResultNonRevokable,
 			ServerResults: []*result.ServerResult{{
-				Result: result.ResultUnknown,
+				Result: result.ResultNonRevokable,
 				Server: strings.Join(endpoints, ", "),
 				Error:  ErrOffline,
 			}},

@@ -104,6 +104,10 @@ type SignatureResult struct {
 	Expiry        *time.Time `json:"expiry,omitempty"`
 	Timestamped   bool       `json:"timestamped"`
 	Checks        []Check    `json:"checks"`
+	// Offline lists what revocation checking skipped offline: each
+	// certificate (signing chain, or the TSA's) naming OCSP or CRL
+	// endpoints, with them.
+	Offline []string `json:"offline,omitempty"`
 	// Verified: every enforced check passed and the payload names the
 	// image.
 	Verified bool   `json:"verified"`
@@ -332,6 +336,12 @@ func (s *session) verify(ctx context.Context, subject v1.Descriptor, mediaType s
 	if s.cs != nil {
 		csSkipped, tsSkipped = s.cs.take(), s.ts.take()
 	}
+	for _, c := range csSkipped {
+		res.Offline = append(res.Offline, "revocation of "+c)
+	}
+	for _, c := range tsSkipped {
+		res.Offline = append(res.Offline, "revocation of TSA certificate "+c)
+	}
 	if outcome == nil {
 		res.Err, res.Reason = err, err.Error()
 		return res
@@ -366,21 +376,21 @@ func (s *session) verify(ctx context.Context, subject v1.Descriptor, mediaType s
 		c := Check{Type: string(typ), Action: string(action)}
 		vr, ok := got[typ]
 		switch {
+		case ok && typ == trustpolicy.TypeRevocation && vr.Error == nil && len(csSkipped) > 0:
+			c.Outcome = Skipped
+			c.Err = fmt.Errorf("%w (offline): %s; verify with revocation online to check", ErrOffline, strings.Join(csSkipped, "; "))
+			c.Reason = c.Err.Error()
 		case ok && vr.Error == nil:
 			c.Outcome = Passed
-			if typ == trustpolicy.TypeRevocation && len(csSkipped) == 0 && s.cs != nil {
-				c.Reason = "no certificate in the chain names an OCSP server or CRL (not revocable); checked offline"
+			switch {
+			case typ == trustpolicy.TypeRevocation && s.cs != nil:
+				c.Reason = "offline: no certificate in the chain names an OCSP server or CRL, so none is revocable"
+			case typ == trustpolicy.TypeAuthenticTimestamp && len(tsSkipped) > 0:
+				c.Reason = fmt.Sprintf("the timestamp verified; the TSA chain's revocation was not checked offline: %s", strings.Join(tsSkipped, "; "))
 			}
-		case ok && typ == trustpolicy.TypeRevocation && len(csSkipped) > 0:
-			c.Outcome = Skipped
-			c.Err = fmt.Errorf("%w: %s name OCSP or CRL endpoints; verify with revocation online", ErrOffline, strings.Join(csSkipped, "; "))
-			c.Reason = c.Err.Error()
 		case ok:
 			c.Outcome, c.Err = Failed, vr.Error
 			c.Reason = vr.Error.Error()
-			if typ == trustpolicy.TypeAuthenticTimestamp && len(tsSkipped) > 0 {
-				c.Reason += fmt.Sprintf(" (%v: %s)", ErrOffline, strings.Join(tsSkipped, "; "))
-			}
 		case action == trustpolicy.ActionSkip:
 			c.Outcome, c.Reason = Skipped, "the trust policy's level skips it"
 		default:

@@ -232,6 +232,9 @@ func printNotationReport(cmd *cobra.Command, r *notation.Report) {
 			}
 			fmt.Fprintln(w, line)
 		}
+		for _, o := range s.Offline {
+			fmt.Fprintf(w, "    not checked offline: %s\n", o)
+		}
 		if !s.Verified && s.Reason != "" {
 			fmt.Fprintf(w, "    reason: %s\n", s.Reason)
 		}

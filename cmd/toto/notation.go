@@ -259,36 +259,7 @@ C, ST and O.`,
 			if out == "" {
 				return errors.New("--out is required")
 			}
-			name, err := parseDN(subject)
-			if err != nil {
-				return err
-			}
-			files := map[string]string{"ca": filepath.Join(out, "ca.crt"), "key": filepath.Join(out, "signer.key"), "chain": filepath.Join(out, "signer.crt")}
-			if err := refuseOverwrite(files["ca"], files["key"], files["chain"]); err != nil {
-				return err
-			}
-			c, err := notation.GenerateCertificates(notation.CertificateOptions{Subject: name, KeyType: notation.KeyType(keyType), Validity: validity})
-			if err != nil {
-				return err
-			}
-			keyPEM, err := c.KeyPEM()
-			if err != nil {
-				return err
-			}
-			if err := os.MkdirAll(out, 0o755); err != nil {
-				return err
-			}
-			for _, w := range []struct {
-				path string
-				data []byte
-				mode os.FileMode
-			}{{files["ca"], c.CAPEM(), 0o644}, {files["key"], keyPEM, 0o600}, {files["chain"], c.ChainPEM(), 0o644}} {
-				if err := os.WriteFile(w.path, w.data, w.mode); err != nil {
-					return err
-				}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s, %s, %s\ntrusted identity: x509.subject: %s\n", files["ca"], files["key"], files["chain"], c.Leaf.Subject)
-			return nil
+			return writeX509(cmd, filepath.Join(out, "signer.key"), filepath.Join(out, "signer.crt"), filepath.Join(out, "ca.crt"), subject, keyType, validity)
 		},
 	}
 	f := cmd.Flags()
@@ -297,6 +268,50 @@ C, ST and O.`,
 	f.StringVar(&keyType, "key-type", string(notation.ECDSAP256), "ecdsa-p256, ecdsa-p384, ecdsa-p521, rsa-2048, rsa-3072 or rsa-4096")
 	f.DurationVar(&validity, "validity", 365*24*time.Hour, "how long the signing certificate is valid")
 	return cmd
+}
+
+// generateX509 is `toto key generate --type x509 -o NAME [--uid SUBJECT]`:
+// NAME.key, NAME.crt (the chain) and NAME.ca.crt. A subject without "="
+// is a common name, with C=US, ST=WA, O=toto added so notation can pin it.
+func generateX509(cmd *cobra.Command, name, subject string) error {
+	if !strings.Contains(subject, "=") {
+		subject = "C=US,ST=WA,O=toto,CN=" + subject
+	}
+	return writeX509(cmd, name+".key", name+".crt", name+".ca.crt", subject, string(notation.ECDSAP256), 365*24*time.Hour)
+}
+
+// writeX509 makes a CA and a notation signing certificate and writes the
+// key (PKCS#8, 0600), the chain (leaf, CA) and the CA certificate.
+func writeX509(cmd *cobra.Command, keyPath, chainPath, caPath, subject, keyType string, validity time.Duration) error {
+	name, err := parseDN(subject)
+	if err != nil {
+		return err
+	}
+	if err := refuseOverwrite(caPath, keyPath, chainPath); err != nil {
+		return err
+	}
+	c, err := notation.GenerateCertificates(notation.CertificateOptions{Subject: name, KeyType: notation.KeyType(keyType), Validity: validity})
+	if err != nil {
+		return err
+	}
+	keyPEM, err := c.KeyPEM()
+	if err != nil {
+		return err
+	}
+	for _, w := range []struct {
+		path string
+		data []byte
+		mode os.FileMode
+	}{{caPath, c.CAPEM(), 0o644}, {keyPath, keyPEM, 0o600}, {chainPath, c.ChainPEM(), 0o644}} {
+		if err := os.MkdirAll(filepath.Dir(w.path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(w.path, w.data, w.mode); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s, %s, %s\ntrusted identity: x509.subject: %s\n", caPath, keyPath, chainPath, c.Leaf.Subject)
+	return nil
 }
 
 // parseDN reads "C=US,ST=WA,O=Org,OU=Unit,L=City,CN=name".

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/toto-dev/toto/notation/notationtest"
 )
@@ -77,4 +80,24 @@ func TestNotationCLI(t *testing.T) {
 			t.Logf("%v: %s", args[1], strings.TrimSpace(r.Stderr))
 		}
 	}
+}
+
+// TestGenerateX509 is what `toto key generate --type x509 -o NAME --uid
+// SUBJECT` will call: NAME.key, NAME.crt and NAME.ca.crt that toto
+// notation sign takes, refusing to overwrite them.
+func TestGenerateX509(t *testing.T) {
+	dir := t.TempDir()
+	cmd := &cobra.Command{}
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	if err := generateX509(cmd, filepath.Join(dir, "rel"), "release"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "x509.subject: CN=release,O=toto,ST=WA,C=US") {
+		t.Errorf("output: %s", out.String())
+	}
+	if err := generateX509(cmd, filepath.Join(dir, "rel"), "release"); err == nil {
+		t.Error("overwrote the files")
+	}
+	mustToto(t, dir, "notation", "sign", "--key", "rel.key", "--cert-chain", "rel.crt", "oci-layout:"+notationtest.Layout(t, "app"))
 }

@@ -103,6 +103,7 @@ func reportAttached(cmd *cobra.Command, asJSON bool, t *image.Target, a *image.A
 const (
 	formatSigstore      = "sigstore"
 	formatSimpleSigning = "simple-signing"
+	formatNotation      = "notation"
 )
 
 func newImageSignCmd() *cobra.Command {
@@ -110,8 +111,9 @@ func newImageSignCmd() *cobra.Command {
 	var asJSON bool
 	var lf logFlags
 	var ss simpleSignFlags
+	var nf notationSignFlags
 	cmd := &cobra.Command{
-		Use:   "sign (--key KEY [--rekor-url URL] [--tsa-url URL] | --format simple-signing --gpg-key KEY [--identity REF] [--lookaside DIR|URL | --registries-d DIR]) IMAGE",
+		Use:   "sign (--key KEY [--rekor-url URL] [--tsa-url URL] | --format simple-signing --gpg-key KEY [--identity REF] [--lookaside DIR|URL | --registries-d DIR] | --format notation --key KEY --cert-chain CHAIN [--envelope jws|cose] [--tsa-url URL --tsa-root-cert PEM] [--expiry D]) IMAGE",
 		Short: "Sign an image's manifest digest: a Sigstore bundle referrer, or a simple signing lookaside signature",
 		Long: `Resolve IMAGE to its manifest digest and sign it, in one of two formats.
 
@@ -136,24 +138,37 @@ has no registry name: give --identity, the reference consumers will pull it
 as; its signatures are stored under that repository. Verify them with toto
 image verify --containers-policy.
 
-Flags of the other format are a usage error.`,
+--format notation: a Notary Project signature (JWS, or COSE with --envelope
+cose) by KEY and its X.509 --cert-chain (PEM, leaf first; toto key generate
+--type x509 makes a CA and a leaf), attached as notation attaches it (see
+docs/notation.md); --tsa-url with --tsa-root-cert timestamps it, --expiry
+makes it expire. Verify with toto image verify --notation-policy.
+
+Flags of the other formats are a usage error.`,
 		Example: "  toto image sign --key release.key registry.example/app:1.4\n" +
 			"  toto image sign --key release.key oci-layout:./out\n" +
 			"  toto image sign --format simple-signing --gpg-key release.gpg --lookaside /srv/sigstore registry.example/app@sha256:...\n" +
-			"  toto image sign --format simple-signing --gpg-key release.gpg --identity registry.example/app:1.4 --registries-d /etc/containers/registries.d oci-layout:./out",
+			"  toto image sign --format simple-signing --gpg-key release.gpg --identity registry.example/app:1.4 --registries-d /etc/containers/registries.d oci-layout:./out\n" +
+			"  toto image sign --format notation --key signer.key --cert-chain signer.crt registry.example/app@sha256:...",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch format {
 			case formatSimpleSigning:
-				if err := flagsNotFor(cmd, "to --format simple-signing (sign with --gpg-key)", "key", "rekor-url", "tsa-url"); err != nil {
+				if err := flagsNotFor(cmd, "to --format simple-signing (sign with --gpg-key)", slices.Concat([]string{"key", "rekor-url", "tsa-url"}, notationSignFlagNames)...); err != nil {
 					return err
 				}
 				return simpleSign(cmd, args[0], &ss, asJSON)
+			case formatNotation:
+				if err := flagsNotFor(cmd, "to --format notation", slices.Concat([]string{"rekor-url"}, simpleSignFlagNames)...); err != nil {
+					return err
+				}
+				nf.keyPath, nf.tsaURL = keyPath, lf.tsaURL
+				return notationSign(cmd, args[0], &nf, asJSON)
 			case formatSigstore:
 			default:
-				return fmt.Errorf("--format %q: want %s or %s", format, formatSigstore, formatSimpleSigning)
+				return fmt.Errorf("--format %q: want %s, %s or %s", format, formatSigstore, formatSimpleSigning, formatNotation)
 			}
-			if err := flagsNotFor(cmd, "to --format sigstore (they are for --format simple-signing)", simpleSignFlagNames...); err != nil {
+			if err := flagsNotFor(cmd, "to --format sigstore (they are for the other formats)", slices.Concat(simpleSignFlagNames, notationSignFlagNames)...); err != nil {
 				return err
 			}
 			k, err := loadPrivateKey(keyPath)
@@ -176,10 +191,11 @@ Flags of the other format are a usage error.`,
 			return reportAttached(cmd, asJSON, t, a, "signed")
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", formatSigstore, "signature format: sigstore (a Sigstore bundle attached as a referrer) or simple-signing (Red Hat simple signing into a lookaside store)")
-	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "sigstore: private key file")
+	cmd.Flags().StringVar(&format, "format", formatSigstore, "signature format: sigstore (a Sigstore bundle attached as a referrer), simple-signing (Red Hat simple signing into a lookaside store) or notation (a Notary Project signature attached as a referrer)")
+	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "sigstore, notation: private key file")
 	lf.register(cmd)
 	ss.register(cmd)
+	nf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }
@@ -248,9 +264,10 @@ func newImageVerifyCmd() *cobra.Command {
 	var types []string
 	var sbomPolicy string
 	var pf policyFlags
+	var nv notationVerifyFlags
 	cmd := &cobra.Command{
-		Use:   "verify (--key PUB... | --layout LAYOUT --layout-key OWNER.pub... | --containers-policy policy.json [--registries-d DIR | --lookaside DIR|URL]) [--trusted-root TR [--require-tlog] [--require-timestamp]] IMAGE",
-		Short: "Check an image's signatures and attestations against trusted keys, or against containers-policy.json",
+		Use:   "verify (--key PUB... | --layout LAYOUT --layout-key OWNER.pub... | --containers-policy policy.json [--registries-d DIR | --lookaside DIR|URL] | --notation-policy trustpolicy.json --trust-store DIR) [--trusted-root TR [--require-tlog] [--require-timestamp]] IMAGE",
+		Short: "Check an image's signatures and attestations against trusted keys, containers-policy.json, or a notation trust policy",
 		Long: `Find the signatures and attestations of IMAGE's manifest digest and verify
 them: OCI 1.1 referrers holding Sigstore bundles (cosign v3, cosign v2 with
 --new-bundle-format, toto), and cosign v2's sha256-HEX.sig and .att tags (or
@@ -299,6 +316,14 @@ corrupt, another digest, identity not accepted). The keys are the policy's:
 --key, --layout, --trusted-root and the other key-based flags are a usage
 error with it, as the policy flags are without it.
 
+With --notation-policy trustpolicy.json --trust-store DIR, image verify
+checks the image's Notary Project signatures with notation-go under that
+trust policy instead (see docs/notation.md): every check (integrity,
+authenticity, authentic timestamp, expiry, revocation) is reported with the
+action the policy's level gives it; revocation is checked offline unless
+--revocation online; --scope picks the policy statement (default: the
+image's repository, or local/NAME for oci-layout:DIR).
+
 Exit codes: 0 verified (the policy accepts the image), 1 verification failed
 (it does not), 2 usage or input error (such as an unreadable policy or a
 lookaside server error).`,
@@ -306,19 +331,31 @@ lookaside server error).`,
 			"  toto image verify --key build.pub --type slsaprovenance1 --sbom-policy sbom-policy.yaml registry.example/app@sha256:...\n" +
 			"  toto image verify --layout root.layout --layout-key owner.pub oci-layout:./out\n" +
 			"  toto image verify --containers-policy /etc/containers/policy.json --registries-d /etc/containers/registries.d registry.example/app:1.4\n" +
+			"  toto image verify --notation-policy trustpolicy.json --trust-store ~/.config/notation/truststore registry.example/app@sha256:...\n" +
 			"  toto image verify --containers-policy policy.json --reference registry.example/app:1.4 --lookaside /srv/sigstore oci-layout:./out",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			keyModeFlags := []string{"key", "layout", "layout-key", "require-all", "type", "sbom-policy",
+				"trusted-root", "identity", "identity-regexp", "issuer", "issuer-regexp",
+				"require-tlog", "require-timestamp"}
+			if pf.policyPath != "" && nv.policyPath != "" {
+				return errors.New("--containers-policy and --notation-policy: give one")
+			}
 			if pf.policyPath != "" {
 				if err := flagsNotFor(cmd, "with --containers-policy: the policy names the keys and requirements",
-					"key", "layout", "layout-key", "require-all", "type", "sbom-policy",
-					"trusted-root", "identity", "identity-regexp", "issuer", "issuer-regexp",
-					"require-tlog", "require-timestamp"); err != nil {
+					slices.Concat(keyModeFlags, notationVerifyFlagNames)...); err != nil {
 					return err
 				}
 				return policyVerify(cmd, args[0], &pf, asJSON)
 			}
-			if err := flagsNotFor(cmd, "without --containers-policy", policyOnlyFlagNames...); err != nil {
+			if nv.policyPath != "" {
+				if err := flagsNotFor(cmd, "with --notation-policy: the trust policy and store name the keys and requirements",
+					slices.Concat(keyModeFlags, policyOnlyFlagNames)...); err != nil {
+					return err
+				}
+				return notationVerify(cmd, args[0], &nv, asJSON)
+			}
+			if err := flagsNotFor(cmd, "without --containers-policy or --notation-policy", slices.Concat(policyOnlyFlagNames, notationVerifyFlagNames)...); err != nil {
 				return err
 			}
 			root, err := trust.Files{Keys: keyPaths}.Root(cmd.Context())
@@ -393,6 +430,8 @@ lookaside server error).`,
 	tf.register(cmd)
 	rf.register(cmd)
 	pf.register(cmd)
+	cmd.Flags().StringVar(&nv.policyPath, "notation-policy", "", "notation trust policy (trustpolicy.json): verify the image's Notary Project signatures under it and --trust-store instead")
+	nv.register(cmd, "with --notation-policy: ")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }

@@ -27,7 +27,7 @@ func newKeyGenerateCmd() *cobra.Command {
 	var bits int
 	var encrypt bool
 	cmd := &cobra.Command{
-		Use:   "generate --type ed25519|ecdsa|rsa|pgp|pgp-rsa -o NAME",
+		Use:   "generate --type ed25519|ecdsa|rsa|pgp|pgp-rsa|x509 -o NAME",
 		Short: "Generate a key pair: NAME (private, mode 0600) and NAME.pub",
 		Long: `Generate a key pair and write the private key to NAME (mode 0600) and the
 public key to NAME.pub.
@@ -50,6 +50,13 @@ podman): NAME is the armored secret key (unencrypted, mode 0600), NAME.pub
 the armored public key, as gpg --export-secret-keys/--export --armor write
 them; --uid sets the user ID ("Name <email>").
 
+--type x509 makes a CA and an ECDSA P-256 signing certificate issued by it,
+usable by the Notary Project (codeSigning extended key usage,
+digitalSignature key usage): NAME.key (PKCS#8, mode 0600), NAME.crt (the
+chain, leaf first, for toto image sign --format notation --cert-chain) and
+NAME.ca.crt (for a notation trust store); --uid sets the subject (a common
+name, or a full "C=US,ST=WA,O=Example,CN=release").
+
 The password comes from TOTO_PASSWORD, else COSIGN_PASSWORD, else it is
 asked twice on the terminal. Every command that takes a private key reads
 both encrypted formats with the password found the same way.`,
@@ -58,6 +65,12 @@ both encrypted formats with the password found the same way.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return fmt.Errorf("-o NAME is required")
+			}
+			if typ == "x509" {
+				if format != "pem" || encrypt {
+					return fmt.Errorf("--type x509 writes PEM keys and certificates; --format and --encrypt do not apply")
+				}
+				return generateX509(cmd, out, uid)
 			}
 			if typ == "pgp" || typ == "pgp-rsa" {
 				if format != "pem" || encrypt {
@@ -114,12 +127,12 @@ both encrypted formats with the password found the same way.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&typ, "type", "t", keys.Ed25519, "key type: ed25519, ecdsa or rsa")
+	cmd.Flags().StringVarP(&typ, "type", "t", keys.Ed25519, "key type: ed25519, ecdsa, rsa, pgp, pgp-rsa or x509")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "base name of the key files")
 	cmd.Flags().StringVar(&format, "format", "pem", "file format: pem, json (securesystemslib) or cosign (encrypted, as cosign generate-key-pair)")
 	cmd.Flags().BoolVar(&encrypt, "encrypt", false, "encrypt the private key (PKCS#8 PEM; password from TOTO_PASSWORD, COSIGN_PASSWORD or the terminal)")
 	cmd.Flags().IntVar(&bits, "bits", 3072, "RSA modulus size")
-	cmd.Flags().StringVar(&uid, "uid", "toto signer", `OpenPGP user ID of --type pgp keys, "Name <email>"`)
+	cmd.Flags().StringVar(&uid, "uid", "toto signer", `OpenPGP user ID of --type pgp keys ("Name <email>"), or the subject of --type x509 certificates`)
 	return cmd
 }
 

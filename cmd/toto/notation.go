@@ -38,13 +38,86 @@ Images are REGISTRY/REPO:TAG, REGISTRY/REPO@sha256:HEX or oci-layout:DIR
 	return cmd
 }
 
+// notationSignFlags are the flags of a notation signature: toto notation
+// sign, and toto image sign --format notation (which shares --key and
+// --tsa-url with the other formats).
+type notationSignFlags struct {
+	keyPath, chainPath, envelope, tsaURL string
+	tsaRoots, metadata                   []string
+	expiry                               time.Duration
+}
+
+// notationSignFlagNames are the flags only --format notation takes.
+var notationSignFlagNames = []string{"cert-chain", "envelope", "tsa-root-cert", "expiry", "user-metadata"}
+
+// register adds the notation-only flags (not --key and --tsa-url, which
+// the caller owns).
+func (f *notationSignFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.chainPath, "cert-chain", "", "notation: certificate chain, PEM, leaf first")
+	fl.StringVar(&f.envelope, "envelope", "jws", "notation: signature envelope, jws or cose")
+	fl.StringArrayVar(&f.tsaRoots, "tsa-root-cert", nil, "notation: the TSA's root certificate (PEM or DER; repeatable; required with --tsa-url)")
+	fl.DurationVar(&f.expiry, "expiry", 0, "notation: make the signature expire this long after signing (e.g. 720h)")
+	fl.StringArrayVar(&f.metadata, "user-metadata", nil, "notation: KEY=VALUE added to the signed payload (repeatable)")
+}
+
+// notationSign signs IMAGE with a notation signature and attaches it.
+func notationSign(cmd *cobra.Command, ref string, f *notationSignFlags, asJSON bool) error {
+	if f.keyPath == "" || f.chainPath == "" {
+		return errors.New("--key and --cert-chain are required")
+	}
+	k, err := loadPrivate(f.keyPath)
+	if err != nil {
+		return err
+	}
+	keyPEM, err := k.MarshalPEM(true)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.keyPath, err)
+	}
+	priv, err := corex509.ParsePrivateKeyPEM(keyPEM)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.keyPath, err)
+	}
+	chain, err := readCerts(f.chainPath)
+	if err != nil {
+		return err
+	}
+	opts := notation.SignOptions{Envelope: notation.Envelope(f.envelope), Expiry: f.expiry, TSAURL: f.tsaURL}
+	for _, p := range f.tsaRoots {
+		cs, err := readCerts(p)
+		if err != nil {
+			return err
+		}
+		opts.TSARoots = append(opts.TSARoots, cs...)
+	}
+	if opts.UserMetadata, err = parseMetadata(f.metadata); err != nil {
+		return err
+	}
+	t, err := openImage(cmd, ref)
+	if err != nil {
+		return err
+	}
+	warnTag(cmd, t)
+	s, err := notation.Sign(cmd.Context(), t, priv, chain, opts)
+	if err != nil {
+		if errors.Is(err, image.ErrNotAttached) {
+			return failed(err) // written, not listed: exit 1 as toto image sign
+		}
+		return err
+	}
+	if asJSON {
+		return writeJSON(cmd, map[string]any{
+			"image": t.String(), "signature": s.Manifest.Digest.String(), "mediaType": s.MediaType,
+			"thumbprints": s.Thumbprints, "timestamped": s.Timestamped,
+		})
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "signed %s\nsignature %s (%s)\n", t, s.Manifest.Digest, s.MediaType)
+	return nil
+}
+
 func newNotationSignCmd() *cobra.Command {
-	var (
-		keyPath, chainPath, envelope, tsaURL string
-		tsaRoots, metadata                   []string
-		expiry                               time.Duration
-		asJSON                               bool
-	)
+	var f notationSignFlags
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "sign --key KEY --cert-chain CHAIN IMAGE",
 		Short: "Sign an image's manifest digest and attach the signature as notation does",
@@ -52,6 +125,7 @@ func newNotationSignCmd() *cobra.Command {
 chain (PEM, leaf first) and attach the signature manifest (artifact type
 application/vnd.cncf.notary.signature) as a referrer: the registry's
 referrers API or its sha256-HEX index, or the OCI layout's index.json.
+The same as toto image sign --format notation.
 
 --key may be a plain PEM private key or an encrypted one (the password is
 read from TOTO_PASSWORD, then COSIGN_PASSWORD, then asked for). The chain
@@ -60,76 +134,80 @@ and the codeSigning extended key usage, each certificate issued by the
 next.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if keyPath == "" || chainPath == "" {
-				return errors.New("--key and --cert-chain are required")
-			}
-			k, err := loadPrivate(keyPath)
-			if err != nil {
-				return err
-			}
-			keyPEM, err := k.MarshalPEM(true)
-			if err != nil {
-				return fmt.Errorf("%s: %w", keyPath, err)
-			}
-			priv, err := corex509.ParsePrivateKeyPEM(keyPEM)
-			if err != nil {
-				return fmt.Errorf("%s: %w", keyPath, err)
-			}
-			chain, err := readCerts(chainPath)
-			if err != nil {
-				return err
-			}
-			opts := notation.SignOptions{Envelope: notation.Envelope(envelope), Expiry: expiry, TSAURL: tsaURL}
-			for _, p := range tsaRoots {
-				cs, err := readCerts(p)
-				if err != nil {
-					return err
-				}
-				opts.TSARoots = append(opts.TSARoots, cs...)
-			}
-			if opts.UserMetadata, err = parseMetadata(metadata); err != nil {
-				return err
-			}
-			t, err := openImage(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			warnTag(cmd, t)
-			s, err := notation.Sign(cmd.Context(), t, priv, chain, opts)
-			if err != nil {
-				if errors.Is(err, image.ErrNotAttached) {
-					return failed(err) // written, not listed: exit 1 as toto image sign
-				}
-				return err
-			}
-			if asJSON {
-				return writeJSON(cmd, map[string]any{
-					"image": t.String(), "signature": s.Manifest.Digest.String(), "mediaType": s.MediaType,
-					"thumbprints": s.Thumbprints, "timestamped": s.Timestamped,
-				})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "signed %s\nsignature %s (%s)\n", t, s.Manifest.Digest, s.MediaType)
-			return nil
+			return notationSign(cmd, args[0], &f, asJSON)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&keyPath, "key", "", "private key (PEM; encrypted keys ask for their password)")
-	f.StringVar(&chainPath, "cert-chain", "", "certificate chain, PEM, leaf first")
-	f.StringVar(&envelope, "envelope", "jws", "signature envelope: jws or cose")
-	f.StringVar(&tsaURL, "tsa-url", "", "RFC 3161 timestamp authority URL")
-	f.StringArrayVar(&tsaRoots, "tsa-root-cert", nil, "the TSA's root certificate (PEM or DER; repeatable; required with --tsa-url)")
-	f.DurationVar(&expiry, "expiry", 0, "make the signature expire this long after signing (e.g. 720h)")
-	f.StringArrayVar(&metadata, "user-metadata", nil, "KEY=VALUE added to the signed payload (repeatable)")
-	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	fl := cmd.Flags()
+	fl.StringVar(&f.keyPath, "key", "", "private key (PEM; encrypted keys ask for their password)")
+	fl.StringVar(&f.tsaURL, "tsa-url", "", "RFC 3161 timestamp authority URL")
+	f.register(cmd)
+	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }
 
+// notationVerifyFlags are the flags of notation verification: toto
+// notation verify, and toto image verify --notation-policy.
+type notationVerifyFlags struct {
+	policyPath, storeDir, scope, revocation string
+	metadata                                []string
+}
+
+// notationVerifyFlagNames are the flags only --notation-policy takes (in
+// toto image verify).
+var notationVerifyFlagNames = []string{"trust-store", "scope", "revocation", "user-metadata"}
+
+func (f *notationVerifyFlags) register(cmd *cobra.Command, prefix string) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.storeDir, "trust-store", "", prefix+"notation trust store folder")
+	fl.StringVar(&f.scope, "scope", "", prefix+"registry scope to pick the policy statement by (default: the image's repository, or local/NAME)")
+	fl.StringVar(&f.revocation, "revocation", "offline", prefix+"revocation checking: offline or online")
+	fl.StringArrayVar(&f.metadata, "user-metadata", nil, prefix+"KEY=VALUE that must be in the signed payload (repeatable)")
+}
+
+// notationVerify verifies IMAGE's notation signatures under the policy.
+func notationVerify(cmd *cobra.Command, ref string, f *notationVerifyFlags, asJSON bool) error {
+	if f.policyPath == "" || f.storeDir == "" {
+		return errors.New("a notation trust policy and --trust-store are required")
+	}
+	p, err := notation.LoadPolicy(f.policyPath)
+	if err != nil {
+		return err
+	}
+	s, err := notation.OpenTrustStore(f.storeDir)
+	if err != nil {
+		return err
+	}
+	opts := notation.VerifyOptions{Policy: p, TrustStore: s, Scope: f.scope, Revocation: notation.Revocation(f.revocation)}
+	if opts.UserMetadata, err = parseMetadata(f.metadata); err != nil {
+		return err
+	}
+	t, err := openImage(cmd, ref)
+	if err != nil {
+		return err
+	}
+	r, err := notation.Verify(cmd.Context(), t, opts)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if err := writeJSON(cmd, r); err != nil {
+			return err
+		}
+	} else {
+		printNotationReport(cmd, r)
+	}
+	if err := r.Err(); err != nil {
+		if asJSON {
+			return failed(errors.New(""))
+		}
+		return failed(err)
+	}
+	return nil
+}
+
 func newNotationVerifyCmd() *cobra.Command {
-	var (
-		policyPath, storeDir, scope, revocation string
-		metadata                                []string
-		asJSON                                  bool
-	)
+	var f notationVerifyFlags
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "verify --policy trustpolicy.json --trust-store DIR IMAGE",
 		Short: "Verify an image's Notary Project signatures under a notation trust policy",
@@ -138,6 +216,7 @@ trust policy and trust store, reporting each check (integrity,
 authenticity, authentic timestamp, expiry, revocation) with the action the
 policy's level gives it (enforce, log, skip). The image passes when one
 signature verifies, or when the applicable policy statement's level is skip.
+The same as toto image verify --notation-policy.
 
 The policy statement is picked by the image's repository
 (registry.example/app), or local/NAME for oci-layout:DIR (NAME: the
@@ -152,53 +231,14 @@ checked (and fails under an enforced revocation check).
 --revocation online checks with OCSP and CRLs.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if policyPath == "" || storeDir == "" {
-				return errors.New("--policy and --trust-store are required")
-			}
-			p, err := notation.LoadPolicy(policyPath)
-			if err != nil {
-				return err
-			}
-			s, err := notation.OpenTrustStore(storeDir)
-			if err != nil {
-				return err
-			}
-			opts := notation.VerifyOptions{Policy: p, TrustStore: s, Scope: scope, Revocation: notation.Revocation(revocation)}
-			if opts.UserMetadata, err = parseMetadata(metadata); err != nil {
-				return err
-			}
-			t, err := openImage(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			r, err := notation.Verify(cmd.Context(), t, opts)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if err := writeJSON(cmd, r); err != nil {
-					return err
-				}
-			} else {
-				printNotationReport(cmd, r)
-			}
-			if err := r.Err(); err != nil {
-				if asJSON {
-					return failed(errors.New(""))
-				}
-				return failed(err)
-			}
-			return nil
+			return notationVerify(cmd, args[0], &f, asJSON)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&policyPath, "policy", "", "notation trust policy (trustpolicy.json)")
-	f.StringVar(&policyPath, "notation-policy", "", "alias of --policy")
-	f.StringVar(&storeDir, "trust-store", "", "notation trust store folder")
-	f.StringVar(&scope, "scope", "", "registry scope to pick the policy statement by (default: the image's repository, or local/NAME)")
-	f.StringVar(&revocation, "revocation", "offline", "revocation checking: offline or online")
-	f.StringArrayVar(&metadata, "user-metadata", nil, "KEY=VALUE that must be in the signed payload (repeatable)")
-	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fl := cmd.Flags()
+	fl.StringVar(&f.policyPath, "policy", "", "notation trust policy (trustpolicy.json)")
+	fl.StringVar(&f.policyPath, "notation-policy", "", "alias of --policy")
+	f.register(cmd, "")
+	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }
 

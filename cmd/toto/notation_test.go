@@ -101,3 +101,56 @@ func TestGenerateX509(t *testing.T) {
 	}
 	mustToto(t, dir, "notation", "sign", "--key", "rel.key", "--cert-chain", "rel.crt", "oci-layout:"+notationtest.Layout(t, "app"))
 }
+
+// toto image sign --format notation and toto image verify --notation-policy
+// are the same paths as toto notation sign|verify, with the other formats'
+// flags refused.
+func TestImageNotationFlags(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "pki"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustToto(t, dir, "key", "generate", "--type", "x509", "--uid", "C=US,ST=WA,O=Example,CN=release", "-o", "pki/signer")
+	ref := "oci-layout:" + notationtest.Layout(t, "app")
+	r := mustToto(t, dir, "image", "sign", "--format", "notation", "--key", "pki/signer.key", "--cert-chain", "pki/signer.crt", "--envelope", "cose", ref)
+	if !strings.Contains(r.Stdout, "application/cose") {
+		t.Fatalf("sign output: %s", r.Stdout)
+	}
+	store := filepath.Join(dir, "truststore", "x509", "ca", "example")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(filepath.Join(dir, "pki", "signer.ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(store, "ca.crt"), ca, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy := `{"version": "1.0", "trustPolicies": [{"name": "app", "registryScopes": ["local/app"],
+  "signatureVerification": {"level": "strict"}, "trustStores": ["ca:example"],
+  "trustedIdentities": ["x509.subject: C=US, ST=WA, O=Example, CN=release"]}]}`
+	if err := os.WriteFile(filepath.Join(dir, "trustpolicy.json"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = mustToto(t, dir, "image", "verify", "--notation-policy", "trustpolicy.json", "--trust-store", "truststore", ref)
+	if !strings.Contains(r.Stdout, "application/cose): verified") {
+		t.Errorf("verify output:\n%s", r.Stdout)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"image", "sign", "--format", "notation", "--key", "pki/signer.key", "--cert-chain", "pki/signer.crt", "--gpg-key", "x", ref}, "--gpg-key"},
+		{[]string{"image", "sign", "--key", "pki/signer.key", "--cert-chain", "pki/signer.crt", ref}, "--cert-chain"},
+		{[]string{"image", "sign", "--format", "x", ref}, `--format "x": want sigstore, simple-signing or notation`},
+		{[]string{"image", "verify", "--notation-policy", "trustpolicy.json", "--trust-store", "truststore", "--key", "pki/signer.crt", ref}, "--key"},
+		{[]string{"image", "verify", "--key", "pki/signer.crt", "--trust-store", "truststore", ref}, "--trust-store"},
+		{[]string{"image", "verify", "--notation-policy", "trustpolicy.json", "--containers-policy", "p.json", ref}, "give one"},
+	} {
+		r := runToto(t, dir, tc.args...)
+		if r.Code != 2 || !strings.Contains(r.Stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming %s", tc.args, r.Code, r.Stderr, tc.want)
+		}
+	}
+}

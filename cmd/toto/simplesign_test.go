@@ -108,7 +108,7 @@ func TestSimpleSigningCLI(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"image", "sign", "--format", "pgp", "--gpg-key", "release", img}, `--format "pgp": want sigstore or simple-signing`},
+		{[]string{"image", "sign", "--format", "pgp", "--gpg-key", "release", img}, `--format "pgp": want sigstore, simple-signing or notation`},
 		{[]string{"image", "sign", "--format", "simple-signing", "--gpg-key", "release", "--identity", identity, "--lookaside", sigs, "--rekor-url", "https://rekor.example", img}, "--rekor-url does not apply to --format simple-signing"},
 		{[]string{"image", "sign", "--format", "simple-signing", "--gpg-key", "release", "--key", "cosign.key", "--tsa-url", "https://tsa.example", img}, "--key, --tsa-url do not apply to --format simple-signing"},
 		{[]string{"image", "sign", "--format", "simple-signing", "--identity", identity, "--lookaside", sigs, img}, "--format simple-signing needs --gpg-key"},

@@ -226,9 +226,10 @@ folder's base name, lower-cased); --scope overrides it.
 or a notation configuration folder holding truststore/.
 
 Revocation is checked offline by default: a chain naming no OCSP server or
-CRL is not revocable; a certificate that names one is reported as not
-checked (and fails under an enforced revocation check).
---revocation online checks with OCSP and CRLs.`,
+CRL is not revocable; for a certificate that names one, the revocation
+check is reported as skipped offline, naming the certificate and its
+endpoints, and does not fail the signature. --revocation online checks with
+OCSP and CRLs (an unreachable responder then fails an enforced check).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return notationVerify(cmd, args[0], &f, asJSON)

@@ -8,8 +8,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -60,9 +62,34 @@ func main() {
 	// SIGTERM too (what kill, timeout(1) and CI runners send): the context
 	// is how inspection sandboxes and half-written files get cleaned up.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := rootCmd.ExecuteContext(ctx)
+	cmd, err := rootCmd.ExecuteContextC(ctx)
 	stop()
-	os.Exit(exitCode(err))
+	code := exitCode(err)
+	if code == exitUsageOrData && cmd != nil && jsonRequested(cmd) {
+		// A script that asked for JSON gets JSON on stdout for input
+		// errors too, not only for verdicts.
+		writeErrorJSON(os.Stdout, code, err)
+	}
+	os.Exit(code)
+}
+
+// jsonRequested reports whether the command that ran was given --json.
+func jsonRequested(cmd *cobra.Command) bool {
+	f := cmd.Flags().Lookup("json")
+	return f != nil && f.Changed && f.Value.String() == "true"
+}
+
+// writeErrorJSON writes {"error": {"code": N, "message": "..."}}.
+func writeErrorJSON(w io.Writer, code int, err error) {
+	msg := ""
+	var ee *exitError
+	if errors.As(err, &ee) && ee.err != nil {
+		msg = ee.err.Error()
+	} else if err != nil {
+		msg = err.Error()
+	}
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": code, "message": msg}})
+	fmt.Fprintln(w, string(b))
 }
 
 func exitCode(err error) int {

@@ -114,3 +114,29 @@ func TestVerifyFailuresAndUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// With --json, an input error (exit 2) is also JSON on stdout, so a script
+// parsing stdout never gets nothing.
+func TestJSONErrorOnUsageError(t *testing.T) {
+	_, data := golangDemo(t)
+	r := runToto(t, t.TempDir(), "verify", "--json", "--layout", filepath.Join(data, "demo.layout"), "--layout-key", "keys/alise.pub")
+	if r.Code != 2 {
+		t.Fatalf("exit %d, want 2", r.Code)
+	}
+	var out struct {
+		Error struct {
+			Code    int
+			Message string
+		}
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, r.Stdout)
+	}
+	if out.Error.Code != 2 || out.Error.Message != "--layout-key keys/alise.pub: no such file" {
+		t.Errorf("error %+v", out.Error)
+	}
+	// Without --json, stdout stays empty.
+	if r := runToto(t, t.TempDir(), "verify", "--layout", filepath.Join(data, "demo.layout"), "--layout-key", "keys/alise.pub"); r.Stdout != "" {
+		t.Errorf("stdout without --json: %q", r.Stdout)
+	}
+}

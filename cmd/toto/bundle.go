@@ -231,6 +231,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 
 func newBundleCreateCmd() *cobra.Command {
 	var keyPath, stmtPath, payloadType, out string
+	var createJSON bool
 	var lf logFlags
 	cmd := &cobra.Command{
 		Use:   "create --key KEY --statement FILE [--rekor-url URL] [--tsa-url URL] [-o OUT]",
@@ -286,11 +287,18 @@ Writes OUT atomically, or stdout.`,
 			}
 			b = append(b, '\n')
 			if out == "" || out == "-" {
+				if createJSON {
+					return errors.New("--json prints a summary on stdout: give -o FILE for the bundle")
+				}
 				_, err := cmd.OutOrStdout().Write(b)
 				return err
 			}
 			if err := atomicfile.Write(out, b, 0o644); err != nil {
 				return err
+			}
+			if createJSON {
+				return writeJSON(cmd, map[string]any{"file": out, "keyid": k.ID(), "keyHint": k.SigstoreHint(),
+					"tlog": opts.Log != nil, "timestamped": opts.Timestamps != nil})
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "%s: bundle signed by key %s (hint %s)\n", out, keys.ShortID(k.ID()), k.SigstoreHint())
 			return nil
@@ -300,6 +308,7 @@ Writes OUT atomically, or stdout.`,
 	cmd.Flags().StringVarP(&stmtPath, "statement", "s", "", "JSON document to sign (statement, link, layout)")
 	cmd.Flags().StringVar(&payloadType, "payload-type", envelope.PayloadTypeInToto, "DSSE payloadType")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (default stdout)")
+	cmd.Flags().BoolVar(&createJSON, "json", false, "print a summary of the bundle written as JSON (needs -o)")
 	lf.register(cmd)
 	return cmd
 }

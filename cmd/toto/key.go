@@ -25,7 +25,7 @@ func init() {
 func newKeyGenerateCmd() *cobra.Command {
 	var typ, out, format, uid string
 	var bits int
-	var encrypt bool
+	var encrypt, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "generate --type ed25519|ecdsa|rsa|pgp|pgp-rsa|x509 -o NAME",
 		Short: "Generate a key pair: NAME (private, mode 0600) and NAME.pub",
@@ -65,6 +65,9 @@ both encrypted formats with the password found the same way.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return fmt.Errorf("-o NAME is required")
+			}
+			if asJSON && (typ == "x509" || typ == "pgp" || typ == "pgp-rsa") {
+				return fmt.Errorf("--json is for ed25519, ecdsa and rsa keys; --type %s prints what it wrote as text", typ)
 			}
 			if typ == "x509" {
 				if format != "pem" || encrypt {
@@ -123,6 +126,9 @@ both encrypted formats with the password found the same way.`,
 			if err := atomicfile.Write(out+".pub", pub, 0o644); err != nil {
 				return err
 			}
+			if asJSON {
+				return writeJSON(cmd, map[string]any{"private": out, "public": out + ".pub", "keyid": k.ID(), "keytype": k.Type, "scheme": k.Scheme})
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s.pub (keyid %s)\n", out, out, k.ID())
 			return nil
 		},
@@ -132,6 +138,7 @@ both encrypted formats with the password found the same way.`,
 	cmd.Flags().StringVar(&format, "format", "pem", "file format: pem, json (securesystemslib) or cosign (encrypted, as cosign generate-key-pair)")
 	cmd.Flags().BoolVar(&encrypt, "encrypt", false, "encrypt the private key (PKCS#8 PEM; password from TOTO_PASSWORD, COSIGN_PASSWORD or the terminal)")
 	cmd.Flags().IntVar(&bits, "bits", 3072, "RSA modulus size")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the files written and the keyid as JSON")
 	cmd.Flags().StringVar(&uid, "uid", "toto signer", `OpenPGP user ID of --type pgp keys ("Name <email>"), or the subject of --type x509 certificates`)
 	return cmd
 }

@@ -49,7 +49,7 @@ func lintOptions(days int, params map[string]string) layout.LintOptions {
 func newLayoutCreateCmd() *cobra.Command {
 	var out string
 	var keyPaths []string
-	var dsse, force bool
+	var dsse, force, asJSON bool
 	var warnDays int
 	cmd := &cobra.Command{
 		Use:   "create SOURCE.yaml [-o root.layout]",
@@ -98,6 +98,9 @@ signed at once by each key given. Without -o it is written to stdout.`,
 				return err
 			}
 			if out == "" || out == "-" {
+				if asJSON {
+					return errors.New("--json prints a summary on stdout: give -o FILE for the layout")
+				}
 				_, err := cmd.OutOrStdout().Write(b)
 				return err
 			}
@@ -108,6 +111,10 @@ signed at once by each key given. Without -o it is written to stdout.`,
 				return err
 			}
 			l := src.Layout
+			if asJSON {
+				return writeJSON(cmd, map[string]any{"file": out, "steps": len(l.Steps), "inspections": len(l.Inspections), "keys": len(l.Keys),
+					"expires": l.Expires.Format(layout.TimeFormat), "signatures": len(env.Signatures), "format": env.Format.String()})
+			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d step(s), %d inspection(s), %d functionary key(s), expires %s, %d signature(s) (%s)\n",
 				out, len(l.Steps), len(l.Inspections), len(l.Keys), l.Expires.Format(layout.TimeFormat), len(env.Signatures), env.Format)
 			if len(env.Signatures) == 0 {
@@ -120,6 +127,7 @@ signed at once by each key given. Without -o it is written to stdout.`,
 	cmd.Flags().StringArrayVarP(&keyPaths, "key", "k", nil, "sign with this private key right away (repeatable)")
 	cmd.Flags().BoolVar(&dsse, "dsse", false, "write a DSSE envelope instead of a Metablock")
 	cmd.Flags().BoolVar(&force, "force", false, "write the layout even if lint finds errors, or over a signed layout at -o")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a summary of the layout written as JSON (needs -o)")
 	expiryWarningFlag(cmd, &warnDays)
 	return cmd
 }

@@ -22,7 +22,7 @@ const maxMetadataSize = 64 << 20
 func newSignCmd() *cobra.Command {
 	var keyPaths []string
 	var out string
-	var dsse bool
+	var dsse, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "sign --key KEY [--key KEY...] FILE",
 		Short: "Add signatures to a layout or link, keeping the ones already there",
@@ -68,6 +68,9 @@ The result replaces FILE atomically unless -o is given.`,
 			if err := atomicfile.Write(out, b, 0o644); err != nil {
 				return err
 			}
+			if asJSON {
+				return writeJSON(cmd, map[string]any{"file": out, "format": env.Format.String(), "signatures": len(env.Signatures), "keyids": env.SignerIDs()})
+			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d signature(s) (%s)\n", out, len(env.Signatures), env.Format)
 			return nil
 		},
@@ -75,6 +78,7 @@ The result replaces FILE atomically unless -o is given.`,
 	cmd.Flags().StringArrayVarP(&keyPaths, "key", "k", nil, "private key file (repeatable)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write here instead of replacing FILE")
 	cmd.Flags().BoolVar(&dsse, "dsse", false, "wrap an unsigned payload in DSSE instead of a Metablock")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
 	return cmd
 }
 

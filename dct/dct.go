@@ -176,11 +176,12 @@ func Verify(ctx context.Context, ref string, opts Options) (*Result, error) {
 		}
 	}
 	res, err := lookup(tag, opts)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrSigner) {
 		return res, err
 	}
+	signers := err // only ErrSigner: the registry is still checked
 	if opts.SkipRegistry {
-		return res, nil
+		return res, signers
 	}
 	t, err := image.Open(ctx, tag.String(), opts.Image)
 	if err != nil {
@@ -188,12 +189,12 @@ func Verify(ctx context.Context, ref string, opts Options) (*Result, error) {
 	}
 	res.RegistryDigest = t.Digest()
 	if res.RegistryDigest != res.Digest {
-		return res, fmt.Errorf("%w: %s resolves to %s in the registry, the trust data (%s) signs %s", ErrDigestMismatch, tag, res.RegistryDigest, res.Role, res.Digest)
+		return res, errors.Join(fmt.Errorf("%w: %s resolves to %s in the registry, the trust data (%s) signs %s", ErrDigestMismatch, tag, res.RegistryDigest, res.Role, res.Digest), signers)
 	}
 	if t.Descriptor.Size != res.Size && res.Size != 0 {
-		return res, fmt.Errorf("%w: %s is %d bytes in the registry, %d signed", ErrDigestMismatch, tag, t.Descriptor.Size, res.Size)
+		return res, errors.Join(fmt.Errorf("%w: %s is %d bytes in the registry, %d signed", ErrDigestMismatch, tag, t.Descriptor.Size, res.Size), signers)
 	}
-	return res, nil
+	return res, signers
 }
 
 // Lookup reads the trust data of gun and returns what it signs for tag,
@@ -253,7 +254,7 @@ func lookup(tag name.Tag, opts Options) (*Result, error) {
 			return res, fmt.Errorf("%w: %s: no trust data for the repository: %v", ErrNotSigned, gun, err)
 		}
 		if e := expiredRoot(opts.TrustDir, gun, opts.Now); e != nil {
-			return res, fmt.Errorf("%w: %s: %w: %v", ErrTrustData, gun, e, err)
+			return res, fmt.Errorf("%w: %s: %w (notary: %v)", ErrTrustData, gun, e, err)
 		}
 		return res, fmt.Errorf("%w: %s: %v", ErrTrustData, gun, err)
 	}
@@ -375,7 +376,7 @@ func expiredRoot(trustDir, gun string, now time.Time) error {
 		if err != nil || !now.After(c.NotAfter) {
 			return nil
 		}
-		last = fmt.Errorf("%w: the root certificate %q (key %s) expired on %s", ErrRootCert, c.Subject.CommonName, id, c.NotAfter.UTC().Format(time.RFC3339))
+		last = fmt.Errorf("%w: %q (key %s) expired on %s", ErrRootCert, c.Subject.CommonName, id, c.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return last
 }
@@ -434,11 +435,9 @@ func Decision(ref string, res *Result, err error) decision.Decision {
 	return d
 }
 
-// withoutSigner is err without its ErrSigner parts.
+// withoutSigner is err without its ErrSigner parts (which only come
+// joined with errors.Join, beside at most one other error).
 func withoutSigner(err error) error {
-	if err == nil {
-		return nil
-	}
 	var rest []error
 	for _, e := range split(err) {
 		if !errors.Is(e, ErrSigner) {
@@ -457,12 +456,19 @@ func signerErr(err error, role string) error {
 	return nil
 }
 
+// split undoes errors.Join, the outermost level only, and only when err
+// carries a signer error: other errors wrap two sentinels with one
+// fmt.Errorf and stay whole.
 func split(err error) []error {
 	if err == nil {
 		return nil
 	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
+	if j, ok := err.(interface{ Unwrap() []error }); ok && errors.Is(err, ErrSigner) {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, split(e)...)
+		}
+		return out
 	}
 	return []error{err}
 }

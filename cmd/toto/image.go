@@ -265,8 +265,9 @@ func newImageVerifyCmd() *cobra.Command {
 	var sbomPolicy string
 	var pf policyFlags
 	var nv notationVerifyFlags
+	var df dctVerifyFlags
 	cmd := &cobra.Command{
-		Use:   "verify (--key PUB... | --layout LAYOUT --layout-key OWNER.pub... | --containers-policy policy.json [--registries-d DIR | --lookaside DIR|URL] | --notation-policy trustpolicy.json --trust-store DIR) [--trusted-root TR [--require-tlog] [--require-timestamp]] IMAGE",
+		Use:   "verify (--key PUB... | --layout LAYOUT --layout-key OWNER.pub... | --containers-policy policy.json [--registries-d DIR | --lookaside DIR|URL] | --notation-policy trustpolicy.json --trust-store DIR | --dct-server URL [--dct-signer NAME]...) [--trusted-root TR [--require-tlog] [--require-timestamp]] IMAGE",
 		Short: "Check an image's signatures and attestations against trusted keys, containers-policy.json, or a notation trust policy",
 		Long: `Find the signatures and attestations of IMAGE's manifest digest and verify
 them: OCI 1.1 referrers holding Sigstore bundles (cosign v3, cosign v2 with
@@ -324,6 +325,18 @@ action the policy's level gives it; revocation is checked offline unless
 --revocation online; --scope picks the policy statement (default: the
 image's repository, or local/NAME for oci-layout:DIR).
 
+With --dct-server URL (or --dct-offline), image verify checks IMAGE:TAG
+with Docker Content Trust (Notary v1) instead, as docker pull does with
+DOCKER_CONTENT_TRUST=1 (see docs/dct.md): the tag's digest is taken from
+the repository's trust data (targets/releases, else targets), the registry
+must serve exactly that manifest, and the roles that signed the tag are
+listed. --dct-signer NAME requires the delegation targets/NAME to have
+signed the same digest; --dct-root-cert pins the repository's root
+certificate instead of trusting the first root seen; --dct-trust-dir is the
+trust directory (default docker's, ~/.docker/trust), and --dct-offline
+reads only its cached metadata. Key and policy flags are a usage error in
+this mode.
+
 Exit codes: 0 verified (the policy accepts the image), 1 verification failed
 (it does not), 2 usage or input error (such as an unreadable policy or a
 lookaside server error).`,
@@ -332,12 +345,23 @@ lookaside server error).`,
 			"  toto image verify --layout root.layout --layout-key owner.pub oci-layout:./out\n" +
 			"  toto image verify --containers-policy /etc/containers/policy.json --registries-d /etc/containers/registries.d registry.example/app:1.4\n" +
 			"  toto image verify --notation-policy trustpolicy.json --trust-store ~/.config/notation/truststore registry.example/app@sha256:...\n" +
+			"  toto image verify --dct-server https://notary.docker.io --dct-signer alice docker.io/library/alpine:3.20\n" +
 			"  toto image verify --containers-policy policy.json --reference registry.example/app:1.4 --lookaside /srv/sigstore oci-layout:./out",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			keyModeFlags := []string{"key", "layout", "layout-key", "require-all", "type", "sbom-policy",
 				"trusted-root", "identity", "identity-regexp", "issuer", "issuer-regexp",
 				"require-tlog", "require-timestamp"}
+			if df.selected() {
+				if err := flagsNotFor(cmd, "with --dct-server/--dct-offline: the trust data names the signers",
+					slices.Concat(keyModeFlags, policyOnlyFlagNames, notationVerifyFlagNames, []string{"containers-policy", "notation-policy"})...); err != nil {
+					return err
+				}
+				return dctVerify(cmd, args[0], &df, asJSON)
+			}
+			if err := flagsNotFor(cmd, "without --dct-server or --dct-offline", dctVerifyFlagNames...); err != nil {
+				return err
+			}
 			if pf.policyPath != "" && nv.policyPath != "" {
 				return errors.New("--containers-policy and --notation-policy: give one")
 			}
@@ -432,6 +456,7 @@ lookaside server error).`,
 	pf.register(cmd)
 	cmd.Flags().StringVar(&nv.policyPath, "notation-policy", "", "notation trust policy (trustpolicy.json): verify the image's Notary Project signatures under it and --trust-store instead")
 	nv.register(cmd, "with --notation-policy: ")
+	df.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+
+	"github.com/toto-dev/toto/dct"
+	"github.com/toto-dev/toto/decision"
+)
+
+// dctVerifyFlags are image verify's Docker Content Trust flags.
+type dctVerifyFlags struct {
+	server, trustDir, rootCert string
+	signers                    []string
+	offline                    bool
+}
+
+// dctVerifyFlagNames are the flags only DCT mode takes (besides
+// --dct-server and --dct-offline, which select it).
+var dctVerifyFlagNames = []string{"dct-trust-dir", "dct-root-cert", "dct-signer"}
+
+func (f *dctVerifyFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.server, "dct-server", "", "notary server URL: verify IMAGE:TAG with Docker Content Trust (Notary v1) instead")
+	cmd.Flags().BoolVar(&f.offline, "dct-offline", false, "Docker Content Trust from the trust directory's cached metadata only, without a notary server")
+	cmd.Flags().StringVar(&f.trustDir, "dct-trust-dir", "", "with --dct-server/--dct-offline: notary trust directory (default $DOCKER_CONFIG/trust or ~/.docker/trust)")
+	cmd.Flags().StringVar(&f.rootCert, "dct-root-cert", "", "with --dct-server/--dct-offline: PEM root certificate the repository's root must use (default: trust on first use)")
+	cmd.Flags().StringArrayVar(&f.signers, "dct-signer", nil, "with --dct-server/--dct-offline: delegation role that must sign the tag, NAME or targets/NAME (repeatable)")
+}
+
+// selected reports whether DCT mode was asked for.
+func (f *dctVerifyFlags) selected() bool { return f.server != "" || f.offline }
+
+// defaultTrustDir is docker's: $DOCKER_CONFIG/trust, else ~/.docker/trust.
+func defaultTrustDir() (string, error) {
+	if d := os.Getenv("DOCKER_CONFIG"); d != "" {
+		return filepath.Join(d, "trust"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("--dct-trust-dir: %w", err)
+	}
+	return filepath.Join(home, ".docker", "trust"), nil
+}
+
+// dctReport is the --json output of DCT mode.
+type dctReport struct {
+	Verified bool              `json:"verified"`
+	Error    string            `json:"error,omitempty"`
+	Result   *dct.Result       `json:"result,omitempty"`
+	Decision decision.Decision `json:"decision"`
+}
+
+// dctVerify verifies ref with Docker Content Trust: exit 0 when the tag's
+// signed digest is the one the registry serves (and every --dct-signer
+// signed it), 1 when not, 2 for usage and input errors.
+func dctVerify(cmd *cobra.Command, ref string, f *dctVerifyFlags, asJSON bool) error {
+	if f.server != "" && f.offline {
+		return errors.New("--dct-server and --dct-offline: give one")
+	}
+	// notary logs through logrus's standard logger; toto reports errors
+	// itself.
+	logrus.SetOutput(io.Discard)
+	opts := dct.Options{Server: f.server, TrustDir: f.trustDir, Signers: f.signers}
+	if opts.TrustDir == "" {
+		d, err := defaultTrustDir()
+		if err != nil {
+			return err
+		}
+		opts.TrustDir = d
+	}
+	if f.rootCert != "" {
+		b, err := readBounded(f.rootCert)
+		if err != nil {
+			return err
+		}
+		opts.RootCert = b
+	}
+	for _, s := range f.signers {
+		if s == "" || strings.ContainsAny(s, " \t") {
+			return fmt.Errorf("--dct-signer %q: not a role name", s)
+		}
+	}
+	res, err := dct.Verify(cmd.Context(), ref, opts)
+	if err != nil && (errors.Is(err, dct.ErrUsage) || errors.Is(err, dct.ErrRegistry)) {
+		return err
+	}
+	if err != nil && res == nil {
+		// The pinned root certificate is unusable: an input error.
+		return err
+	}
+	d := dct.Decision(ref, res, err)
+	if asJSON {
+		rep := dctReport{Verified: err == nil, Result: res, Decision: d}
+		if err != nil {
+			rep.Error = err.Error()
+		}
+		if werr := writeJSON(cmd, rep); werr != nil {
+			return werr
+		}
+	} else {
+		printDCTResult(cmd.OutOrStdout(), ref, res, err)
+	}
+	if err != nil {
+		return failed(err)
+	}
+	return nil
+}
+
+func printDCTResult(w io.Writer, ref string, res *dct.Result, err error) {
+	if err == nil {
+		fmt.Fprintf(w, "verified: %s → %s (Docker Content Trust, %s)\n", ref, res.Ref(), res.Role)
+	} else {
+		fmt.Fprintf(w, "FAILED: %s: %v\n", ref, err)
+	}
+	if res == nil {
+		return
+	}
+	fmt.Fprintf(w, "  trust data: %s\n", res.GUN)
+	if res.Digest != "" {
+		fmt.Fprintf(w, "  signed digest: %s (%d bytes, from %s)\n", res.Digest, res.Size, res.Role)
+	}
+	if res.RegistryDigest != "" {
+		fmt.Fprintf(w, "  registry digest: %s\n", res.RegistryDigest)
+	}
+	for _, s := range res.Signatures {
+		fmt.Fprintf(w, "  signed by %s: %s (keys %s)\n", s.Role, s.Digest, strings.Join(s.KeyIDs, ", "))
+	}
+	for _, r := range res.RequiredSigners {
+		fmt.Fprintf(w, "  required signer: %s\n", r)
+	}
+}

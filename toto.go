@@ -13,6 +13,7 @@ package toto
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,11 +32,15 @@ const MaxMetadataSize = 64 << 20
 
 // ChainOptions names the files of one verification.
 type ChainOptions struct {
-	// Layout is the signed layout file.
+	// Layout is the signed layout file; with Trust it may be "" to take
+	// the layout the trust source delivers (trust.Root.Layout).
 	Layout string
 	// LayoutKeys are the owners' public key files; every one must have
-	// signed the layout. At least one is required.
+	// signed the layout. At least one is required, unless Trust is set.
 	LayoutKeys []string
+	// Trust, instead of LayoutKeys, delivers the layout owners' keys (and
+	// the layout itself, when Layout is ""): a trust.TUF repository.
+	Trust trust.Source
 	// Links is the links folder; "" means the current folder.
 	Links string
 	// Params are substituted for {NAME} in the layout.
@@ -67,14 +72,7 @@ type ChainOptions struct {
 // chain that fails verification is reported in the Result. Errors name
 // the file at fault.
 func VerifyChain(ctx context.Context, opts ChainOptions) (*verifier.Result, error) {
-	if len(opts.LayoutKeys) == 0 {
-		return nil, verifier.ErrNoLayoutKeys
-	}
-	env, err := readEnvelope("layout", opts.Layout)
-	if err != nil {
-		return nil, err
-	}
-	root, err := trust.Files{LayoutOwners: opts.LayoutKeys}.Root(ctx)
+	root, env, err := chainTrust(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +111,60 @@ func VerifyChain(ctx context.Context, opts ChainOptions) (*verifier.Result, erro
 	}
 	res, err := verifier.Verify(ctx, env, vopts)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", opts.Layout, err)
+		return nil, fmt.Errorf("%s: %w", layoutName(opts, root), err)
 	}
 	return res, nil
+}
+
+// ErrTrustAndKeys: ChainOptions with both LayoutKeys and Trust.
+var ErrTrustAndKeys = errors.New("layout owner keys given both as files and by a trust source")
+
+// chainTrust reads the layout owners' keys and the layout: from files, or
+// from opts.Trust.
+func chainTrust(ctx context.Context, opts ChainOptions) (*trust.Root, *envelope.Envelope, error) {
+	if opts.Trust == nil {
+		if len(opts.LayoutKeys) == 0 {
+			return nil, nil, verifier.ErrNoLayoutKeys
+		}
+		env, err := readEnvelope("layout", opts.Layout)
+		if err != nil {
+			return nil, nil, err
+		}
+		root, err := trust.Files{LayoutOwners: opts.LayoutKeys}.Root(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return root, env, nil
+	}
+	if len(opts.LayoutKeys) > 0 {
+		return nil, nil, ErrTrustAndKeys
+	}
+	root, err := opts.Trust.Root(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(root.LayoutOwners) == 0 {
+		return nil, nil, verifier.ErrNoLayoutKeys
+	}
+	if opts.Layout != "" {
+		env, err := readEnvelope("layout", opts.Layout)
+		return root, env, err
+	}
+	if root.Layout == nil {
+		return nil, nil, fmt.Errorf("layout: the trust source delivered none and no layout file was given")
+	}
+	env, err := envelope.Parse(root.Layout)
+	if err != nil {
+		return nil, nil, fmt.Errorf("layout %s: %w", layoutName(opts, root), err)
+	}
+	return root, env, nil
+}
+
+func layoutName(opts ChainOptions, root *trust.Root) string {
+	if opts.Layout == "" && root != nil && root.LayoutTarget != "" {
+		return "TUF target " + root.LayoutTarget
+	}
+	return opts.Layout
 }
 
 func readEnvelope(what, path string) (*envelope.Envelope, error) {

@@ -7,7 +7,7 @@
 // Sigstore trusted root; the signature systems still to come (OpenPGP
 // keyrings for simple signing, notation trust stores, TUF-delivered
 // material) add their fields here. A Root comes from a Source: Files reads
-// local files today; a TUF repository is the next Source.
+// local files, TUF from a TUF repository (docs/trust.md).
 package trust
 
 import (
@@ -30,6 +30,14 @@ type Root struct {
 	// SigstoreTrustedRoot is a Sigstore trusted_root.json (Fulcio CAs,
 	// Rekor logs, timestamp authorities, CT logs), as read.
 	SigstoreTrustedRoot []byte
+	// Layout is a signed root layout delivered with the trust material
+	// (a TUF target), as read; nil when the layout comes from elsewhere.
+	// It is policy, not trust: verify it with layout.Verify against
+	// LayoutOwners like any other layout. LayoutTarget names it.
+	Layout       []byte
+	LayoutTarget string
+	// TUF describes the TUF metadata the Root came from; nil for Files.
+	TUF *RootInfo
 }
 
 // Source delivers a Root.

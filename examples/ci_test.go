@@ -1,6 +1,7 @@
 package examples_test
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,4 +174,44 @@ func words(s string) []string {
 		}
 	}
 	return out
+}
+
+// The README's 5-minute tour, pasted into a shell as a reader would: every
+// command succeeds, and the last verify, after the attack, fails with exit 1
+// naming the swapped file.
+func TestREADMETour(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	i := strings.Index(text, "## A 5-minute tour")
+	if i < 0 {
+		t.Fatal("README has no 5-minute tour")
+	}
+	text = text[i:]
+	start := strings.Index(text, "```sh\n")
+	end := strings.Index(text[start+6:], "```")
+	if start < 0 || end < 0 {
+		t.Fatal("the tour has no sh block")
+	}
+	lines := strings.Split(strings.TrimSpace(text[start+6:start+6+end]), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "toto verify") {
+		t.Fatalf("the tour does not end with a verify: %q", last)
+	}
+	env := append(os.Environ(), "PATH="+filepath.Dir(totoBin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	dir := t.TempDir()
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.Join(lines[:len(lines)-1], "\n"))
+	cmd.Dir, cmd.Env = dir, env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the tour failed before the attack: %v\n%s", err, out)
+	}
+	cmd = exec.Command("bash", "-c", last)
+	cmd.Dir, cmd.Env = filepath.Join(dir, "toto-tour"), env
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "app.tar.gz was DISALLOWed") {
+		t.Fatalf("the verify after the attack: %v, want exit 1 naming app.tar.gz\n%s", err, out)
+	}
 }

@@ -16,8 +16,12 @@ INTEROP_CACHE ?= $(HOME)/.cache/toto-interop
 
 all: build
 
+# The version is stamped at link time too, so that it survives
+# -buildvcs=false and builds outside a checkout.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/toto
+	$(GO) build -ldflags "-X main.buildVersion=$(VERSION)" -o $(BIN) ./cmd/toto
 
 # deps installs what the tests compare against: Debian's in-toto 1.3.1
 # (in-toto-run, in-toto-verify, ... and its Python module), and xmllint

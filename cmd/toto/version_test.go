@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -9,5 +12,29 @@ func TestVersionFlag(t *testing.T) {
 	r := mustToto(t, t.TempDir(), "--version")
 	if !strings.HasPrefix(r.Stdout, "toto version ") || strings.TrimSpace(strings.TrimPrefix(r.Stdout, "toto version ")) == "" {
 		t.Errorf("--version printed %q", r.Stdout)
+	}
+}
+
+// toto version says what the binary is, also when it was built with
+// -buildvcs=false: then the version stamped at link time (make build does)
+// is what it has.
+func TestVersionCommand(t *testing.T) {
+	r := mustToto(t, t.TempDir(), "version", "--json")
+	var info map[string]string
+	if err := json.Unmarshal([]byte(r.Stdout), &info); err != nil {
+		t.Fatalf("%v\n%s", err, r.Stdout)
+	}
+	if info["version"] == "" || info["go"] == "" || info["module"] != "github.com/toto-dev/toto" {
+		t.Errorf("version --json: %v", info)
+	}
+
+	bin := filepath.Join(t.TempDir(), "toto")
+	build := exec.Command("go", "build", "-buildvcs=false", "-ldflags", "-X main.buildVersion=v9.9.9-test", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "toto v9.9.9-test\n") {
+		t.Errorf("toto version of a -buildvcs=false build: %v %q", err, out)
 	}
 }

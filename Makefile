@@ -12,7 +12,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # skopeo, gnupg) are built or installed here, outside the repo, once.
 INTEROP_CACHE ?= $(HOME)/.cache/toto-interop
 
-.PHONY: all build test demo bench fuzz fuzz-short lint deps clean interop interop-deps
+.PHONY: all build test demo bench fuzz fuzz-short lint deps clean interop interop-deps man
 
 all: build
 
@@ -45,7 +45,12 @@ interop-deps:
 	@bash .ci/interop-deps.sh $(INTEROP_CACHE)
 
 interop: interop-deps
-	TOTO_INTEROP_BIN=$(INTEROP_CACHE)/bin $(GO) test -count=1 -tags interop -timeout 30m ./interop/cosign/... ./interop/simplesigning/... ./interop/notation/...
+	TOTO_INTEROP_BIN=$(INTEROP_CACHE)/bin $(GO) test -count=1 -tags interop -timeout 30m ./interop/cosign/... ./interop/simplesigning/... ./interop/notation/... ./interop/dct/...
+
+# man writes a man page for every command into man/, from the command tree
+# itself (so the pages say what --help says).
+man: build
+	$(BIN) man --dir man
 
 demo: build
 	@bash examples/demo.sh
@@ -90,4 +95,4 @@ lint:
 	$(GO) vet -tags interop ./interop/... ./internal/oracle/...
 
 clean:
-	rm -rf bin
+	rm -rf bin man

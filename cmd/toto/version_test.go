@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -36,5 +37,26 @@ func TestVersionCommand(t *testing.T) {
 	out, err := exec.Command(bin, "version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "toto v9.9.9-test\n") {
 		t.Errorf("toto version of a -buildvcs=false build: %v %q", err, out)
+	}
+}
+
+// The man pages come from the command tree: one per command, with the
+// same description as --help.
+func TestManPages(t *testing.T) {
+	dir := t.TempDir()
+	mustToto(t, dir, "man", "--dir", "pages")
+	page, err := os.ReadFile(filepath.Join(dir, "pages", "toto-verify.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{".TH \"TOTO\" \"1\"", "toto-verify - Verify a supply chain against its signed layout", "--layout-key KEY"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("toto-verify.1 lacks %q", want)
+		}
+	}
+	for _, name := range []string{"toto.1", "toto-image-sign.1", "toto-key-generate.1", "toto-layout-create.1"} {
+		if _, err := os.Stat(filepath.Join(dir, "pages", name)); err != nil {
+			t.Errorf("no page %s: %v", name, err)
+		}
 	}
 }

@@ -9,7 +9,7 @@ FUZZTIME  ?= 10s
 FUZZMINIMIZETIME ?= 5s
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The interop oracles (cosign v2 and v3, crane, oras; Debian's registry,
-# skopeo, gnupg) are built or installed here, outside the repo, once.
+# skopeo, gnupg, notary) are built or installed here, outside the repo, once.
 INTEROP_CACHE ?= $(HOME)/.cache/toto-interop
 
 .PHONY: all build test demo bench fuzz fuzz-short lint deps clean interop interop-deps man

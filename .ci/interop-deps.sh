@@ -12,9 +12,11 @@ mkdir -p "$bin"
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
 
-# Debian: the registry (distribution 2.8), skopeo and gnupg.
+# Debian: the registry (distribution 2.8), skopeo, gnupg, and notary 0.7
+# (notary-server and the notary CLI, for Docker Content Trust).
 pkgs=""
 command -v docker-registry >/dev/null 2>&1 || pkgs="$pkgs docker-registry"
+{ command -v notary-server && command -v notary; } >/dev/null 2>&1 || pkgs="$pkgs notary"
 command -v skopeo >/dev/null 2>&1 || pkgs="$pkgs skopeo"
 command -v gpg >/dev/null 2>&1 || pkgs="$pkgs gnupg"
 if [ -n "$pkgs" ]; then
@@ -23,7 +25,10 @@ if [ -n "$pkgs" ]; then
 	# The registry package would start a system service on its default
 	# port; tests start their own on a free loopback port instead.
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
-	if command -v systemctl >/dev/null 2>&1; then $sudo systemctl stop docker-registry >/dev/null 2>&1 || true; fi
+	if command -v systemctl >/dev/null 2>&1; then
+		$sudo systemctl stop docker-registry >/dev/null 2>&1 || true
+		$sudo systemctl stop notary-server >/dev/null 2>&1 || true
+	fi
 fi
 
 # Go tools: name, package@version. The binary is built into a private

@@ -232,6 +232,7 @@ func lookup(tag name.Tag, opts Options) (*Result, error) {
 		if rt == nil {
 			rt = http.DefaultTransport
 		}
+		rt = limitTransport{rt}
 	} else {
 		// Offline: check what notary will read before it reads it.
 		if err := CheckMetadataDir(MetadataDir(opts.TrustDir, gun)); err != nil {

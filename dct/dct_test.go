@@ -3,6 +3,9 @@ package dct
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -269,4 +272,39 @@ func TestDecision(t *testing.T) {
 
 func wrapSigner(role string) error {
 	return fmt.Errorf("%w: %s did not sign r/a:1", ErrSigner, role)
+}
+
+// TestServerBadMetadata: a notary server answering with malformed or
+// oversized metadata, or an error, is refused with ErrTrustData.
+func TestServerBadMetadata(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    error
+		msg     string
+	}{
+		{"malformed root", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"signed":`) }, ErrTrustData, ""},
+		{"oversized root, chunked", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Transfer-Encoding", "chunked")
+			chunk := make([]byte, 1<<20)
+			for i := 0; i <= MaxMetadataSize>>20; i++ {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		}, ErrTrustData, "more than"},
+		{"server error", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }, ErrTrustData, ""},
+		{"no trust data", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, ErrNotSigned, "no trust data"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.handler)
+			defer srv.Close()
+			_, err := Lookup("registry.example/app", "1", Options{Server: srv.URL, TrustDir: t.TempDir()})
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err = %v, want %v with %q", err, tc.want, tc.msg)
+			}
+			t.Log(err)
+		})
+	}
 }

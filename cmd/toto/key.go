@@ -28,9 +28,12 @@ func newKeyGenerateCmd() *cobra.Command {
 	var encrypt, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "generate --type ed25519|ecdsa|rsa|pgp|pgp-rsa|x509 -o NAME",
-		Short: "Generate a key pair: NAME (private, mode 0600) and NAME.pub",
-		Long: `Generate a key pair and write the private key to NAME (mode 0600) and the
-public key to NAME.pub.
+		Short: "Generate a key pair: NAME.key (private, mode 0600) and NAME.pub",
+		Long: `Generate a key pair and write the private key to NAME.key (mode 0600) and
+the public key to NAME.pub. Every command that takes a private key file
+also finds NAME.key when given NAME, so --key alice works with alice.key (and
+with a key file named alice, as toto wrote them before and Python in-toto
+writes them).
 
 --format pem (default) writes PKCS#8 / SubjectPublicKeyInfo PEM, which toto,
 in-toto-golang and Python in-toto (for RSA) load. --format json writes
@@ -85,10 +88,11 @@ both encrypted formats with the password found the same way.`,
 			if err != nil {
 				return err
 			}
+			privPath, pubPath := keyFileNames(out)
 			if encrypt && format != "pem" {
 				return fmt.Errorf("--encrypt applies to --format pem (--format cosign is always encrypted)")
 			}
-			if err := refuseOverwrite(out, out+".pub"); err != nil {
+			if err := refuseOverwrite(privPath, pubPath); err != nil {
 				return err
 			}
 			var priv, pub []byte
@@ -97,11 +101,11 @@ both encrypted formats with the password found the same way.`,
 				var pw []byte
 				switch {
 				case format == "cosign":
-					if pw, err = newKeyPassword(out); err == nil {
+					if pw, err = newKeyPassword(privPath); err == nil {
 						priv, err = k.MarshalSigstorePEM(pw)
 					}
 				case encrypt:
-					if pw, err = newKeyPassword(out); err == nil {
+					if pw, err = newKeyPassword(privPath); err == nil {
 						priv, err = k.MarshalEncryptedPEM(pw)
 					}
 				default:
@@ -120,16 +124,16 @@ both encrypted formats with the password found the same way.`,
 			if err != nil {
 				return err
 			}
-			if err := atomicfile.Write(out, priv, 0o600); err != nil {
+			if err := atomicfile.Write(privPath, priv, 0o600); err != nil {
 				return err
 			}
-			if err := atomicfile.Write(out+".pub", pub, 0o644); err != nil {
+			if err := atomicfile.Write(pubPath, pub, 0o644); err != nil {
 				return err
 			}
 			if asJSON {
-				return writeJSON(cmd, map[string]any{"private": out, "public": out + ".pub", "keyid": k.ID(), "keytype": k.Type, "scheme": k.Scheme})
+				return writeJSON(cmd, map[string]any{"private": privPath, "public": pubPath, "keyid": k.ID(), "keytype": k.Type, "scheme": k.Scheme})
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s.pub (keyid %s)\n", out, out, k.ID())
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s (keyid %s)\n", privPath, pubPath, k.ID())
 			return nil
 		},
 	}
@@ -237,4 +241,12 @@ func generatePGP(cmd *cobra.Command, typ, out, uid string, bits int) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s and %s.pub (OpenPGP fingerprint %s)\n", out, out, simplesigning.Fingerprint(e))
 	return nil
+}
+
+// keyFileNames are the files a key pair named NAME is written to:
+// NAME.key (private) and NAME.pub, so that the private one is recognisable
+// by its name. -o NAME.key gives the same.
+func keyFileNames(name string) (private, public string) {
+	base := strings.TrimSuffix(name, ".key")
+	return base + ".key", base + ".pub"
 }

@@ -97,7 +97,7 @@ func TestKeyGenerateEncrypted(t *testing.T) {
 			t.Run(tc.name+"/"+typ, func(t *testing.T) {
 				name := tc.name + "-" + typ
 				mustToto(t, dir, append([]string{"key", "generate", "-t", typ, "--bits", "2048", "-o", name}, tc.args...)...)
-				b, _ := os.ReadFile(filepath.Join(dir, name))
+				b, _ := os.ReadFile(filepath.Join(dir, name+".key"))
 				if !strings.HasPrefix(string(b), "-----BEGIN "+tc.pemType+"-----") {
 					t.Fatalf("private key file: %.60s", b)
 				}

@@ -22,14 +22,15 @@ func TestKeyGenerateWritesUsableKeys(t *testing.T) {
 			args = append(args, "--bits", "2048")
 		}
 		mustToto(t, dir, args...)
-		st, err := os.Stat(filepath.Join(dir, name))
+		// The private key is NAME.key, recognisable by its name.
+		st, err := os.Stat(filepath.Join(dir, name+".key"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if st.Mode().Perm() != 0o600 {
 			t.Errorf("%s: private key mode %v, want 0600", name, st.Mode().Perm())
 		}
-		priv, err := keys.Load(filepath.Join(dir, name))
+		priv, err := keys.Load(filepath.Join(dir, name+".key"))
 		if err != nil || !priv.IsPrivate() {
 			t.Fatalf("%s: %v (private=%v)", name, err, priv != nil && priv.IsPrivate())
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"golang.org/x/term"
@@ -84,6 +85,12 @@ func newKeyPassword(path string) ([]byte, error) {
 // encrypted private key (cosign's format or encrypted PKCS#8) as
 // passwordFor does.
 func loadKey(path string) (*keys.Key, error) {
+	// toto key generate -o NAME writes NAME.key: --key NAME finds it.
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(path + ".key"); err == nil {
+			path += ".key"
+		}
+	}
 	return keys.LoadWith(path, keys.LoadOptions{Password: passwordFor(path)})
 }
 

@@ -57,11 +57,13 @@ Exit codes: 0 success, 1 verification failed, 2 usage or input error.`,
 }
 
 func init() { rootCmd.AddCommand(newNotationCmd()) }
+func init() { rootCmd.AddCommand(newTrustCmd()) }
 
 func main() {
 	// SIGTERM too (what kill, timeout(1) and CI runners send): the context
 	// is how inspection sandboxes and half-written files get cleaned up.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	registerCompletions(rootCmd)
 	cmd, err := rootCmd.ExecuteContextC(ctx)
 	stop()
 	code := exitCode(err)

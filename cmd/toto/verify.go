@@ -19,6 +19,7 @@ import (
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/internal/atomicfile"
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/trust"
 	"github.com/toto-dev/toto/verifier"
 	"github.com/toto-dev/toto/verifier/report"
 )
@@ -39,12 +40,17 @@ type verifyFlags struct {
 	reportPath     string
 	maxList        int
 	inspLinks      string
+	tufRoot        string
+	tufURL         string
+	tufCache       string
+	tufOffline     bool
+	layoutTarget   string
 }
 
 func newVerifyCmd() *cobra.Command {
 	var f verifyFlags
 	cmd := &cobra.Command{
-		Use:   "verify --layout LAYOUT --layout-key KEY [--layout-key KEY...] --links DIR",
+		Use:   "verify (--layout LAYOUT --layout-key KEY... | --tuf-root ROOT --tuf-url URL) --links DIR",
 		Short: "Verify a supply chain against its signed layout (in-toto v1.0)",
 		Long: `Verify the supply chain described by a signed layout, with the evidence in a
 links folder, as in-toto verification (spec v1.0, section 5) does:
@@ -70,8 +76,19 @@ The report says which step, which rule, which artifact failed and why. It is
 text on stdout, or JSON with --json; --report also writes a self-contained
 HTML page drawing the chain.
 
+With --tuf-root and --tuf-url the layout and its owners' keys come from a
+TUF repository instead of files (docs/trust.md): the metadata is refreshed
+from the pinned root.json (following key rotations), and the layout is the
+verified target --layout-target (default toto/root.layout), signed by every
+toto/owners/*.pub target (or by the owners its custom field lists).
+Metadata is cached in --tuf-cache; --tuf-offline uses the cache alone,
+until it expires. Expired, rolled-back or mixed metadata, or a target whose
+hash differs, is an input error (exit 2). --layout with --tuf-root takes
+the layout from the file and only the owners from TUF.
+
 Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 		Example: `  toto verify --layout root.layout --layout-key owner.pub --links links/
+  toto verify --tuf-root root.json --tuf-url https://trust.example.com/ --links links/
   toto verify --layout root.layout --layout-key alice.pub --layout-key bob.pub \
       --links links/ --param VERSION=1.2.0 --report report.html
   toto verify --layout root.layout --layout-key owner.pub --links links/ --json | jq .failures`,
@@ -94,16 +111,29 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	fl.StringVar(&f.reportPath, "report", "", "also write the report as a self-contained HTML page to this file")
 	fl.IntVar(&f.maxList, "max-list", 20, "show at most this many artifacts or failures per list in text and HTML")
 	fl.StringVar(&f.inspLinks, "inspection-links", "", "write the (unsigned) links inspections recorded to this folder, as <name>.link")
-	_ = cmd.MarkFlagRequired("layout")
+	fl.StringVar(&f.tufRoot, "tuf-root", "", "pinned TUF root.json: take the layout and its owners' keys from that TUF repository")
+	fl.StringVar(&f.tufURL, "tuf-url", "", "TUF metadata URL (targets under URL/targets)")
+	fl.StringVar(&f.tufCache, "tuf-cache", "", "TUF metadata cache folder (default: per URL under the user cache folder)")
+	fl.BoolVar(&f.tufOffline, "tuf-offline", false, "use the cached TUF metadata only (until it expires)")
+	fl.StringVar(&f.layoutTarget, "layout-target", trust.TargetLayout, "TUF target holding the root layout")
 	return cmd
 }
 
 func runVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags) error {
-	if len(f.layoutKeys) == 0 {
-		return fmt.Errorf("at least one --layout-key is required: verification must be anchored in the layout owners' keys")
-	}
-	if err := checkLayoutKeys(stderr, f.layoutKeys); err != nil {
+	src, err := tufSource(f)
+	if err != nil {
 		return err
+	}
+	if src == nil {
+		if f.layout == "" {
+			return fmt.Errorf("--layout is required (or --tuf-root and --tuf-url)")
+		}
+		if len(f.layoutKeys) == 0 {
+			return fmt.Errorf("at least one --layout-key is required: verification must be anchored in the layout owners' keys")
+		}
+		if err := checkLayoutKeys(stderr, f.layoutKeys); err != nil {
+			return err
+		}
 	}
 	params, err := parseLayoutParams(f.params)
 	if err != nil {
@@ -123,6 +153,9 @@ func runVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags) err
 		Attestations:            f.attestations,
 		SBOMPolicy:              f.sbomPolicy,
 	}
+	if src != nil {
+		opts.Trust = src
+	}
 	if isTerminal(os.Stderr) {
 		// Inspection output is recorded either way; show it live only to
 		// a person.
@@ -138,6 +171,9 @@ func runVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags) err
 		}
 	}
 	ropts := report.Options{Layout: f.layout, MaxList: f.maxList}
+	if src != nil && f.layout == "" {
+		ropts.Layout = "TUF " + f.tufURL + " " + src.LayoutTarget
+	}
 	rep := report.New(res, ropts)
 	if f.reportPath != "" {
 		var page bytes.Buffer
@@ -160,6 +196,40 @@ func runVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags) err
 		return failed(fmt.Errorf("verification failed: %d failure(s)", len(res.Failures)))
 	}
 	return nil
+}
+
+// tufSource is the TUF repository the flags name, or nil.
+func tufSource(f verifyFlags) (*trust.TUF, error) {
+	if f.tufRoot == "" {
+		if f.tufURL != "" || f.tufOffline || f.tufCache != "" {
+			return nil, fmt.Errorf("--tuf-url, --tuf-cache and --tuf-offline need --tuf-root")
+		}
+		return nil, nil
+	}
+	if len(f.layoutKeys) > 0 {
+		return nil, fmt.Errorf("--layout-key and --tuf-root both name the layout owners: give one")
+	}
+	if f.tufURL == "" {
+		return nil, fmt.Errorf("--tuf-url is required with --tuf-root (it also names the cache, offline)")
+	}
+	root, err := readBounded(f.tufRoot)
+	if err != nil {
+		return nil, fmt.Errorf("--tuf-root: %w", err)
+	}
+	cache := f.tufCache
+	if cache == "" {
+		if cache, err = trust.DefaultTUFCacheDir(f.tufURL); err != nil {
+			return nil, err
+		}
+	}
+	return &trust.TUF{
+		TrustedRoot:  root,
+		MetadataURL:  f.tufURL,
+		CacheDir:     cache,
+		Offline:      f.tufOffline,
+		LayoutTarget: f.layoutTarget,
+		NoLayout:     f.layout != "",
+	}, nil
 }
 
 // writeInspectionLinks saves what each inspection recorded, unsigned, as

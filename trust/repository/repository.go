@@ -37,8 +37,10 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
+	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/internal/atomicfile"
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/trust"
 )
 
 // Folder names inside a repository folder.
@@ -199,6 +201,9 @@ func (r *Repository) AddTarget(name string, data []byte, custom json.RawMessage)
 	if err != nil {
 		return err
 	}
+	if err := checkContent(name, data); err != nil {
+		return err
+	}
 	tf, err := metadata.TargetFile().FromBytes(name, data, "sha256")
 	if err != nil {
 		return fmt.Errorf("target %s: %w", name, err)
@@ -209,6 +214,9 @@ func (r *Repository) AddTarget(name string, data []byte, custom json.RawMessage)
 			return fmt.Errorf("target %s custom: not a JSON object: %w", name, err)
 		}
 		c := json.RawMessage(slices.Clone(custom))
+		if _, err := trust.ParseLayoutCustom(&c); err != nil {
+			return fmt.Errorf("target %s: %w", name, err)
+		}
 		tf.Custom = &c
 	}
 	p := r.staged("targets", filepath.FromSlash(name))
@@ -591,6 +599,31 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// ErrContent: a target under toto's conventions whose content is not
+// what the name says (a key that does not parse, a private key, a layout
+// that is not a signed envelope).
+var ErrContent = errors.New("target content does not fit its name")
+
+// checkContent holds targets named by toto's conventions (trust.Target*)
+// to what consumers will read from them.
+func checkContent(name string, data []byte) error {
+	switch {
+	case strings.HasPrefix(name, trust.TargetOwnersDir), strings.HasPrefix(name, trust.TargetKeysDir):
+		k, err := keys.Parse(data)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrContent, name, err)
+		}
+		if k.IsPrivate() {
+			return fmt.Errorf("%w: %s is a private key: publish its public half", ErrContent, name)
+		}
+	case name == trust.TargetLayout || (strings.HasPrefix(name, "toto/") && strings.HasSuffix(name, ".layout")):
+		if _, err := envelope.Parse(data); err != nil {
+			return fmt.Errorf("%w: %s: not a signed layout: %w", ErrContent, name, err)
+		}
+	}
+	return nil
 }
 
 // checkName accepts a clean relative slash path without "." or ".."

@@ -64,7 +64,10 @@ func TestPublishConsistentSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	content := []byte("owner key")
+	content, err := gen(t, keys.Ed25519).MarshalPEM(false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := r.AddTarget("toto/owners/a.pub", content, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +111,10 @@ func TestSignRefuses(t *testing.T) {
 		{"public key", "root", h.root[0].Public(), repository.ErrKey},
 		{"RSA key", "root", rsa, repository.ErrKey},
 		{"snapshot by hand", "snapshot", h.snap, nil},
+	}
+	priv, _ := h.root[0].MarshalPEM(true)
+	if err := r.AddTarget("toto/owners/a.pub", priv, nil); !errors.Is(err, repository.ErrContent) {
+		t.Errorf("private key as an owner target: want ErrContent, got %v", err)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,6 +189,9 @@ func TestAddTargetRefuses(t *testing.T) {
 		{"backslash", `toto\x`, "", repository.ErrTargetName},
 		{"empty", "", "", repository.ErrTargetName},
 		{"custom not an object", "toto/x", `[1]`, nil},
+		{"custom owners outside toto/owners", "toto/x", `{"toto":{"owners":["a.pub"]}}`, nil},
+		{"owner key that is not a key", "toto/owners/a.pub", "", repository.ErrContent},
+		{"layout that is not signed", "toto/root.layout", "", repository.ErrContent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A team's ceremony end to end with the CLI: keys, init, targets, each
+// holder signing, publish, then toto verify from the TUF repository
+// served on 127.0.0.1 — online, offline, and after an owner is rotated.
+func TestTrustCeremonyAndVerify(t *testing.T) {
+	dir := t.TempDir()
+	for _, k := range []string{"root1", "root2", "targets1", "snapshot", "timestamp", "alice", "bob"} {
+		mustToto(t, dir, "key", "generate", "--type", "ed25519", "-o", k)
+	}
+	layout := `{"_type":"layout","expires":"2099-01-01T00:00:00Z","readme":"","keys":{},"steps":[],"inspect":[]}`
+	if err := os.WriteFile(filepath.Join(dir, "root.layout"), []byte(layout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustToto(t, dir, "sign", "--key", "alice.key", "root.layout")
+
+	mustToto(t, dir, "trust", "init", "repo", "--root-key", "root1.pub", "--root-key", "root2.pub", "--root-threshold", "2",
+		"--targets-key", "targets1.pub", "--snapshot-key", "snapshot.pub", "--timestamp-key", "timestamp.pub")
+	mustToto(t, dir, "trust", "add-target", "repo", "toto/owners/alice.pub", "alice.pub")
+	mustToto(t, dir, "trust", "add-target", "repo", "toto/root.layout", "root.layout")
+	if r := runToto(t, dir, "trust", "add-target", "repo", "toto/owners/bob.pub", "bob.key"); r.Code != 2 || !strings.Contains(r.Stderr, "private key") {
+		t.Fatalf("private key as an owner target: exit %d %s", r.Code, r.Stderr)
+	}
+	// One root signature of two: publish refuses.
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "root", "--key", "root1.key")
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "targets", "--key", "targets1.key")
+	if r := runToto(t, dir, "trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key"); r.Code != 2 || !strings.Contains(r.Stderr, "threshold") {
+		t.Fatalf("publish with 1 of 2 root signatures: exit %d %s", r.Code, r.Stderr)
+	}
+	r := mustToto(t, dir, "trust", "status", "repo")
+	if !strings.Contains(r.Stderr, "root: staged version 1 has 1 of 2 signatures") {
+		t.Errorf("status: %s%s", r.Stdout, r.Stderr)
+	}
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "root", "--key", "root2.key")
+	r = mustToto(t, dir, "trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key")
+	if !strings.Contains(r.Stdout, "published root v1, targets v1, snapshot v1, timestamp v1") {
+		t.Errorf("publish: %s", r.Stdout)
+	}
+
+	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(dir, "repo", "public"))))
+	defer srv.Close()
+	pin := filepath.Join("repo", "public", "1.root.json")
+	links := t.TempDir()
+	verify := []string{"verify", "--tuf-root", pin, "--tuf-url", srv.URL, "--tuf-cache", "cache", "--links", links}
+	r = mustToto(t, dir, verify...)
+	if !strings.HasPrefix(r.Stdout, "PASS") {
+		t.Errorf("verify: %s", r.Stdout)
+	}
+
+	// Rotate: bob replaces alice; the layout alice signed now fails.
+	mustToto(t, dir, "trust", "add-target", "repo", "--remove", "toto/owners/alice.pub")
+	mustToto(t, dir, "trust", "add-target", "repo", "toto/owners/bob.pub", "bob.pub")
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "targets", "--key", "targets1.key")
+	mustToto(t, dir, "trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key")
+	r = runToto(t, dir, verify...)
+	if r.Code != 1 {
+		t.Fatalf("layout signed by the revoked owner: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	mustToto(t, dir, "sign", "--key", "bob.key", "root.layout")
+	mustToto(t, dir, "trust", "add-target", "repo", "toto/root.layout", "root.layout")
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "targets", "--key", "targets1.key")
+	mustToto(t, dir, "trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key")
+	mustToto(t, dir, verify...)
+
+	// Offline: the cache serves until it expires; a tampered target is an
+	// input error.
+	srv.Close()
+	if r := runToto(t, dir, verify...); r.Code != 2 || !strings.Contains(r.Stderr, "unreachable") {
+		t.Fatalf("server down: exit %d %s", r.Code, r.Stderr)
+	}
+	mustToto(t, dir, append(verify, "--tuf-offline")...)
+	if r := runToto(t, dir, "verify", "--tuf-root", pin, "--layout-key", "bob.pub", "--links", links); r.Code != 2 {
+		t.Fatalf("--tuf-root with --layout-key: exit %d", r.Code)
+	}
+}

@@ -168,33 +168,43 @@ func SignerRole(s string) string {
 // ErrDigestMismatch or ErrTrustData, and the Result (when not nil) holds
 // what was found.
 func Verify(ctx context.Context, ref string, opts Options) (*Result, error) {
+	res, _, err := verify(ctx, ref, opts)
+	return res, err
+}
+
+// verify is Verify, also returning the image opened at the signed digest
+// (nil when the registry was not read or the tag did not verify).
+func verify(ctx context.Context, ref string, opts Options) (*Result, *image.Target, error) {
 	tag, err := name.NewTag(ref, name.StrictValidation)
 	if err != nil {
 		tag, err = name.NewTag(ref)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %q is not IMAGE:TAG: %v", ErrUsage, ref, err)
+			return nil, nil, fmt.Errorf("%w: %q is not IMAGE:TAG: %v", ErrUsage, ref, err)
 		}
 	}
 	res, err := lookup(tag, opts)
 	if err != nil && !errors.Is(err, ErrSigner) {
-		return res, err
+		return res, nil, err
 	}
 	signers := err // only ErrSigner: the registry is still checked
 	if opts.SkipRegistry {
-		return res, signers
+		return res, nil, signers
 	}
 	t, err := image.Open(ctx, tag.String(), opts.Image)
 	if err != nil {
-		return res, fmt.Errorf("%w: %w", ErrRegistry, err)
+		return res, nil, fmt.Errorf("%w: %w", ErrRegistry, err)
 	}
 	res.RegistryDigest = t.Digest()
 	if res.RegistryDigest != res.Digest {
-		return res, errors.Join(fmt.Errorf("%w: %s resolves to %s in the registry, the trust data (%s) signs %s", ErrDigestMismatch, tag, res.RegistryDigest, res.Role, res.Digest), signers)
+		return res, nil, errors.Join(fmt.Errorf("%w: %s resolves to %s in the registry, the trust data (%s) signs %s", ErrDigestMismatch, tag, res.RegistryDigest, res.Role, res.Digest), signers)
 	}
 	if t.Descriptor.Size != res.Size && res.Size != 0 {
-		return res, errors.Join(fmt.Errorf("%w: %s is %d bytes in the registry, %d signed", ErrDigestMismatch, tag, t.Descriptor.Size, res.Size), signers)
+		return res, nil, errors.Join(fmt.Errorf("%w: %s is %d bytes in the registry, %d signed", ErrDigestMismatch, tag, t.Descriptor.Size, res.Size), signers)
 	}
-	return res, signers
+	if signers != nil {
+		return res, nil, signers
+	}
+	return res, t, nil
 }
 
 // Lookup reads the trust data of gun and returns what it signs for tag,
@@ -217,27 +227,13 @@ func lookup(tag name.Tag, opts Options) (*Result, error) {
 	for _, s := range opts.Signers {
 		res.RequiredSigners = append(res.RequiredSigners, SignerRole(s))
 	}
-	pin := trustpinning.TrustPinConfig{}
-	if len(opts.RootCert) > 0 {
-		id, err := RootCertID(opts.RootCert, opts.Now)
-		if err != nil {
-			return nil, err
-		}
-		pin.Certs = map[string][]string{gun: {id}}
-		pin.DisableTOFU = true
+	pin, err := pinning(gun, opts)
+	if err != nil {
+		return nil, err
 	}
-	var rt http.RoundTripper
-	if opts.Server != "" {
-		rt = opts.Transport
-		if rt == nil {
-			rt = http.DefaultTransport
-		}
-		rt = limitTransport{rt}
-	} else {
-		// Offline: check what notary will read before it reads it.
-		if err := CheckMetadataDir(MetadataDir(opts.TrustDir, gun)); err != nil {
-			return res, err
-		}
+	rt, err := transport(gun, opts)
+	if err != nil {
+		return res, err
 	}
 	repo, err := openRepository(opts.TrustDir, gun, opts.Server, rt, pin)
 	if err != nil {
@@ -385,6 +381,34 @@ func expiredRoot(trustDir, gun string, now time.Time) error {
 // MetadataDir is where a trust directory keeps gun's metadata.
 func MetadataDir(trustDir, gun string) string {
 	return filepath.Join(trustDir, "tuf", filepath.FromSlash(gun), "metadata")
+}
+
+// pinning is the trust pinning of gun: the root certificate when given
+// (and no TOFU), else trust on first use.
+func pinning(gun string, opts Options) (trustpinning.TrustPinConfig, error) {
+	pin := trustpinning.TrustPinConfig{}
+	if len(opts.RootCert) > 0 {
+		id, err := RootCertID(opts.RootCert, opts.Now)
+		if err != nil {
+			return pin, err
+		}
+		pin.Certs = map[string][]string{gun: {id}}
+		pin.DisableTOFU = true
+	}
+	return pin, nil
+}
+
+// transport is the round tripper to the notary server, bounded; nil when
+// offline, after checking the cached files notary will read.
+func transport(gun string, opts Options) (http.RoundTripper, error) {
+	if opts.Server == "" {
+		return nil, CheckMetadataDir(MetadataDir(opts.TrustDir, gun))
+	}
+	rt := opts.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return limitTransport{rt}, nil
 }
 
 // openRepository opens gun's trust data read-only: metadata cached in

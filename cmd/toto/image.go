@@ -39,7 +39,7 @@ to a lookaside store instead, and image verify --containers-policy checks
 images against containers-policy.json as podman, skopeo and CRI-O do (see
 docs/simple-signing.md).`,
 	}
-	cmd.AddCommand(newImageSignCmd(), newImageAttestCmd(), newImageVerifyCmd())
+	cmd.AddCommand(newImageSignCmd(), newImageAttestCmd(), newImageVerifyCmd(), newImageMigrateDCTCmd())
 	rootCmd.AddCommand(cmd)
 }
 

@@ -49,6 +49,31 @@ func defaultTrustDir() (string, error) {
 	return filepath.Join(home, ".docker", "trust"), nil
 }
 
+// options makes the library's options from the flags.
+func (f *dctVerifyFlags) options() (dct.Options, error) {
+	opts := dct.Options{Server: f.server, TrustDir: f.trustDir, Signers: f.signers}
+	if opts.TrustDir == "" {
+		d, err := defaultTrustDir()
+		if err != nil {
+			return opts, err
+		}
+		opts.TrustDir = d
+	}
+	if f.rootCert != "" {
+		b, err := readBounded(f.rootCert)
+		if err != nil {
+			return opts, err
+		}
+		opts.RootCert = b
+	}
+	for _, s := range f.signers {
+		if s == "" || strings.ContainsAny(s, " \t") {
+			return opts, fmt.Errorf("--dct-signer %q: not a role name", s)
+		}
+	}
+	return opts, nil
+}
+
 // dctReport is the --json output of DCT mode.
 type dctReport struct {
 	Verified bool              `json:"verified"`
@@ -67,25 +92,9 @@ func dctVerify(cmd *cobra.Command, ref string, f *dctVerifyFlags, asJSON bool) e
 	// notary logs through logrus's standard logger; toto reports errors
 	// itself.
 	logrus.SetOutput(io.Discard)
-	opts := dct.Options{Server: f.server, TrustDir: f.trustDir, Signers: f.signers}
-	if opts.TrustDir == "" {
-		d, err := defaultTrustDir()
-		if err != nil {
-			return err
-		}
-		opts.TrustDir = d
-	}
-	if f.rootCert != "" {
-		b, err := readBounded(f.rootCert)
-		if err != nil {
-			return err
-		}
-		opts.RootCert = b
-	}
-	for _, s := range f.signers {
-		if s == "" || strings.ContainsAny(s, " \t") {
-			return fmt.Errorf("--dct-signer %q: not a role name", s)
-		}
+	opts, err := f.options()
+	if err != nil {
+		return err
 	}
 	res, err := dct.Verify(cmd.Context(), ref, opts)
 	if err != nil && (errors.Is(err, dct.ErrUsage) || errors.Is(err, dct.ErrRegistry)) {

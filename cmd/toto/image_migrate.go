@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+
+	"github.com/toto-dev/toto/dct"
+	"github.com/toto-dev/toto/image"
+)
+
+// migrationJSON is one tag in migrate-dct's --json output.
+type migrationJSON struct {
+	dct.Migration
+	Error     string `json:"error,omitempty"`
+	Signature string `json:"signature,omitempty"`
+}
+
+func newImageMigrateDCTCmd() *cobra.Command {
+	var df dctVerifyFlags
+	var keyPath string
+	var dryRun, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "migrate-dct --dct-server URL --key KEY [--dct-trust-dir DIR] [--dct-root-cert PEM] [--dct-signer NAME]... [--dry-run] REPOSITORY",
+		Short: "Re-sign every Docker Content Trust signed tag of a repository with a Sigstore bundle",
+		Long: `Docker Content Trust (Notary v1) is being retired by registries. migrate-dct
+lists every tag REPOSITORY's trust data signs (in targets/releases or
+targets), verifies each exactly as image verify --dct-server does (the
+signed digest must be what the registry serves; --dct-signer and
+--dct-root-cert apply), and signs each verified image's manifest digest with
+KEY as toto image sign does: a keyed Sigstore bundle attached as an OCI 1.1
+referrer, which toto image verify --key and cosign verify read. The digest
+signed is the one DCT vouched for, never what the tag names later. Tags
+that do not verify are listed with the reason and not signed; --dry-run
+only verifies.
+
+Exit codes: 0 every signed tag verified and was re-signed, 1 some did not,
+2 usage or input error (no trust data server, a key that does not load).`,
+		Example: "  toto image migrate-dct --dct-server https://notary.docker.io --key release.key docker.io/acme/app\n" +
+			"  toto image migrate-dct --dct-server https://notary.example --dct-signer alice --dry-run registry.example/app",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !df.selected() {
+				return errors.New("give the trust data: --dct-server URL, or --dct-offline")
+			}
+			if df.server != "" && df.offline {
+				return errors.New("--dct-server and --dct-offline: give one")
+			}
+			if keyPath == "" && !dryRun {
+				return errors.New("give --key KEY to sign with, or --dry-run")
+			}
+			if keyPath != "" && dryRun {
+				return errors.New("--key does not apply with --dry-run")
+			}
+			logrus.SetOutput(io.Discard)
+			opts, err := df.options()
+			if err != nil {
+				return err
+			}
+			var sign dct.Signer
+			if keyPath != "" {
+				k, err := loadPrivateKey(keyPath)
+				if err != nil {
+					return err
+				}
+				sign = func(ctx context.Context, t *image.Target, _ *dct.Result) error {
+					_, err := image.Sign(ctx, t, k, image.SignOptions{})
+					return err
+				}
+			}
+			ms, err := dct.Migrate(cmd.Context(), args[0], opts, sign)
+			if err != nil {
+				if errors.Is(err, dct.ErrNotSigned) || errors.Is(err, dct.ErrTrustData) {
+					return failed(err)
+				}
+				return err
+			}
+			ok := true
+			var out []migrationJSON
+			for _, m := range ms {
+				j := migrationJSON{Migration: m}
+				if m.Err != nil {
+					ok = false
+					j.Error = m.Err.Error()
+				}
+				out = append(out, j)
+				if asJSON {
+					continue
+				}
+				switch {
+				case m.Err != nil:
+					fmt.Fprintf(cmd.OutOrStdout(), "FAILED %s: %v\n", m.Tag, m.Err)
+				case m.Signed:
+					fmt.Fprintf(cmd.OutOrStdout(), "re-signed %s → %s (DCT %s)\n", m.Tag, m.Result.Ref(), m.Result.Role)
+				default:
+					fmt.Fprintf(cmd.OutOrStdout(), "verified %s → %s (DCT %s; --dry-run, not signed)\n", m.Tag, m.Result.Ref(), m.Result.Role)
+				}
+			}
+			if asJSON {
+				if out == nil {
+					out = []migrationJSON{}
+				}
+				if err := writeJSON(cmd, out); err != nil {
+					return err
+				}
+			}
+			if !ok {
+				return failed(errors.New("some DCT-signed tags did not verify or could not be re-signed"))
+			}
+			return nil
+		},
+	}
+	df.register(cmd)
+	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "private key to sign with (as toto image sign --key)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only verify every signed tag")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one entry per tag as JSON")
+	return cmd
+}

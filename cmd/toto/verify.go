@@ -101,6 +101,8 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	fl.StringVarP(&f.layout, "layout", "l", "", "signed layout file (required)")
 	fl.StringArrayVarP(&f.layoutKeys, "layout-key", "k", nil, "public key that must have signed the layout (repeatable; at least one)")
 	fl.StringVar(&f.links, "links", ".", "folder holding the link files")
+	// in-toto-verify's name for it, so that its command lines work.
+	fl.StringVarP(&f.links, "link-dir", "d", ".", "alias of --links (in-toto-verify's name)")
 	fl.StringArrayVarP(&f.params, "param", "p", nil, "layout parameter NAME=VALUE (repeatable)")
 	fl.StringVar(&f.workdir, "workdir", ".", "folder inspections see (a temporary copy of it)")
 	fl.DurationVar(&f.timeout, "inspection-timeout", verifier.DefaultInspectionTimeout, "bound each inspection (recording, command, recording) and the copy of --workdir to this long")

@@ -100,6 +100,8 @@ func TestVerifyFailuresAndUsageErrors(t *testing.T) {
 		{"misspelt layout key", []string{"--layout", layout, "--layout-key", "keys/alise.pub", "--links", data}, 2, "toto: --layout-key keys/alise.pub: no such file"},
 		{"private key as layout key", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice"), "--links", data}, 0,
 			"toto: warning: --layout-key " + filepath.Join(data, "alice") + " is a private key; only its public half is used. Give the owner's public key (" + filepath.Join(data, "alice.pub") + ")"},
+		{"in-toto-verify's -d for the links", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "-d", data}, 0, "PASS  supply chain verified"},
+		{"in-toto-verify's --link-dir", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "--link-dir", data}, 0, "PASS  supply chain verified"},
 		{"unused parameter", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "--links", data, "--param", "VERSOIN=1"}, 0,
 			"parameter VERSOIN is not used by the layout (a misspelt name?)"},
 	} {

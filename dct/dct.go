@@ -408,7 +408,7 @@ func transport(gun string, opts Options) (http.RoundTripper, error) {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	return limitTransport{rt}, nil
+	return limitTransport{&tokenTransport{rt: rt}}, nil
 }
 
 // openRepository opens gun's trust data read-only: metadata cached in

@@ -308,3 +308,49 @@ func TestServerBadMetadata(t *testing.T) {
 		})
 	}
 }
+
+// TestBearerToken: a notary server that challenges for a bearer token (as
+// notary.docker.io does) gets an anonymous one from the realm, with the
+// challenge's service and scope, and the read is retried with it.
+func TestBearerToken(t *testing.T) {
+	var srv *httptest.Server
+	var tokenQuery string
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			tokenQuery = r.URL.RawQuery
+			io.WriteString(w, `{"token":"t0k"}`)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer t0k" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+srv.URL+`/token",service="notary.example",scope="repository:registry.example/app:pull"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	_, err := Lookup("registry.example/app", "1", Options{Server: srv.URL, TrustDir: t.TempDir()})
+	if !errors.Is(err, ErrNotSigned) {
+		t.Fatalf("err = %v, want ErrNotSigned after authenticating", err)
+	}
+	if tokenQuery != "scope=repository%3Aregistry.example%2Fapp%3Apull&service=notary.example" {
+		t.Fatalf("token query %q", tokenQuery)
+	}
+	for _, tc := range []struct {
+		h    string
+		ok   bool
+		want map[string]string
+	}{
+		{`Bearer realm="https://auth.docker.io/token",service="notary.docker.io",scope="repository:docker.io/library/alpine:pull"`, true,
+			map[string]string{"realm": "https://auth.docker.io/token", "service": "notary.docker.io", "scope": "repository:docker.io/library/alpine:pull"}},
+		{`Bearer realm=https://a/t, service=s`, true, map[string]string{"realm": "https://a/t", "service": "s"}},
+		{`Basic realm="x"`, false, nil},
+		{`Bearer service="s"`, false, nil},
+		{`Bearer realm="unterminated`, false, nil},
+	} {
+		got, ok := bearerChallenge(tc.h)
+		if ok != tc.ok || (ok && fmt.Sprint(got) != fmt.Sprint(tc.want)) {
+			t.Errorf("bearerChallenge(%q) = %v, %v", tc.h, got, ok)
+		}
+	}
+}

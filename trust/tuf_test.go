@@ -497,3 +497,34 @@ func FuzzParseLayoutCustom(f *testing.F) {
 		}
 	})
 }
+
+// The online keys rotate through a new root; the next publish signs with
+// the new ones, the old ones are refused, and a client follows.
+func TestTUFOnlineKeyRotation(t *testing.T) {
+	tr := newTestRepo(t)
+	src := tr.source(t.TempDir())
+	if _, err := src.Root(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	newSnap, newTS := genKey(t, keys.ECDSA), genKey(t, keys.Ed25519)
+	for _, rot := range []repository.RotateOptions{
+		{Role: "snapshot", Revoke: []*keys.Key{tr.snap}, Add: []*keys.Key{newSnap}},
+		{Role: "timestamp", Revoke: []*keys.Key{tr.ts}, Add: []*keys.Key{newTS}},
+	} {
+		if err := tr.repo.Rotate(rot); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.sign("root", tr.root[1], tr.root[2])
+	if _, err := tr.repo.Publish(context.Background(), repository.PublishOptions{Snapshot: tr.snap, Timestamp: tr.ts}); !errors.Is(err, repository.ErrNotAuthorized) {
+		t.Fatalf("publish with the revoked online keys: want ErrNotAuthorized, got %v", err)
+	}
+	tr.snap, tr.ts = newSnap, newTS
+	if p := tr.publish(); p.Root != 2 || p.Snapshot != 2 || p.Timestamp != 2 {
+		t.Fatalf("published %+v", p)
+	}
+	_, info, err := src.Fetch(context.Background())
+	if err != nil || info.RootVersion != 2 {
+		t.Fatalf("after online key rotation: %v", err)
+	}
+}

@@ -266,6 +266,7 @@ func newImageVerifyCmd() *cobra.Command {
 	var pf policyFlags
 	var nv notationVerifyFlags
 	var df dctVerifyFlags
+	var tuf tufFlags
 	cmd := &cobra.Command{
 		Use:   "verify (--key PUB... | --layout LAYOUT --layout-key OWNER.pub... | --containers-policy policy.json [--registries-d DIR | --lookaside DIR|URL] | --notation-policy trustpolicy.json --trust-store DIR | --dct-server URL [--dct-signer NAME]...) [--trusted-root TR [--require-tlog] [--require-timestamp]] IMAGE",
 		Short: "Check an image's signatures and attestations against trusted keys, containers-policy.json, or a notation trust policy",
@@ -286,6 +287,11 @@ cosign's names: spdxjson, cyclonedx, slsaprovenance, slsaprovenance1, ...);
 image's verified SBOM attestations. Keyless (Fulcio) bundles are accepted
 with --trusted-root and an identity and issuer; --identity-regexp and
 --issuer-regexp must match the whole value (anchored as ^(?:RE)$).
+
+With --tuf-root ROOT.json --tuf-url URL, the trusted keys (targets
+toto/keys/*.pub) and, unless --trusted-root is given, the Sigstore trusted
+root (toto/sigstore/trusted_root.json) come from that TUF repository, as
+refreshed and verified by go-tuf (see docs/trust.md); --key adds to them.
 
 With --trusted-root, the log entries and timestamps a bundle carries must
 verify against the logs and timestamp authorities it lists.
@@ -351,7 +357,7 @@ lookaside server error).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			keyModeFlags := []string{"key", "layout", "layout-key", "require-all", "type", "sbom-policy",
 				"trusted-root", "identity", "identity-regexp", "issuer", "issuer-regexp",
-				"require-tlog", "require-timestamp"}
+				"require-tlog", "require-timestamp", "tuf-root", "tuf-url", "tuf-cache", "tuf-offline"}
 			if df.selected() {
 				if err := flagsNotFor(cmd, "with --dct-server/--dct-offline: the trust data names the signers",
 					slices.Concat(keyModeFlags, policyOnlyFlagNames, notationVerifyFlagNames, []string{"containers-policy", "notation-policy"})...); err != nil {
@@ -400,11 +406,28 @@ lookaside server error).`,
 			if err := tf.apply(&opts.TrustedRoot, &opts.Identity, &opts.IdentityRegexp, &opts.Issuer, &opts.IssuerRegexp); err != nil {
 				return err
 			}
+			// Trust material from TUF: its trusted keys, and its Sigstore
+			// trusted root unless --trusted-root gave one.
+			src, err := tuf.source(trust.TargetLayout, true)
+			if err != nil {
+				return err
+			}
+			if src != nil {
+				tr, err := src.Root(cmd.Context())
+				if err != nil {
+					return fmt.Errorf("TUF %s: %w", tuf.url, err)
+				}
+				opts.Keys = append(opts.Keys, tr.Keys...)
+				if opts.TrustedRoot == nil {
+					opts.TrustedRoot = tr.SigstoreTrustedRoot
+				}
+				trusted = opts.Keys
+			}
 			if err := opts.Check(); err != nil {
 				return fmt.Errorf("--require-tlog/--require-timestamp need --trusted-root: %w", err)
 			}
 			if len(trusted) == 0 && opts.TrustedRoot == nil {
-				return errors.New("give trusted keys with --key, or --layout and --layout-key")
+				return errors.New("give trusted keys with --key, --layout and --layout-key, or --tuf-root and --tuf-url")
 			}
 			for _, ty := range types {
 				if ty == "" {
@@ -454,6 +477,7 @@ lookaside server error).`,
 	tf.register(cmd)
 	rf.register(cmd)
 	pf.register(cmd)
+	tuf.register(cmd, "trust the keys it delivers (targets toto/keys/*.pub) and its Sigstore trusted root (toto/sigstore/trusted_root.json)")
 	cmd.Flags().StringVar(&nv.policyPath, "notation-policy", "", "notation trust policy (trustpolicy.json): verify the image's Notary Project signatures under it and --trust-store instead")
 	nv.register(cmd, "with --notation-policy: ")
 	df.register(cmd)
@@ -471,15 +495,24 @@ func layoutFunctionaryKeys(path string, ownerPaths []string) ([]*keys.Key, error
 	if err != nil {
 		return nil, err
 	}
-	env, err := envelope.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	root, err := trust.Files{LayoutOwners: ownerPaths}.Root(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	lv, err := layout.Verify(env, root.LayoutOwners, time.Now())
+	return functionaryKeysOf(data, path, root.LayoutOwners)
+}
+
+// functionaryKeysOf checks a signed layout (named path in errors) against
+// its owners' keys and returns its functionary keys.
+func functionaryKeysOf(data []byte, path string, owners []*keys.Key) ([]*keys.Key, error) {
+	if len(owners) == 0 {
+		return nil, fmt.Errorf("%s: no layout owner keys to check its signature", path)
+	}
+	env, err := envelope.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	lv, err := layout.Verify(env, owners, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

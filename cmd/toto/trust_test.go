@@ -82,3 +82,42 @@ func TestTrustCeremonyAndVerify(t *testing.T) {
 		t.Fatalf("--tuf-root with --layout-key: exit %d", r.Code)
 	}
 }
+
+// toto image verify takes its trusted keys from a TUF repository: a key
+// published as toto/keys/NAME.pub verifies the image; once the repository
+// removes it, the same signature no longer does.
+func TestImageVerifyFromTUF(t *testing.T) {
+	dir := t.TempDir()
+	for _, k := range []string{"root", "targets", "snapshot", "timestamp", "release"} {
+		mustToto(t, dir, "key", "generate", "--type", "ed25519", "-o", k)
+	}
+	mustToto(t, dir, "trust", "init", "repo", "--root-key", "root.pub", "--targets-key", "targets.pub",
+		"--snapshot-key", "snapshot.pub", "--timestamp-key", "timestamp.pub")
+	mustToto(t, dir, "trust", "add-target", "repo", "toto/keys/release.pub", "release.pub")
+	publish := func() {
+		mustToto(t, dir, "trust", "sign", "repo", "--role", "root", "--key", "root.key")
+		mustToto(t, dir, "trust", "sign", "repo", "--role", "targets", "--key", "targets.key")
+		mustToto(t, dir, "trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key")
+	}
+	publish()
+	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(dir, "repo", "public"))))
+	defer srv.Close()
+
+	img, _ := randomLayout(t)
+	mustToto(t, dir, "image", "sign", "--key", "release.key", "oci-layout:"+img)
+	verify := []string{"image", "verify", "--tuf-root", filepath.Join("repo", "public", "1.root.json"), "--tuf-url", srv.URL, "--tuf-cache", "cache", "oci-layout:" + img}
+	if r := runToto(t, dir, verify...); r.Code != 0 {
+		t.Fatalf("verify with the key from TUF: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+
+	mustToto(t, dir, "trust", "add-target", "repo", "--remove", "toto/keys/release.pub")
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "targets", "--key", "targets.key")
+	mustToto(t, dir, "trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key")
+	if r := runToto(t, dir, verify...); r.Code == 0 {
+		t.Fatalf("the key removed from TUF still verifies:\n%s", r.Stdout)
+	}
+	// TUF flags are for key mode only.
+	if r := runToto(t, dir, "image", "verify", "--containers-policy", "p.json", "--tuf-root", "x", "oci-layout:"+img); r.Code != 2 || !strings.Contains(r.Stderr, "--tuf-root") {
+		t.Errorf("--tuf-root with --containers-policy: exit %d %s", r.Code, r.Stderr)
+	}
+}

@@ -40,10 +40,7 @@ type verifyFlags struct {
 	reportPath     string
 	maxList        int
 	inspLinks      string
-	tufRoot        string
-	tufURL         string
-	tufCache       string
-	tufOffline     bool
+	tuf            tufFlags
 	layoutTarget   string
 }
 
@@ -113,10 +110,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	fl.StringVar(&f.reportPath, "report", "", "also write the report as a self-contained HTML page to this file")
 	fl.IntVar(&f.maxList, "max-list", 20, "show at most this many artifacts or failures per list in text and HTML")
 	fl.StringVar(&f.inspLinks, "inspection-links", "", "write the (unsigned) links inspections recorded to this folder, as <name>.link")
-	fl.StringVar(&f.tufRoot, "tuf-root", "", "pinned TUF root.json: take the layout and its owners' keys from that TUF repository")
-	fl.StringVar(&f.tufURL, "tuf-url", "", "TUF metadata URL (targets under URL/targets)")
-	fl.StringVar(&f.tufCache, "tuf-cache", "", "TUF metadata cache folder (default: per URL under the user cache folder)")
-	fl.BoolVar(&f.tufOffline, "tuf-offline", false, "use the cached TUF metadata only (until it expires)")
+	f.tuf.register(cmd, "take the layout and its owners' keys from that TUF repository")
 	fl.StringVar(&f.layoutTarget, "layout-target", trust.TargetLayout, "TUF target holding the root layout")
 	return cmd
 }
@@ -174,7 +168,7 @@ func runVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags) err
 	}
 	ropts := report.Options{Layout: f.layout, MaxList: f.maxList}
 	if src != nil && f.layout == "" {
-		ropts.Layout = "TUF " + f.tufURL + " " + src.LayoutTarget
+		ropts.Layout = "TUF " + f.tuf.url + " " + src.LayoutTarget
 	}
 	rep := report.New(res, ropts)
 	if f.reportPath != "" {
@@ -200,38 +194,58 @@ func runVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags) err
 	return nil
 }
 
-// tufSource is the TUF repository the flags name, or nil.
-func tufSource(f verifyFlags) (*trust.TUF, error) {
-	if f.tufRoot == "" {
-		if f.tufURL != "" || f.tufOffline || f.tufCache != "" {
+// tufFlags name a TUF repository of trust material (toto verify, toto
+// image verify).
+type tufFlags struct {
+	root, url, cache string
+	offline          bool
+}
+
+func (t *tufFlags) register(cmd *cobra.Command, what string) {
+	fl := cmd.Flags()
+	fl.StringVar(&t.root, "tuf-root", "", "pinned TUF root.json: "+what)
+	fl.StringVar(&t.url, "tuf-url", "", "TUF metadata URL (targets under URL/targets)")
+	fl.StringVar(&t.cache, "tuf-cache", "", "TUF metadata cache folder (default: per URL under the user cache folder)")
+	fl.BoolVar(&t.offline, "tuf-offline", false, "use the cached TUF metadata only (until it expires)")
+}
+
+// source is the TUF repository the flags name, or nil when they name none.
+func (t *tufFlags) source(layoutTarget string, noLayout bool) (*trust.TUF, error) {
+	if t.root == "" {
+		if t.url != "" || t.offline || t.cache != "" {
 			return nil, fmt.Errorf("--tuf-url, --tuf-cache and --tuf-offline need --tuf-root")
 		}
 		return nil, nil
 	}
-	if len(f.layoutKeys) > 0 {
-		return nil, fmt.Errorf("--layout-key and --tuf-root both name the layout owners: give one")
-	}
-	if f.tufURL == "" {
+	if t.url == "" {
 		return nil, fmt.Errorf("--tuf-url is required with --tuf-root (it also names the cache, offline)")
 	}
-	root, err := readBounded(f.tufRoot)
+	root, err := readBounded(t.root)
 	if err != nil {
 		return nil, fmt.Errorf("--tuf-root: %w", err)
 	}
-	cache := f.tufCache
+	cache := t.cache
 	if cache == "" {
-		if cache, err = trust.DefaultTUFCacheDir(f.tufURL); err != nil {
+		if cache, err = trust.DefaultTUFCacheDir(t.url); err != nil {
 			return nil, err
 		}
 	}
 	return &trust.TUF{
 		TrustedRoot:  root,
-		MetadataURL:  f.tufURL,
+		MetadataURL:  t.url,
 		CacheDir:     cache,
-		Offline:      f.tufOffline,
-		LayoutTarget: f.layoutTarget,
-		NoLayout:     f.layout != "",
+		Offline:      t.offline,
+		LayoutTarget: layoutTarget,
+		NoLayout:     noLayout,
 	}, nil
+}
+
+// tufSource is the TUF repository toto verify's flags name, or nil.
+func tufSource(f verifyFlags) (*trust.TUF, error) {
+	if f.tuf.root != "" && len(f.layoutKeys) > 0 {
+		return nil, fmt.Errorf("--layout-key and --tuf-root both name the layout owners: give one")
+	}
+	return f.tuf.source(f.layoutTarget, f.layout != "")
 }
 
 // writeInspectionLinks saves what each inspection recorded, unsigned, as

@@ -250,7 +250,7 @@ func TestTotoKeyInCosign(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "app.txt"), []byte("x\n"), 0o644)
 			env := []string{"TOTO_PASSWORD=" + blobPassword}
 			blobMust(t, dir, env, "key", "generate", "-t", "ecdsa", "--format", "cosign", "-o", "totokey")
-			oracle.MustRun(t, dir, []string{"COSIGN_PASSWORD=" + blobPassword}, cosign, append(append([]string{"sign-blob", "--key", "totokey", "--bundle", "b.json"}, signBlobFlags(version)...), "app.txt")...)
+			oracle.MustRun(t, dir, []string{"COSIGN_PASSWORD=" + blobPassword}, cosign, append(append([]string{"sign-blob", "--key", "totokey.key", "--bundle", "b.json"}, signBlobFlags(version)...), "app.txt")...)
 			blobMust(t, dir, nil, "bundle", "verify", "--bundle", "b.json", "--key", "totokey.pub", "--artifact", "app.txt")
 		})
 	}

@@ -113,6 +113,13 @@ func VerifyChain(ctx context.Context, opts ChainOptions) (*verifier.Result, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", layoutName(opts, root), err)
 	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	for _, w := range root.TUF.ExpiryWarnings(now) {
+		res.Warnings = append(res.Warnings, verifier.Warning{Message: w})
+	}
 	return res, nil
 }
 

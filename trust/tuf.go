@@ -453,3 +453,35 @@ func (f *ctxFetcher) DownloadFile(u string, maxLength int64, _ time.Duration) ([
 	}
 	return data, nil
 }
+
+// expiryNotice is how long before it lapses a role's metadata is worth a
+// warning to a consumer: the timestamp is renewed often (days), the
+// others seldom (months), so a late renewal shows early.
+var expiryNotice = map[string]time.Duration{
+	metadata.TIMESTAMP: 24 * time.Hour,
+	metadata.SNAPSHOT:  7 * 24 * time.Hour,
+	metadata.TARGETS:   14 * 24 * time.Hour,
+	metadata.ROOT:      30 * 24 * time.Hour,
+}
+
+// ExpiryWarnings says, for each top-level role whose trusted metadata
+// expires soon after now, when: once it lapses every verification that
+// relies on it fails (a freeze is indistinguishable from a repository
+// nobody re-published), so the consumer hears of it before.
+func (i *RootInfo) ExpiryWarnings(now time.Time) []string {
+	if i == nil {
+		return nil
+	}
+	var out []string
+	for _, role := range []string{metadata.TIMESTAMP, metadata.SNAPSHOT, metadata.TARGETS, metadata.ROOT} {
+		exp, ok := i.Expires[role]
+		if !ok {
+			continue
+		}
+		if left := exp.Sub(now); left < expiryNotice[role] {
+			out = append(out, fmt.Sprintf("TUF %s metadata expires %s (in %s); after that, verifications that rely on it fail until the repository is re-published",
+				role, exp.UTC().Format(time.RFC3339), left.Round(time.Minute)))
+		}
+	}
+	return out
+}

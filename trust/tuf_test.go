@@ -528,3 +528,25 @@ func TestTUFOnlineKeyRotation(t *testing.T) {
 		t.Fatalf("after online key rotation: %v", err)
 	}
 }
+
+// A consumer hears before trusted metadata lapses: the timestamp a day
+// ahead, the other roles earlier, nothing when all is far off.
+func TestExpiryWarnings(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	info := &trust.RootInfo{Expires: map[string]time.Time{
+		"timestamp": now.Add(2 * time.Hour),
+		"snapshot":  now.Add(30 * 24 * time.Hour),
+		"targets":   now.Add(10 * 24 * time.Hour),
+		"root":      now.Add(365 * 24 * time.Hour),
+	}}
+	got := info.ExpiryWarnings(now)
+	if len(got) != 2 || !strings.Contains(got[0], "TUF timestamp metadata expires 2026-01-01T02:00:00Z (in 2h0m0s)") || !strings.Contains(got[1], "TUF targets metadata expires") {
+		t.Errorf("warnings: %q", got)
+	}
+	if w := (&trust.RootInfo{Expires: map[string]time.Time{"timestamp": now.Add(48 * time.Hour)}}).ExpiryWarnings(now); len(w) != 0 {
+		t.Errorf("far off: %q", w)
+	}
+	if w := (*trust.RootInfo)(nil).ExpiryWarnings(now); w != nil {
+		t.Errorf("files, no TUF: %q", w)
+	}
+}

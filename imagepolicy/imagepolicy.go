@@ -1,0 +1,363 @@
+// Package imagepolicy is toto's one image policy: which images need which
+// signatures, across signing systems, as a tree of requirements combined
+// with all / any / at-least-n, each with an action (enforce, warn, audit).
+// It parses the policy document and evaluates it for an image into the
+// shared decision.Decision, calling the verifier of each system
+// (image.Verify for Sigstore bundles and cosign signatures and
+// attestations, notation.Verify for Notary Project signatures). The same
+// evaluation is meant for toto image verify --policy and for admission.
+//
+// A policy document (YAML or JSON):
+//
+//	default: deny            # or allow: what an image no rule matches gets
+//	rules:
+//	  - images: ["registry.example/app*", "oci-layout:*"]
+//	    require:
+//	      all:
+//	        - name: release signature
+//	          sigstore: {keys: [release.pub]}
+//	        - name: SBOM
+//	          action: warn
+//	          sigstore: {keys: [build.pub], predicateTypes: [spdxjson]}
+//	        - any:
+//	            - notation: {trustPolicy: trustpolicy.json, trustStore: truststore}
+//	            - sigstore: {keys: [backup.pub]}
+//
+// Paths in the document are relative to its folder. In an image pattern,
+// "*" stands for any characters, "/" included, and "?" for one, as in
+// Portieris's policies. The rule whose image pattern is most specific (the
+// most characters that are not wildcards) applies; of equally specific
+// ones, the first.
+package imagepolicy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/toto-dev/toto/decision"
+	"github.com/toto-dev/toto/image"
+	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/notation"
+)
+
+// ErrPolicy is wrapped by every error in a policy document.
+var ErrPolicy = errors.New("image policy")
+
+// Policy is a parsed policy document.
+type Policy struct {
+	// Default is decision.Enforce-like: "deny" (an image no rule matches
+	// is not allowed) or "allow".
+	Default string `yaml:"default"`
+	Rules   []Rule `yaml:"rules"`
+	dir     string // the document's folder, for relative paths
+}
+
+// Rule says what the images matching one of its patterns require.
+type Rule struct {
+	Images  []string    `yaml:"images"`
+	Require Requirement `yaml:"require"`
+}
+
+// Requirement is one node of the requirement tree: a combinator (All, Any
+// or AtLeast) or one system's check (Sigstore, Notation).
+type Requirement struct {
+	Name string `yaml:"name"`
+	// Action is enforce (default), warn or audit.
+	Action decision.Action `yaml:"action"`
+
+	All     []Requirement `yaml:"all"`
+	Any     []Requirement `yaml:"any"`
+	AtLeast *AtLeast      `yaml:"atLeast"`
+
+	Sigstore *Sigstore `yaml:"sigstore"`
+	Notation *Notation `yaml:"notation"`
+}
+
+// AtLeast is satisfied when N of Of are.
+type AtLeast struct {
+	N  int           `yaml:"n"`
+	Of []Requirement `yaml:"of"`
+}
+
+// Sigstore requires a signature (or, with PredicateTypes, attestations
+// of those types) by one of Keys: Sigstore bundles as referrers, cosign v2
+// .sig/.att tags (image.Verify).
+type Sigstore struct {
+	Keys           []string `yaml:"keys"`
+	PredicateTypes []string `yaml:"predicateTypes"`
+}
+
+// Notation requires a Notary Project signature valid under a trust policy
+// and trust store (notation.Verify).
+type Notation struct {
+	TrustPolicy string `yaml:"trustPolicy"`
+	TrustStore  string `yaml:"trustStore"`
+}
+
+// Load reads and checks a policy document.
+func Load(file string) (*Policy, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+	}
+	p, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	p.dir = filepath.Dir(file)
+	return p, nil
+}
+
+// Parse reads a policy document strictly: unknown members are errors, as
+// are rules without images or requirements, and requirements that are
+// none or several of the kinds.
+func Parse(data []byte) (*Policy, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var p Policy
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+	}
+	switch p.Default {
+	case "":
+		p.Default = "deny"
+	case "deny", "allow":
+	default:
+		return nil, fmt.Errorf("%w: default %q: want deny or allow", ErrPolicy, p.Default)
+	}
+	for i, r := range p.Rules {
+		if len(r.Images) == 0 {
+			return nil, fmt.Errorf("%w: rules[%d]: no images", ErrPolicy, i)
+		}
+		for _, pat := range r.Images {
+			if pat == "" {
+				return nil, fmt.Errorf("%w: rules[%d]: empty image pattern", ErrPolicy, i)
+			}
+		}
+		if err := check(&p.Rules[i].Require, fmt.Sprintf("rules[%d].require", i)); err != nil {
+			return nil, err
+		}
+	}
+	return &p, nil
+}
+
+func check(r *Requirement, at string) error {
+	kinds := 0
+	for _, set := range []bool{len(r.All) > 0, len(r.Any) > 0, r.AtLeast != nil, r.Sigstore != nil, r.Notation != nil} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		return fmt.Errorf("%w: %s: want exactly one of all, any, atLeast, sigstore, notation", ErrPolicy, at)
+	}
+	switch r.Action {
+	case "":
+		r.Action = decision.Enforce
+	case decision.Enforce, decision.Warn, decision.Audit:
+	default:
+		return fmt.Errorf("%w: %s: action %q: want enforce, warn or audit", ErrPolicy, at, r.Action)
+	}
+	children := r.All
+	if len(r.Any) > 0 {
+		children = r.Any
+	}
+	if r.AtLeast != nil {
+		if r.AtLeast.N < 1 || r.AtLeast.N > len(r.AtLeast.Of) {
+			return fmt.Errorf("%w: %s.atLeast: n %d of %d requirements", ErrPolicy, at, r.AtLeast.N, len(r.AtLeast.Of))
+		}
+		children = r.AtLeast.Of
+	}
+	for i := range children {
+		if err := check(&children[i], fmt.Sprintf("%s[%d]", at, i)); err != nil {
+			return err
+		}
+	}
+	switch {
+	case r.Sigstore != nil && len(r.Sigstore.Keys) == 0:
+		return fmt.Errorf("%w: %s.sigstore: no keys", ErrPolicy, at)
+	case r.Notation != nil && (r.Notation.TrustPolicy == "" || r.Notation.TrustStore == ""):
+		return fmt.Errorf("%w: %s.notation: trustPolicy and trustStore are required", ErrPolicy, at)
+	}
+	return nil
+}
+
+// RuleFor is the rule for an image reference (as the user wrote it, e.g.
+// "registry.example/app:1.4" or "oci-layout:./out"), or nil.
+func (p *Policy) RuleFor(ref string) *Rule {
+	var best *Rule
+	bestScore := -1
+	for i, r := range p.Rules {
+		for _, pat := range r.Images {
+			if !globMatch(pat, ref) {
+				continue
+			}
+			if s := len(pat) - strings.Count(pat, "*") - strings.Count(pat, "?"); s > bestScore {
+				best, bestScore = &p.Rules[i], s
+			}
+		}
+	}
+	return best
+}
+
+// Evaluate decides whether the image opened as t (named ref) is allowed.
+// The error is for a policy that cannot be evaluated (a key file that
+// does not load); a denied image is a Decision that is not Allowed.
+func (p *Policy) Evaluate(ctx context.Context, ref string, t *image.Target) (*decision.Decision, error) {
+	d := &decision.Decision{Subject: t.String()}
+	r := p.RuleFor(ref)
+	if r == nil {
+		if p.Default == "allow" {
+			d.Requirements = append(d.Requirements, decision.Check("no rule matches; the policy allows by default", decision.Audit))
+		} else {
+			d.Requirements = append(d.Requirements, decision.Check("a rule for "+ref, decision.Enforce, fmt.Errorf("no rule of the policy matches %s, and it denies by default", ref)))
+		}
+		return d, nil
+	}
+	// A rule's top-level "all" lists the decision's requirements one by
+	// one, so that each keeps its own action: a warn-only SBOM check next
+	// to an enforced signature warns without blocking.
+	top := []Requirement{r.Require}
+	if len(r.Require.All) > 0 && r.Require.Name == "" && r.Require.Action == decision.Enforce {
+		top = r.Require.All
+	}
+	for i := range top {
+		req, err := p.evaluate(ctx, t, &top[i])
+		if err != nil {
+			return nil, err
+		}
+		d.Requirements = append(d.Requirements, req)
+	}
+	return d, nil
+}
+
+func (p *Policy) evaluate(ctx context.Context, t *image.Target, r *Requirement) (decision.Requirement, error) {
+	children := func(rs []Requirement) ([]decision.Requirement, error) {
+		out := make([]decision.Requirement, len(rs))
+		for i := range rs {
+			c, err := p.evaluate(ctx, t, &rs[i])
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	}
+	name := r.Name
+	switch {
+	case len(r.All) > 0:
+		cs, err := children(r.All)
+		return decision.All(or(name, "all of"), r.Action, cs...), err
+	case len(r.Any) > 0:
+		cs, err := children(r.Any)
+		return decision.Any(or(name, "any of"), r.Action, cs...), err
+	case r.AtLeast != nil:
+		cs, err := children(r.AtLeast.Of)
+		return decision.AtLeast(r.AtLeast.N, or(name, fmt.Sprintf("at least %d of", r.AtLeast.N)), r.Action, cs...), err
+	case r.Sigstore != nil:
+		return p.sigstore(ctx, t, or(name, "sigstore signature"), r.Action, r.Sigstore)
+	default:
+		return p.notation(ctx, t, or(name, "notation signature"), r.Action, r.Notation)
+	}
+}
+
+func or(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}
+
+func (p *Policy) file(name string) string {
+	if filepath.IsAbs(name) || p.dir == "" {
+		return name
+	}
+	return filepath.Join(p.dir, name)
+}
+
+func (p *Policy) sigstore(ctx context.Context, t *image.Target, name string, action decision.Action, s *Sigstore) (decision.Requirement, error) {
+	var ks []*keys.Key
+	for _, f := range s.Keys {
+		k, err := keys.Load(p.file(f))
+		if err != nil {
+			return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
+		}
+		ks = append(ks, k.Public())
+	}
+	opts := image.VerifyOptions{Keys: ks}
+	for _, pt := range s.PredicateTypes {
+		u, _ := image.PredicateType(pt)
+		opts.PredicateTypes = append(opts.PredicateTypes, u)
+	}
+	rep, err := image.Verify(ctx, t, opts)
+	if rep == nil {
+		return decision.Requirement{}, err
+	}
+	if rep.OK() {
+		return decision.Check(name, action), nil
+	}
+	if err == nil {
+		err = errors.New("no signature by a trusted key verified")
+	}
+	return decision.Check(name, action, err), nil
+}
+
+func (p *Policy) notation(ctx context.Context, t *image.Target, name string, action decision.Action, n *Notation) (decision.Requirement, error) {
+	tp, err := notation.LoadPolicy(p.file(n.TrustPolicy))
+	if err != nil {
+		return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
+	}
+	ts, err := notation.OpenTrustStore(p.file(n.TrustStore))
+	if err != nil {
+		return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
+	}
+	r, err := notation.Verify(ctx, t, notation.VerifyOptions{Policy: tp, TrustStore: ts})
+	if err != nil {
+		// No applicable statement and the like: the image is not
+		// verified under this requirement.
+		return decision.Check(name, action, err), nil
+	}
+	return decision.Check(name, action, r.Err()), nil
+}
+
+// globMatch matches s against pattern, where "*" is any run of characters
+// (slashes too) and "?" any one character.
+func globMatch(pattern, s string) bool {
+	for len(pattern) > 0 {
+		switch pattern[0] {
+		case '*':
+			for len(pattern) > 0 && pattern[0] == '*' {
+				pattern = pattern[1:]
+			}
+			if pattern == "" {
+				return true
+			}
+			for i := 0; i <= len(s); i++ {
+				if globMatch(pattern, s[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if s == "" {
+				return false
+			}
+			_, n := utf8.DecodeRuneInString(s)
+			pattern, s = pattern[1:], s[n:]
+		default:
+			if s == "" || s[0] != pattern[0] {
+				return false
+			}
+			pattern, s = pattern[1:], s[1:]
+		}
+	}
+	return s == ""
+}

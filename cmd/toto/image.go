@@ -267,6 +267,7 @@ func newImageVerifyCmd() *cobra.Command {
 	var nv notationVerifyFlags
 	var df dctVerifyFlags
 	var tuf tufFlags
+	var imgPolicy string
 	cmd := &cobra.Command{
 		Use:   "verify (--key PUB... | --layout LAYOUT --layout-key OWNER.pub... | --containers-policy policy.json [--registries-d DIR | --lookaside DIR|URL] | --notation-policy trustpolicy.json --trust-store DIR | --dct-server URL [--dct-signer NAME]...) [--trusted-root TR [--require-tlog] [--require-timestamp]] IMAGE",
 		Short: "Check an image's signatures and attestations against trusted keys, containers-policy.json, or a notation trust policy",
@@ -360,13 +361,20 @@ lookaside server error).`,
 				"require-tlog", "require-timestamp", "tuf-root", "tuf-url", "tuf-cache", "tuf-offline"}
 			if df.selected() {
 				if err := flagsNotFor(cmd, "with --dct-server/--dct-offline: the trust data names the signers",
-					slices.Concat(keyModeFlags, policyOnlyFlagNames, notationVerifyFlagNames, []string{"containers-policy", "notation-policy"})...); err != nil {
+					slices.Concat(keyModeFlags, policyOnlyFlagNames, notationVerifyFlagNames, []string{"containers-policy", "notation-policy", "policy"})...); err != nil {
 					return err
 				}
 				return dctVerify(cmd, args[0], &df, asJSON)
 			}
 			if err := flagsNotFor(cmd, "without --dct-server or --dct-offline", dctVerifyFlagNames...); err != nil {
 				return err
+			}
+			if imgPolicy != "" {
+				if err := flagsNotFor(cmd, "with --policy: the policy names the keys and requirements",
+					slices.Concat(keyModeFlags, policyOnlyFlagNames, notationVerifyFlagNames, []string{"containers-policy", "notation-policy"})...); err != nil {
+					return err
+				}
+				return imagePolicyVerify(cmd, args[0], imgPolicy, asJSON)
 			}
 			if pf.policyPath != "" && nv.policyPath != "" {
 				return errors.New("--containers-policy and --notation-policy: give one")
@@ -447,6 +455,16 @@ lookaside server error).`,
 			if errors.Is(err, image.ErrDigestMismatch) {
 				// Content that is not what its digest names is a
 				// failed verification, not a usage error.
+				if asJSON {
+					rep := &image.Report{SchemaVersion: image.ReportSchemaVersion, Image: args[0], Findings: []image.Finding{}, Error: err.Error()}
+					var de *image.DigestError
+					if errors.As(err, &de) {
+						rep.Digest = de.Want.String()
+					}
+					if err := writeJSON(cmd, rep); err != nil {
+						return err
+					}
+				}
 				return failed(err)
 			} else if err != nil {
 				return err
@@ -477,6 +495,7 @@ lookaside server error).`,
 	tf.register(cmd)
 	rf.register(cmd)
 	pf.register(cmd)
+	cmd.Flags().StringVar(&imgPolicy, "policy", "", "toto image policy (YAML or JSON; see docs/policy.md): evaluate it for IMAGE instead (requirements across Sigstore and notation signatures)")
 	tuf.register(cmd, "trust the keys it delivers (targets toto/keys/*.pub) and its Sigstore trusted root (toto/sigstore/trusted_root.json)")
 	cmd.Flags().StringVar(&nv.policyPath, "notation-policy", "", "notation trust policy (trustpolicy.json): verify the image's Notary Project signatures under it and --trust-store instead")
 	nv.register(cmd, "with --notation-policy: ")

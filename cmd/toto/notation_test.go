@@ -154,3 +154,59 @@ func TestImageNotationFlags(t *testing.T) {
 		}
 	}
 }
+
+// toto image verify --policy evaluates the image policy: a Sigstore and a
+// notation signature required together.
+func TestImageVerifyPolicy(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "pki"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustToto(t, dir, "key", "generate", "--type", "x509", "--uid", "C=US,ST=WA,O=Example,CN=release", "-o", "pki/signer")
+	mustToto(t, dir, "key", "generate", "-o", "release")
+	ref := "oci-layout:" + notationtest.Layout(t, "app")
+	mustToto(t, dir, "image", "sign", "--key", "release.key", ref)
+	store := filepath.Join(dir, "truststore", "x509", "ca", "example")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(filepath.Join(dir, "pki", "signer.ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(store, "ca.crt"), ca, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tp := `{"version": "1.0", "trustPolicies": [{"name": "app", "registryScopes": ["*"],
+  "signatureVerification": {"level": "strict"}, "trustStores": ["ca:example"],
+  "trustedIdentities": ["x509.subject: C=US, ST=WA, O=Example, CN=release"]}]}`
+	if err := os.WriteFile(filepath.Join(dir, "trustpolicy.json"), []byte(tp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy := `rules:
+  - images: ["oci-layout:*"]
+    require:
+      all:
+        - {name: release signature, sigstore: {keys: [release.pub]}}
+        - {name: notary signature, notation: {trustPolicy: trustpolicy.json, trustStore: truststore}}
+`
+	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runToto(t, dir, "image", "verify", "--policy", "policy.yaml", ref)
+	if r.Code != 1 || !strings.Contains(r.Stdout, "DENIED") || !strings.Contains(r.Stdout, "violated  enforce notary signature") {
+		t.Fatalf("without the notation signature: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	mustToto(t, dir, "image", "sign", "--format", "notation", "--key", "pki/signer.key", "--cert-chain", "pki/signer.crt", ref)
+	r = mustToto(t, dir, "image", "verify", "--policy", "policy.yaml", "--json", ref)
+	var out struct {
+		Allowed  bool
+		Decision struct{ Requirements []struct{ Name, Outcome string } }
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil || !out.Allowed || len(out.Decision.Requirements) != 2 {
+		t.Fatalf("with both: %v %s", err, r.Stdout)
+	}
+	if r := runToto(t, dir, "image", "verify", "--policy", "policy.yaml", "--key", "release.pub", ref); r.Code != 2 || !strings.Contains(r.Stderr, "--key") {
+		t.Errorf("--policy with --key: exit %d %s", r.Code, r.Stderr)
+	}
+}

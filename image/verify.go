@@ -154,8 +154,16 @@ func (f *Finding) fail(err error) {
 	f.Verified, f.Status, f.Error, f.err = false, StatusFailed, err.Error(), err
 }
 
-// Report is the outcome of Verify.
+// ReportSchemaVersion is the version of Report's JSON, described by
+// docs/schema/image-report.schema.json. It changes when a member is renamed
+// or removed, or changes meaning; new optional members do not change it.
+const ReportSchemaVersion = "1"
+
+// Report is the outcome of Verify, and the JSON of `toto image verify
+// --json` (docs/schema/image-report.schema.json).
 type Report struct {
+	// SchemaVersion is ReportSchemaVersion.
+	SchemaVersion string `json:"schemaVersion"`
 	// Image is the reference the image was opened as; Digest the manifest
 	// digest everything was checked against.
 	Image    string    `json:"image"`
@@ -179,6 +187,10 @@ type Report struct {
 	MissingPredicateTypes []string `json:"missingPredicateTypes,omitempty"`
 	// SBOM is the SBOM policy's result, when one was given.
 	SBOM *sbom.Result `json:"sbom,omitempty"`
+	// Error says why nothing could be checked (the image's content is not
+	// what its digest names, ErrDigestMismatch): a failed verification with
+	// no findings. Verify never sets it; `toto image verify --json` does.
+	Error string `json:"error,omitempty"`
 }
 
 // OK reports whether the image passed: at least one signature verified;
@@ -214,7 +226,7 @@ func (r *Report) OK() bool {
 // error, such as a *DigestError), or says why the referrers could not be
 // listed.
 func Verify(ctx context.Context, t *Target, opts VerifyOptions) (*Report, error) {
-	rep := &Report{Image: t.Reference, Digest: t.Digest(), Findings: []Finding{}, RequireAll: opts.RequireAll,
+	rep := &Report{SchemaVersion: ReportSchemaVersion, Image: t.Reference, Digest: t.Digest(), Findings: []Finding{}, RequireAll: opts.RequireAll,
 		RequireTlog: opts.RequireTlog, RequireTimestamp: opts.RequireTimestamp, PredicateTypes: opts.PredicateTypes}
 	if err := opts.Check(); err != nil {
 		return rep, err

@@ -49,30 +49,30 @@ type SignedAttestation struct {
 
 // Violation is one failed check.
 type Violation struct {
-	Rule Rule
+	Rule Rule `json:"rule"`
 	// Attestation is the Source of the attestation concerned, if any.
-	Attestation string
+	Attestation string `json:"attestation,omitempty"`
 	// Component is "name@version" for license and component rules.
-	Component string
+	Component string `json:"component,omitempty"`
 	// Message is a complete sentence for people.
-	Message string
+	Message string `json:"message"`
 }
 
 func (v Violation) Error() string { return v.Message }
 
 // CheckedSBOM records an SBOM that was about the artifact and parsed.
 type CheckedSBOM struct {
-	Source        string
-	PredicateType string
-	Components    int
+	Source        string `json:"source"`
+	PredicateType string `json:"predicateType"`
+	Components    int    `json:"components"`
 }
 
 // Result is the outcome of the SBOM checks for one artifact. Every
 // violation is listed, not just the first.
 type Result struct {
-	Artifact   string
-	SBOMs      []CheckedSBOM
-	Violations []Violation
+	Artifact   string        `json:"artifact"`
+	SBOMs      []CheckedSBOM `json:"sboms"`
+	Violations []Violation   `json:"violations"`
 }
 
 // OK reports whether nothing was violated.

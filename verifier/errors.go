@@ -9,6 +9,7 @@ import (
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/layout"
+	"github.com/toto-dev/toto/link"
 )
 
 // Errors returned by Verify for bad input (as opposed to a supply chain
@@ -179,6 +180,9 @@ type NearMiss struct {
 	RuleIndex int
 	Rule      layout.Rule
 	Reason    string
+	// Expected and Actual are set for a MATCH rule whose hashes differ:
+	// the artifact's digest set in the FROM step's link, and here.
+	Expected, Actual link.DigestSet
 }
 
 // InspectionError: an inspection could not run or exited non-zero.

@@ -274,7 +274,10 @@ func (env *ruleEnv) nearMisses(p string, kind ArtifactKind, rules []compiledRule
 	}
 	for j := 0; j < before; j++ {
 		r := &rules[j]
-		var reason string
+		var (
+			reason     string
+			want, have link.DigestSet
+		)
 		switch r.rule.Type {
 		case layout.Create, layout.Delete, layout.Modify:
 			if !r.glob.Match(p) {
@@ -286,31 +289,37 @@ func (env *ruleEnv) nearMisses(p string, kind ArtifactKind, rules []compiledRule
 			if !ok {
 				continue
 			}
-			reason = env.matchMiss(r, rel, src[p])
+			reason, want = env.matchMiss(r, rel, src[p])
+			if want != nil {
+				have = src[p]
+			}
 		default:
 			continue
 		}
 		if reason != "" {
-			out = append(out, NearMiss{RuleIndex: r.index, Rule: r.rule, Reason: reason})
+			out = append(out, NearMiss{RuleIndex: r.index, Rule: r.rule, Reason: reason, Expected: want, Actual: have})
 		}
 	}
 	return out
 }
 
-func (env *ruleEnv) matchMiss(r *compiledRule, rel string, have link.DigestSet) string {
+// matchMiss says why MATCH rule r did not consume an artifact with digests
+// have; when the hashes differ, want is the digest set in the FROM step's
+// link.
+func (env *ruleEnv) matchMiss(r *compiledRule, rel string, have link.DigestSet) (reason string, want link.DigestSet) {
 	from := fmt.Sprintf("%s of %s", strings.ToLower(r.rule.DestType), r.rule.DestStep)
 	if env.links[r.rule.DestStep] == nil {
 		if !env.names[r.rule.DestStep] {
-			return fmt.Sprintf("there is no step or inspection %q in the layout", r.rule.DestStep)
+			return fmt.Sprintf("there is no step or inspection %q in the layout", r.rule.DestStep), nil
 		}
-		return fmt.Sprintf("%s has no verified link", r.rule.DestStep)
+		return fmt.Sprintf("%s has no verified link", r.rule.DestStep), nil
 	}
 	dp := destPath(r.rule.DestPrefix, rel)
 	want, ok := env.matchDest(r)[dp]
 	if !ok {
-		return fmt.Sprintf("the %s have no %s", from, dp)
+		return fmt.Sprintf("the %s have no %s", from, dp), nil
 	}
-	return "hashes differ: " + digestDiff(have, want, "here", "in the "+from)
+	return "hashes differ: " + digestDiff(have, want, "here", "in the "+from), want
 }
 
 // digestDiff describes how two digest sets differ, naming one algorithm.

@@ -72,9 +72,6 @@ type Report struct {
 	// items; all of them here).
 	Failures []Failure `json:"failures"`
 	Warnings []Warning `json:"warnings"`
-
-	// html is what only the HTML page shows (not part of the JSON).
-	html *htmlInfo
 }
 
 // Warning is something that did not fail the verification but should be
@@ -247,7 +244,6 @@ func New(r *verifier.Result, opts Options) *Report {
 	for _, w := range r.Warnings {
 		rep.Warnings = append(rep.Warnings, Warning{Item: w.Item, Message: w.Message})
 	}
-	rep.html = newHTMLInfo(r, opts)
 	return rep
 }
 

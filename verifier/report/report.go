@@ -47,26 +47,47 @@ func (o Options) max() int {
 	return o.MaxList
 }
 
-// Report is the rendered model of a verification, and the JSON schema of
-// `toto verify --json`.
+// SchemaVersion is the version of the JSON that Report.JSON writes,
+// described by docs/schema/verify-report.schema.json. It changes when a
+// member is renamed or removed, or changes meaning; new optional members do
+// not change it.
+const SchemaVersion = "1"
+
+// Report is the rendered model of a verification, and the JSON of
+// `toto verify --json` (docs/schema/verify-report.schema.json).
 type Report struct {
-	Passed       bool          `json:"passed"`
-	Layout       string        `json:"layout,omitempty"`
-	Name         string        `json:"name,omitempty"`
-	VerifiedAt   string        `json:"verifiedAt"`
-	Expires      string        `json:"expires"`
-	Expired      bool          `json:"expired"`
-	Signatures   []Signature   `json:"signatures"`
-	Steps        []Item        `json:"steps"`
-	Inspections  []Item        `json:"inspections"`
-	Attestations []Attestation `json:"attestations,omitempty"`
+	// SchemaVersion is SchemaVersion (in sublayouts' reports too).
+	SchemaVersion string        `json:"schemaVersion"`
+	Passed        bool          `json:"passed"`
+	Layout        string        `json:"layout,omitempty"`
+	Name          string        `json:"name,omitempty"`
+	VerifiedAt    string        `json:"verifiedAt"`
+	Expires       string        `json:"expires"`
+	Expired       bool          `json:"expired"`
+	Signatures    []Signature   `json:"signatures"`
+	Steps         []Item        `json:"steps"`
+	Inspections   []Item        `json:"inspections"`
+	Attestations  []Attestation `json:"attestations,omitempty"`
 	// Failures lists every failure (the first MaxList per item in the
 	// items; all of them here).
 	Failures []Failure `json:"failures"`
-	Warnings []string  `json:"warnings"`
+	Warnings []Warning `json:"warnings"`
 
 	// html is what only the HTML page shows (not part of the JSON).
 	html *htmlInfo
+}
+
+// Warning is something that did not fail the verification but should be
+// looked at.
+type Warning struct {
+	// Item is the step or inspection concerned, if any.
+	Item    string `json:"item,omitempty"`
+	Message string `json:"message"`
+}
+
+// String is the warning as one line: "item: message".
+func (w Warning) String() string {
+	return verifier.Warning{Item: w.Item, Message: w.Message}.String()
 }
 
 // Signature is the layout signature check for one layout key.
@@ -147,6 +168,28 @@ type Failure struct {
 	// Missing says, for a step with no link at all, where toto looked
 	// and what else was there (threshold).
 	Missing *verifier.MissingLinks `json:"missing,omitempty"`
+	// Rule failures: RuleIndex is the failing rule's 0-based position in
+	// the item's Kind rules; NearMisses the earlier rules whose pattern
+	// covered Artifact but did not consume it. Expected and Actual are the
+	// artifact's full digest sets (algorithm → hex) in the FROM step's link
+	// (ExpectedFrom, e.g. "products of package") and here, from the
+	// closest MATCH rule whose hashes differ.
+	RuleIndex    *int              `json:"ruleIndex,omitempty"`
+	NearMisses   []NearMiss        `json:"nearMisses,omitempty"`
+	Expected     map[string]string `json:"expected,omitempty"`
+	Actual       map[string]string `json:"actual,omitempty"`
+	ExpectedFrom string            `json:"expectedFrom,omitempty"`
+}
+
+// NearMiss is an earlier rule that could have consumed a failed artifact
+// but did not, and why.
+type NearMiss struct {
+	Index  int    `json:"index"`
+	Rule   string `json:"rule"`
+	Reason string `json:"reason"`
+	// Expected and Actual are set for a MATCH rule whose hashes differ.
+	Expected map[string]string `json:"expected,omitempty"`
+	Actual   map[string]string `json:"actual,omitempty"`
 }
 
 // Attestation is the outcome for one attestation.
@@ -163,13 +206,15 @@ type Attestation struct {
 func New(r *verifier.Result, opts Options) *Report {
 	max := opts.max()
 	rep := &Report{
-		Passed:     r.Passed(),
-		Layout:     opts.Layout,
-		Name:       r.Name,
-		VerifiedAt: r.Now.UTC().Format(time.RFC3339),
-		Expired:    r.Expired,
-		Failures:   []Failure{},
-		Warnings:   []string{},
+		SchemaVersion: SchemaVersion,
+		Passed:        r.Passed(),
+		Layout:        opts.Layout,
+		Name:          r.Name,
+		VerifiedAt:    r.Now.UTC().Format(time.RFC3339),
+		Expired:       r.Expired,
+		Failures:      []Failure{},
+		Signatures:    []Signature{},
+		Warnings:      []Warning{},
 	}
 	if r.Layout != nil {
 		rep.Expires = r.Layout.Expires.UTC().Format(layout.TimeFormat)
@@ -200,7 +245,7 @@ func New(r *verifier.Result, opts Options) *Report {
 		rep.Failures = append(rep.Failures, newFailure(f))
 	}
 	for _, w := range r.Warnings {
-		rep.Warnings = append(rep.Warnings, w.String())
+		rep.Warnings = append(rep.Warnings, Warning{Item: w.Item, Message: w.Message})
 	}
 	rep.html = newHTMLInfo(r, opts)
 	return rep
@@ -289,6 +334,15 @@ func newFailure(err error) Failure {
 		f.Type, f.Item = "sublayout", sle.Step
 	case errors.As(err, &rf):
 		f.Type, f.Item, f.Kind, f.Rule, f.Artifact = "rule", rf.Item, string(rf.Kind), rf.Rule.String(), rf.Artifact
+		idx := rf.RuleIndex
+		f.RuleIndex = &idx
+		for _, nm := range rf.NearMisses {
+			f.NearMisses = append(f.NearMisses, NearMiss{Index: nm.RuleIndex, Rule: nm.Rule.String(), Reason: nm.Reason, Expected: nm.Expected, Actual: nm.Actual})
+			if f.Expected == nil && nm.Expected != nil {
+				f.Expected, f.Actual = nm.Expected, nm.Actual
+				f.ExpectedFrom = strings.ToLower(nm.Rule.DestType) + " of " + nm.Rule.DestStep
+			}
+		}
 	case errors.As(err, &se):
 		f.Type = "layout-signature"
 	case errors.As(err, &ee):

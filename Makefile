@@ -24,12 +24,15 @@ build:
 	$(GO) build -ldflags "-X main.buildVersion=$(VERSION)" -o $(BIN) ./cmd/toto
 
 # deps installs what the tests compare against: Debian's in-toto 1.3.1
-# (in-toto-run, in-toto-verify, ... and its Python module), and xmllint
-# (libxml2-utils) to validate CycloneDX XML against its XSD.
+# (in-toto-run, in-toto-verify, ... and its Python module), xmllint
+# (libxml2-utils) to validate CycloneDX XML against its XSD, and Chromium,
+# in which verifier/report lays out the HTML report headless and checks
+# its boxes (the test finds /usr/bin/chromium; it must run when CI is set).
 deps:
 	@pkgs=""; \
 	command -v in-toto-verify >/dev/null 2>&1 || pkgs="$$pkgs in-toto"; \
 	command -v xmllint >/dev/null 2>&1 || pkgs="$$pkgs libxml2-utils"; \
+	command -v chromium >/dev/null 2>&1 || pkgs="$$pkgs chromium"; \
 	if [ -n "$$pkgs" ]; then \
 		echo "installing Debian packages the tests use:$$pkgs"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs >/dev/null; \

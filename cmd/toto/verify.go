@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/internal/atomicfile"
+	"github.com/toto-dev/toto/internal/boundedio"
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/layout"
 	"github.com/toto-dev/toto/trust"
 	"github.com/toto-dev/toto/verifier"
 	"github.com/toto-dev/toto/verifier/report"
@@ -42,6 +45,7 @@ type verifyFlags struct {
 	inspLinks      string
 	tuf            tufFlags
 	layoutTarget   string
+	names          string
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -108,6 +112,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	fl.StringVar(&f.sbomPolicy, "sbom-policy", "", "SBOM policy file (YAML or JSON: denyLicenses, denyComponents, requireSBOM)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
 	fl.StringVar(&f.reportPath, "report", "", "also write the report as a self-contained HTML page to this file")
+	fl.StringVar(&f.names, "names", "", "layout source (YAML) whose functionaries name the keys in the HTML report")
 	fl.IntVar(&f.maxList, "max-list", 20, "show at most this many artifacts or failures per list in text and HTML")
 	fl.StringVar(&f.inspLinks, "inspection-links", "", "write the (unsigned) links inspections recorded to this folder, as <name>.link")
 	f.tuf.register(cmd, "take the layout and its owners' keys from that TUF repository")
@@ -169,6 +174,11 @@ func runVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags) err
 	ropts := report.Options{Layout: f.layout, MaxList: f.maxList}
 	if src != nil && f.layout == "" {
 		ropts.Layout = "TUF " + f.tuf.url + " " + src.LayoutTarget
+	}
+	if f.reportPath != "" {
+		if err := htmlReportOptions(&ropts, f, res); err != nil {
+			return err
+		}
 	}
 	rep := report.New(res, ropts)
 	if f.reportPath != "" {
@@ -309,4 +319,50 @@ func checkLayoutKeys(stderr io.Writer, paths []string) error {
 // pubName is the public key file that usually sits beside a private key.
 func pubName(p string) string {
 	return strings.TrimSuffix(p, filepath.Ext(p)) + ".pub"
+}
+
+// htmlReportOptions adds what the HTML report headlines: toto's version,
+// the layout file's digest, and names for the keys (--names).
+func htmlReportOptions(ropts *report.Options, f verifyFlags, res *verifier.Result) error {
+	ropts.Version = version()
+	if f.layout != "" {
+		data, err := boundedio.ReadFile(f.layout, toto.MaxMetadataSize)
+		if err != nil {
+			return fmt.Errorf("--layout %s: %w", f.layout, err)
+		}
+		ropts.LayoutDigest = fmt.Sprintf("sha256:%x", sha256.Sum256(data))
+	}
+	if f.names == "" {
+		return nil
+	}
+	src, err := layout.LoadSource(f.names, layout.SourceOptions{})
+	if err != nil {
+		return fmt.Errorf("--names %s: %w", f.names, err)
+	}
+	ropts.Names = map[string]string{}
+	var ids []string
+	for _, s := range res.Signatures {
+		ids = append(ids, s.KeyID)
+	}
+	var walk func(r *verifier.Result)
+	walk = func(r *verifier.Result) {
+		if r.Layout != nil {
+			for id := range r.Layout.Keys {
+				ids = append(ids, id)
+			}
+		}
+		for _, it := range r.Steps {
+			ids = append(ids, it.Signers...)
+			for _, sub := range it.Sublayouts {
+				walk(sub)
+			}
+		}
+	}
+	walk(res)
+	for _, id := range ids {
+		if n, ok := src.FunctionaryName(id); ok {
+			ropts.Names[id] = n
+		}
+	}
+	return nil
 }

@@ -19,8 +19,8 @@ const (
 	rowH         = 96 // box plus the gap to the box below in the same level
 	minGap       = 90 // between levels: room for an edge and its label
 	margin       = 24
-	arcPad       = 64  // room above a band for edges that skip levels
-	bandGap      = 72  // between bands: edges to the next band and labels
+	arcPad       = 64   // room above a band for edges that skip levels
+	bandGap      = 72   // between bands: edges to the next band and labels
 	maxWidth     = 1180 // the drawing's width budget (a 1280px window)
 	maxNameRunes = 44
 	maxLineRunes = 52
@@ -451,7 +451,7 @@ var htmlTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 		}
 		return fs
 	},
-	"more": func(h *htmlInfo, fs []Failure) int { return max(0, len(fs)-h.max()) },
+	"more":   func(h *htmlInfo, fs []Failure) int { return max(0, len(fs)-h.max()) },
 	"anchor": func(s string) string { return "item-" + s },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
@@ -509,7 +509,7 @@ ul.fail li{margin:6px 0}
 <h1 id="verdict"><span class="verdict {{if .Passed}}pass{{else}}fail{{end}}">{{if .Passed}}PASS{{else}}FAIL{{end}}</span>{{if .Name}}sublayout of step {{.Name}}{{else}}{{with .Layout}}{{.}}{{else}}supply chain{{end}}{{end}}</h1>
 <div class="meta">{{if .Passed}}Every check passed.{{else}}{{len .Failures}} failure(s).{{end}} Verified at {{.VerifiedAt}}.</div>
 <table class="headline" id="headline">
-{{if or $h.Artifacts $h.MoreArtifacts}}<tr id="artifacts"><th>{{if .Passed}}verified artifacts{{else}}artifacts (<b>not</b> verified){{end}}</th><td><table>{{range $h.Artifacts}}<tr><td><code>{{.Path}}</code></td><td>{{range .Digests}}<code class="digest">{{.}}</code><br>{{end}}</td></tr>{{end}}{{with $h.MoreArtifacts}}<tr><td colspan="2">… and {{.}} more</td></tr>{{end}}</table></td></tr>{{end}}
+{{if or $h.Artifacts $h.MoreArtifacts}}<tr id="artifacts"><th>{{if .Passed}}verified artifacts{{else}}final products as the links record them (<b>not</b> verified){{end}}</th><td><table>{{range $h.Artifacts}}<tr><td><code>{{.Path}}</code></td><td>{{range .Digests}}<code class="digest">{{.}}</code><br>{{end}}</td></tr>{{end}}{{with $h.MoreArtifacts}}<tr><td colspan="2">… and {{.}} more</td></tr>{{end}}</table></td></tr>{{end}}
 <tr><th>layout</th><td>{{if .Name}}sublayout of step {{.Name}}{{else}}{{with .Layout}}<code>{{.}}</code>{{end}}{{end}}{{with $h.LayoutDigest}} <code class="digest" id="layout-digest">{{.}}</code>{{end}}<br>{{if .Expired}}<b>expired</b> on{{else}}expires{{end}} {{.Expires}}</td></tr>
 <tr><th>layout signed by</th><td>{{range .Signatures}}{{if .OK}}{{name $h .KeyID}} ✓ {{else}}<b>not {{name $h .KeyID}}</b> {{end}}{{else}}—{{end}}</td></tr>
 {{with functionaries .}}<tr><th>functionaries</th><td>{{names $h .}}</td></tr>{{end}}

@@ -75,8 +75,8 @@ type facts struct {
 		Rect  []float64
 		Texts [][]float64
 	}
-	Labels  [][]float64
-	Concl   []struct {
+	Labels [][]float64
+	Concl  []struct {
 		Box  []float64
 		Text string
 	}

@@ -167,6 +167,13 @@ func chainGraph(r *Report) graph {
 		default:
 			n.Line3 = "no verified link"
 		}
+		// Lines too wide for the widest box lose their end to "…".
+		for textWidth(n.Name, 14, true)+24 > maxBoxW {
+			n.Name = truncate(n.Name, len([]rune(n.Name))-1)
+		}
+		for textWidth(n.Line2, 12, false)+24 > maxBoxW {
+			n.Line2 = truncate(n.Line2, len([]rune(n.Line2))-1)
+		}
 		w := max(textWidth(n.Name, 14, true), textWidth(n.Line2, 12, false), textWidth(n.Line3, 12, false)) + 24
 		n.W = min(max(w, minBoxW), maxBoxW)
 		g.Nodes = append(g.Nodes, n)
@@ -329,25 +336,37 @@ func chainGraph(r *Report) graph {
 			e.Path = fmt.Sprintf("M%d %d C%d %d, %d %d, %d %d", sx, sy, sx, sy+40, tx, ty+40, tx, ty+2)
 			e.LabelX, e.LabelY = (sx+tx)/2, max(sy, ty)+36
 		}
-		// Move the label down, then up, until it is clear.
+		// Move the label down or up, then sideways along its edge, until it
+		// is clear of boxes and other labels.
 		w := labels[i].w
-		for _, dy := range []int{0, 14, -14, 28, -28, 42, -42, 56, -56, 70, 84, 98} {
-			r := rect{e.LabelX - w/2, e.LabelY + dy - 11, w, 15}
-			if r.y < 2 {
-				continue
-			}
-			clear := true
-			for _, t := range taken {
-				if r.overlaps(t) {
-					clear = false
+		placed := false
+		for _, dx := range []int{0, -(w/2 + 6), w/2 + 6, -(w + 12), w + 12} {
+			for _, dy := range []int{0, 14, -14, 28, -28, 42, -42, 56, -56, 70, 84, 98} {
+				r := rect{e.LabelX + dx - w/2, e.LabelY + dy - 11, w, 15}
+				if r.y < 2 || r.x < 2 {
+					continue
+				}
+				clear := true
+				for _, t := range taken {
+					if r.overlaps(t) {
+						clear = false
+						break
+					}
+				}
+				if clear {
+					e.LabelX += dx
+					e.LabelY += dy
+					taken = append(taken, r)
+					placed = true
 					break
 				}
 			}
-			if clear {
-				e.LabelY += dy
-				taken = append(taken, r)
+			if placed {
 				break
 			}
+		}
+		if !placed {
+			taken = append(taken, rect{e.LabelX - w/2, e.LabelY - 11, w, 15})
 		}
 		g.Width = max(g.Width, e.LabelX+w/2+margin)
 		g.Height = max(g.Height, e.LabelY+margin)

@@ -452,26 +452,14 @@ var htmlTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 		sort.Strings(out)
 		return out
 	},
-	"concl": func(h *htmlInfo, i int) string {
-		if i < len(h.Conclusions) {
-			return h.Conclusions[i]
-		}
-		return ""
-	},
 	"itemConcl": func(h *htmlInfo, item string, i int) string {
 		if cs := h.ItemConclusions[item]; i < len(cs) {
 			return cs[i]
 		}
 		return ""
 	},
-	"capped": func(h *htmlInfo, fs []Failure) []Failure {
-		if max := h.max(); len(fs) > max {
-			return fs[:max]
-		}
-		return fs
-	},
-	"more":   func(h *htmlInfo, fs []Failure) int { return max(0, len(fs)-h.max()) },
-	"anchor": func(s string) string { return "item-" + s },
+	"whatFailed": whatFailed,
+	"anchor":     func(s string) string { return "item-" + s },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -516,6 +504,7 @@ summary{cursor:pointer;font-weight:600}
 ul.fail{padding-left:20px}
 ul.fail li{margin:6px 0}
 .concl{color:#b71c1c;font-weight:600}
+.count{font-weight:400}
 .mech{color:#555;font-size:13px}
 .sub{margin-left:24px;border-left:3px solid #ccc;padding-left:12px}
 </style>
@@ -528,13 +517,13 @@ ul.fail li{margin:6px 0}
 <h1 id="verdict"><span class="verdict {{if .Passed}}pass{{else}}fail{{end}}">{{if .Passed}}PASS{{else}}FAIL{{end}}</span>{{if .Name}}sublayout of step {{.Name}}{{else}}{{with .Layout}}{{.}}{{else}}supply chain{{end}}{{end}}</h1>
 <div class="meta">{{if .Passed}}Every check passed.{{else}}{{len .Failures}} failure(s).{{end}} Verified at {{.VerifiedAt}}.</div>
 <table class="headline" id="headline">
-{{if or $h.Artifacts $h.MoreArtifacts}}<tr id="artifacts"><th>{{if .Passed}}verified artifacts{{else}}final products as the links record them (<b>not</b> verified){{end}}</th><td><table>{{range $h.Artifacts}}<tr><td><code>{{.Path}}</code></td><td>{{range .Digests}}<code class="digest">{{.}}</code><br>{{end}}</td></tr>{{end}}{{with $h.MoreArtifacts}}<tr><td colspan="2">… and {{.}} more</td></tr>{{end}}</table></td></tr>{{end}}
+{{if or $h.Artifacts $h.MoreArtifacts}}<tr id="artifacts"><th>{{if .Passed}}verified artifacts{{else}}final products (<b>not</b> verified)<br><small>as the last step&#39;s link records them</small>{{end}}</th><td><table>{{range $h.Artifacts}}<tr><td><code>{{.Path}}</code></td><td>{{range .Digests}}<code class="digest">{{.}}</code><br>{{end}}</td></tr>{{end}}{{with $h.MoreArtifacts}}<tr><td colspan="2">… and {{.}} more</td></tr>{{end}}</table></td></tr>{{end}}
 <tr><th>layout</th><td>{{if .Name}}sublayout of step {{.Name}}{{else}}{{with .Layout}}<code>{{.}}</code>{{end}}{{end}}{{with $h.LayoutDigest}} <code class="digest" id="layout-digest">{{.}}</code>{{end}}<br>{{if .Expired}}<b>expired</b> on{{else}}expires{{end}} {{.Expires}}</td></tr>
 <tr><th>layout signed by</th><td>{{range .Signatures}}{{if .OK}}{{name $h .KeyID}} ✓ {{else}}<b>not {{name $h .KeyID}}</b> {{end}}{{else}}—{{end}}</td></tr>
 {{with functionaries .}}<tr><th>functionaries</th><td>{{names $h .}}</td></tr>{{end}}
 {{with $h.Version}}<tr><th>toto</th><td>{{.}}</td></tr>{{end}}
 </table>
-{{with .Failures}}<h2>What failed</h2><ul class="fail" id="failures">{{range $i, $f := capped $h .}}<li><div class="concl">{{concl $h $i}}</div>{{if $f.Item}}<div class="mech">details under <a href="#{{anchor $f.Item}}">{{$f.Item}}</a></div>{{else}}<div class="mech">{{$f.Message}}</div>{{end}}</li>{{end}}{{with more $h .}}<li>… and {{.}} more (toto verify --json lists them all)</li>{{end}}</ul>{{end}}
+{{with .Failures}}{{$w := whatFailed $h .}}<h2>What failed</h2><ul class="fail" id="failures">{{range $w.Entries}}<li><div class="concl">{{.Conclusion}}{{if gt .Count 1}} <span class="count">({{.Count}} failures)</span>{{end}}</div>{{if .Item}}<div class="mech">details under <a href="#{{anchor .Item}}">{{.Item}}</a></div>{{else}}<div class="mech">{{.Message}}</div>{{end}}</li>{{end}}{{with $w.More}}<li>… and {{.}} more (toto verify --json lists them all)</li>{{end}}</ul>{{end}}
 {{$g := graph .}}
 <h2>Chain</h2>
 <div class="chain"><svg xmlns="http://www.w3.org/2000/svg" width="{{$g.Width}}" height="{{$g.Height}}" viewBox="0 0 {{$g.Width}} {{$g.Height}}" role="img" aria-label="supply chain graph">
@@ -579,4 +568,40 @@ ul.fail li{margin:6px 0}
 // into bands so that long chains stay readable.
 func (r *Report) HTML(w io.Writer) error {
 	return htmlTmpl.Execute(w, r)
+}
+
+type failedEntry struct {
+	Conclusion, Item, Message string
+	Count                     int
+}
+
+type failedList struct {
+	Entries []failedEntry
+	More    int // failures not listed
+}
+
+// whatFailed is the list under "What failed": one entry per conclusion
+// and item (two rule failures of one step about one artifact read the
+// same), at most MaxList of them.
+func whatFailed(h *htmlInfo, fs []Failure) failedList {
+	var out failedList
+	at := map[[2]string]int{}
+	for i, f := range fs {
+		c := f.Message
+		if i < len(h.Conclusions) && h.Conclusions[i] != "" {
+			c = h.Conclusions[i]
+		}
+		k := [2]string{c, f.Item}
+		if j, ok := at[k]; ok {
+			out.Entries[j].Count++
+			continue
+		}
+		if len(out.Entries) == h.max() {
+			out.More++
+			continue
+		}
+		at[k] = len(out.Entries)
+		out.Entries = append(out.Entries, failedEntry{Conclusion: c, Item: f.Item, Message: f.Message, Count: 1})
+	}
+	return out
 }

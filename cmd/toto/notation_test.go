@@ -201,7 +201,9 @@ func TestImageVerifyPolicy(t *testing.T) {
 	r = mustToto(t, dir, "image", "verify", "--policy", "policy.yaml", "--json", ref)
 	var out struct {
 		Allowed  bool
-		Decision struct{ Requirements []struct{ Name, Outcome string } }
+		Decision struct {
+			Requirements []struct{ Name, Outcome string }
+		}
 	}
 	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil || !out.Allowed || len(out.Decision.Requirements) != 2 {
 		t.Fatalf("with both: %v %s", err, r.Stdout)

@@ -77,8 +77,8 @@ type LinkSource interface {
 // what it holds: the verifier uses it to explain a step with no link at
 // all. DirSource is one.
 type LinkLister interface {
-	// Location names where links are read from, e.g. a folder's path.
-	Location() string
+	// Path names where links are read from: a folder's path.
+	Path() string
 	// LinkNames lists the names of every link file the source holds, for
 	// any step.
 	LinkNames() ([]string, error)

@@ -80,11 +80,8 @@ func (d *DirSource) Close() error {
 	return errors.Join(errs...)
 }
 
-// Path returns the folder's path.
+// Path returns the folder's path (LinkLister).
 func (d *DirSource) Path() string { return d.path }
-
-// Location is the folder's path (LinkLister).
-func (d *DirSource) Location() string { return d.path }
 
 // LinkNames lists the files named "*.link" in the folder (LinkLister).
 func (d *DirSource) LinkNames() ([]string, error) {

@@ -185,6 +185,9 @@ type stepEvidence struct {
 	accepted  []*LinkCheck
 	layouts   map[*LinkCheck]*envelope.Envelope
 	layoutsBy map[*LinkCheck]functionary
+	// nothing is the threshold failure of a step for which no evidence
+	// at all was found (explainMissing adds where toto looked).
+	nothing *ThresholdError
 }
 
 // verifyLayout checks one layout (the root or a sublayout, signed by
@@ -240,7 +243,7 @@ func (v *verification) verifyLayout(ctx context.Context, env *envelope.Envelope,
 	for i, g := range gatherAll(ctx, l, src, &v.digests) {
 		evidence[i] = v.loadStep(res, &l.Steps[i], g)
 	}
-	explainMissing(res, l, src, evidence)
+	explainMissing(l, src, evidence)
 
 	// 4. Sublayouts, verified now that all thresholds are known, as in
 	// the references (their inspections wait for the whole tree).
@@ -398,6 +401,9 @@ func (v *verification) loadStep(res *Result, s *layout.Step, g *gathered) *stepE
 			}
 		}
 		item.fail(res, te)
+		if len(te.Signers) == 0 && len(te.Rejected) == 0 {
+			ev.nothing = te
+		}
 	}
 	return ev
 }
@@ -819,9 +825,9 @@ func summaryLink(l *layout.Layout, links map[string]*link.Link, name string) *li
 }
 
 // explainMissing adds to the threshold failure of every step that had no
-// link at all where the source looked, for which names, and what else it
-// holds: a links folder with no links, or a link for a misspelt step.
-func explainMissing(res *Result, l *layout.Layout, src LinkSource, evidence []*stepEvidence) {
+// evidence at all where the source looked, for which names, and what else
+// it holds: a links folder with no links, or a link for a misspelt step.
+func explainMissing(l *layout.Layout, src LinkSource, evidence []*stepEvidence) {
 	lister, ok := src.(LinkLister)
 	if !ok {
 		return
@@ -829,14 +835,7 @@ func explainMissing(res *Result, l *layout.Layout, src LinkSource, evidence []*s
 	var all []string
 	listed := false
 	for _, ev := range evidence {
-		var te *ThresholdError
-		for _, f := range ev.item.Failures {
-			if errors.As(f, &te) && te.Step == ev.step.Name && len(te.Signers) == 0 && len(te.Rejected) == 0 {
-				break
-			}
-			te = nil
-		}
-		if te == nil {
+		if ev.nothing == nil {
 			continue
 		}
 		if !listed {
@@ -847,14 +846,14 @@ func explainMissing(res *Result, l *layout.Layout, src LinkSource, evidence []*s
 			}
 			all = names
 		}
-		m := &MissingLinks{Location: lister.Location(), Empty: len(all) == 0}
+		m := &MissingLinks{Location: lister.Path(), Empty: len(all) == 0}
 		for _, fn := range ev.funcs {
 			m.LookedFor = append(m.LookedFor, link.FileName(ev.step.Name, fn.id))
 		}
 		best := 3 // a typo: at most two edits away
 		for _, name := range all {
 			step := stepOfFile(name)
-			if stepInLayout(l, step) {
+			if _, ok := l.Step(step); ok {
 				continue
 			}
 			m.Unused = append(m.Unused, name)
@@ -871,7 +870,7 @@ func explainMissing(res *Result, l *layout.Layout, src LinkSource, evidence []*s
 			}
 			m.Unused = near
 		}
-		te.Missing = m
+		ev.nothing.Missing = m
 	}
 }
 
@@ -882,15 +881,6 @@ func stepOfFile(name string) string {
 		return s[:i]
 	}
 	return s
-}
-
-func stepInLayout(l *layout.Layout, name string) bool {
-	for _, s := range l.Steps {
-		if s.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // editDistance is the Levenshtein distance between a and b (bytes).

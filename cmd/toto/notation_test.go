@@ -28,21 +28,7 @@ func TestNotationCLI(t *testing.T) {
 			t.Fatalf("sign output: %s", r.Stdout)
 		}
 	}
-	store := filepath.Join(dir, "truststore", "x509", "ca", "example")
-	os.MkdirAll(store, 0o755)
-	ca, _ := os.ReadFile(filepath.Join(dir, "pki", "ca.crt"))
-	os.WriteFile(filepath.Join(store, "ca.crt"), ca, 0o644)
-	policy := `{
-  "version": "1.0",
-  "trustPolicies": [{
-    "name": "app",
-    "registryScopes": ["local/app"],
-    "signatureVerification": {"level": "strict"},
-    "trustStores": ["ca:example"],
-    "trustedIdentities": ["x509.subject: C=US, ST=WA, O=Example, CN=release"]
-  }]
-}`
-	os.WriteFile(filepath.Join(dir, "trustpolicy.json"), []byte(policy), 0o644)
+	store, policy := writeNotationTrust(t, dir, "pki/ca.crt", "local/app")
 	r := mustToto(t, dir, "notation", "verify", "--policy", "trustpolicy.json", "--trust-store", "truststore", ref)
 	for _, want := range []string{`statement "app", level strict, revocation offline`, "application/jose+json): verified", "application/cose): verified", "revocation          enforce passed"} {
 		if !strings.Contains(r.Stdout, want) {
@@ -116,23 +102,7 @@ func TestImageNotationFlags(t *testing.T) {
 	if !strings.Contains(r.Stdout, "application/cose") {
 		t.Fatalf("sign output: %s", r.Stdout)
 	}
-	store := filepath.Join(dir, "truststore", "x509", "ca", "example")
-	if err := os.MkdirAll(store, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ca, err := os.ReadFile(filepath.Join(dir, "pki", "signer.ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(store, "ca.crt"), ca, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	policy := `{"version": "1.0", "trustPolicies": [{"name": "app", "registryScopes": ["local/app"],
-  "signatureVerification": {"level": "strict"}, "trustStores": ["ca:example"],
-  "trustedIdentities": ["x509.subject: C=US, ST=WA, O=Example, CN=release"]}]}`
-	if err := os.WriteFile(filepath.Join(dir, "trustpolicy.json"), []byte(policy), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeNotationTrust(t, dir, "pki/signer.ca.crt", "local/app")
 	r = mustToto(t, dir, "image", "verify", "--notation-policy", "trustpolicy.json", "--trust-store", "truststore", ref)
 	if !strings.Contains(r.Stdout, "application/cose): verified") {
 		t.Errorf("verify output:\n%s", r.Stdout)
@@ -166,23 +136,7 @@ func TestImageVerifyPolicy(t *testing.T) {
 	mustToto(t, dir, "key", "generate", "-o", "release")
 	ref := "oci-layout:" + notationtest.Layout(t, "app")
 	mustToto(t, dir, "image", "sign", "--key", "release.key", ref)
-	store := filepath.Join(dir, "truststore", "x509", "ca", "example")
-	if err := os.MkdirAll(store, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ca, err := os.ReadFile(filepath.Join(dir, "pki", "signer.ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(store, "ca.crt"), ca, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tp := `{"version": "1.0", "trustPolicies": [{"name": "app", "registryScopes": ["*"],
-  "signatureVerification": {"level": "strict"}, "trustStores": ["ca:example"],
-  "trustedIdentities": ["x509.subject: C=US, ST=WA, O=Example, CN=release"]}]}`
-	if err := os.WriteFile(filepath.Join(dir, "trustpolicy.json"), []byte(tp), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeNotationTrust(t, dir, "pki/signer.ca.crt", "*")
 	policy := `rules:
   - images: ["oci-layout:*"]
     require:
@@ -211,4 +165,31 @@ func TestImageVerifyPolicy(t *testing.T) {
 	if r := runToto(t, dir, "image", "verify", "--policy", "policy.yaml", "--key", "release.pub", ref); r.Code != 2 || !strings.Contains(r.Stderr, "--key") {
 		t.Errorf("--policy with --key: exit %d %s", r.Code, r.Stderr)
 	}
+}
+
+// writeNotationTrust lays out, under dir, the trust store and policy
+// docs/notation.md has users write by hand: caFile (relative to dir) as
+// truststore/x509/ca/example/ca.crt, and trustpolicy.json with one strict
+// statement "app" for scope trusting that store and the CN=release
+// subject. It returns the store's directory and the policy text.
+func writeNotationTrust(t *testing.T, dir, caFile, scope string) (store, policy string) {
+	t.Helper()
+	store = filepath.Join(dir, "truststore", "x509", "ca", "example")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(filepath.Join(dir, caFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(store, "ca.crt"), ca, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy = `{"version": "1.0", "trustPolicies": [{"name": "app", "registryScopes": ["` + scope + `"],
+  "signatureVerification": {"level": "strict"}, "trustStores": ["ca:example"],
+  "trustedIdentities": ["x509.subject: C=US, ST=WA, O=Example, CN=release"]}]}`
+	if err := os.WriteFile(filepath.Join(dir, "trustpolicy.json"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return store, policy
 }

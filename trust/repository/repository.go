@@ -39,6 +39,7 @@ import (
 
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/internal/atomicfile"
+	"github.com/toto-dev/toto/internal/boundedio"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/trust"
 )
@@ -713,22 +714,11 @@ func write[T metadata.Roles](p string, m *metadata.Metadata[T]) error {
 const maxMetadataSize = 16 << 20
 
 func readFile(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) && strings.HasSuffix(p, filepath.Join(StagedDir, "root.json")) {
-			return nil, fmt.Errorf("%w: %s: %w", ErrNotRepository, filepath.Dir(filepath.Dir(p)), err)
-		}
-		return nil, err
+	b, err := boundedio.ReadFile(p, maxMetadataSize)
+	if errors.Is(err, os.ErrNotExist) && strings.HasSuffix(p, filepath.Join(StagedDir, "root.json")) {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNotRepository, filepath.Dir(filepath.Dir(p)), err)
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxMetadataSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxMetadataSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", p, maxMetadataSize)
-	}
-	return b, nil
+	return b, err
 }
 
 func readRoot(p string) (*metadata.Metadata[metadata.RootType], error) {

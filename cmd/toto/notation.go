@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/toto-dev/toto/image"
+	"github.com/toto-dev/toto/internal/atomicfile"
 	"github.com/toto-dev/toto/notation"
 )
 
@@ -347,7 +348,7 @@ func writeX509(cmd *cobra.Command, keyPath, chainPath, caPath, subject, keyType 
 		if err := os.MkdirAll(filepath.Dir(w.path), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(w.path, w.data, w.mode); err != nil {
+		if err := atomicfile.Write(w.path, w.data, w.mode); err != nil {
 			return err
 		}
 	}

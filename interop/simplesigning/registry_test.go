@@ -97,7 +97,7 @@ func signedByPolicy(t *testing.T, path, host, keyPath, signedIdentity string) st
 
 func toto(t *testing.T, dir string, args ...string) oracle.Result {
 	t.Helper()
-	return oracle.Run(t, dir, nil, totoBin, args...)
+	return oracle.Run(t, dir, nil, oracle.Toto(t), args...)
 }
 
 // skopeo copy --sign-by FPR (gpg, through the agent) pushes an image to a

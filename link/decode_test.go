@@ -20,6 +20,16 @@ var artifactSeeds = []string{
 
 // decodeArtifacts decodes exactly what encoding/json decodes, or declines.
 func TestDecodeArtifactsAgreesWithEncodingJSON(t *testing.T) {
+	// The usual shapes take the fast path: agreement on declined input
+	// alone would prove nothing.
+	for _, s := range []string{`{}`, ` { "a" : { "sha256" : "ab" } , "b/c": {"sha256":"cd","sha512":"ef"} } `, `{"a":{}}`} {
+		if _, ok := decodeArtifacts([]byte(s), nil); !ok {
+			t.Errorf("%s: the fast path declined it", s)
+		}
+		if _, ok := decodeArtifacts([]byte(s), &DigestSets{}); !ok {
+			t.Errorf("%s: the fast path with shared sets declined it", s)
+		}
+	}
 	for _, s := range artifactSeeds {
 		agreeArtifacts(t, []byte(s), nil)
 		agreeArtifacts(t, []byte(s), &DigestSets{})

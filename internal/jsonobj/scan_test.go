@@ -17,6 +17,13 @@ var scanSeeds = []string{
 // splitFast accepts only what the Decoder accepts, and finds the same
 // members.
 func TestSplitFastAgreesWithDecoder(t *testing.T) {
+	// Valid documents take the fast path: agreement on declined input
+	// alone would prove nothing.
+	for _, s := range []string{`{}`, ` { "a" : 1 , "b" : [true,false,null,"x",{"c":-0.5e+3}] } `, `{"a":"\u00e9\n\"\\\/"}`, `{"a":{"b":{"c":[[[]]]}}}`} {
+		if _, ok := splitFast([]byte(s), true, true); !ok {
+			t.Errorf("%s: the fast path declined it", s)
+		}
+	}
 	for _, s := range scanSeeds {
 		agree(t, []byte(s))
 	}

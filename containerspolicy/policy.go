@@ -346,42 +346,26 @@ func parseSigstoreSigned(raw json.RawMessage) (*SigstoreSigned, error) {
 	s := &SigstoreSigned{}
 	var id json.RawMessage
 	var keySources, rekorSources int
+	keyFields := map[string]any{
+		"keyPath": &s.KeyPath, "keyPaths": &s.KeyPaths, "keyData": &s.KeyData, "keyDatas": &s.KeyDatas,
+		"fulcio": &s.Fulcio, "pki": &s.PKI,
+	}
+	rekorFields := map[string]any{
+		"rekorPublicKeyPath": &s.RekorPublicKeyPath, "rekorPublicKeyPaths": &s.RekorPublicKeyPaths,
+		"rekorPublicKeyData": &s.RekorPublicKeyData, "rekorPublicKeyDatas": &s.RekorPublicKeyDatas,
+	}
 	err := object(raw, func(key string, v json.RawMessage) error {
+		if dst, ok := keyFields[key]; ok {
+			keySources++
+			return json.Unmarshal(v, dst)
+		}
+		if dst, ok := rekorFields[key]; ok {
+			rekorSources++
+			return json.Unmarshal(v, dst)
+		}
 		switch key {
 		case "type":
 			return nil
-		case "keyPath":
-			keySources++
-			return json.Unmarshal(v, &s.KeyPath)
-		case "keyPaths":
-			keySources++
-			return json.Unmarshal(v, &s.KeyPaths)
-		case "keyData":
-			keySources++
-			return json.Unmarshal(v, &s.KeyData)
-		case "keyDatas":
-			keySources++
-			return json.Unmarshal(v, &s.KeyDatas)
-		case "fulcio":
-			keySources++
-			s.Fulcio = append(json.RawMessage(nil), v...)
-			return nil
-		case "pki":
-			keySources++
-			s.PKI = append(json.RawMessage(nil), v...)
-			return nil
-		case "rekorPublicKeyPath":
-			rekorSources++
-			return json.Unmarshal(v, &s.RekorPublicKeyPath)
-		case "rekorPublicKeyPaths":
-			rekorSources++
-			return json.Unmarshal(v, &s.RekorPublicKeyPaths)
-		case "rekorPublicKeyData":
-			rekorSources++
-			return json.Unmarshal(v, &s.RekorPublicKeyData)
-		case "rekorPublicKeyDatas":
-			rekorSources++
-			return json.Unmarshal(v, &s.RekorPublicKeyDatas)
 		case "signedIdentity":
 			id = v
 			return nil

@@ -121,21 +121,14 @@ func (c *canon) number() error {
 	if c.in[c.pos] == '-' {
 		c.pos++
 	}
-	digits := c.pos
-	for c.pos < len(c.in) && c.in[c.pos] >= '0' && c.in[c.pos] <= '9' {
-		c.pos++
-	}
-	if c.pos == digits || (c.in[digits] == '0' && c.pos-digits > 1) {
+	first := c.pos
+	if n := c.digits(); n == 0 || (c.in[first] == '0' && n > 1) {
 		return c.syntax("invalid number")
 	}
 	frac := false
 	if c.pos < len(c.in) && c.in[c.pos] == '.' {
 		c.pos++
-		d := c.pos
-		for c.pos < len(c.in) && c.in[c.pos] >= '0' && c.in[c.pos] <= '9' {
-			c.pos++
-		}
-		if c.pos == d {
+		if c.digits() == 0 {
 			return c.syntax("invalid number")
 		}
 		frac = true
@@ -145,11 +138,7 @@ func (c *canon) number() error {
 		if c.pos < len(c.in) && (c.in[c.pos] == '+' || c.in[c.pos] == '-') {
 			c.pos++
 		}
-		d := c.pos
-		for c.pos < len(c.in) && c.in[c.pos] >= '0' && c.in[c.pos] <= '9' {
-			c.pos++
-		}
-		if c.pos == d {
+		if c.digits() == 0 {
 			return c.syntax("invalid number")
 		}
 		frac = true
@@ -356,4 +345,13 @@ func (c *canon) reorder(base, start int) {
 		}
 		c.out = append(c.out, old[m.start:m.end]...)
 	}
+}
+
+// digits skips a run of decimal digits and returns its length.
+func (c *canon) digits() int {
+	start := c.pos
+	for c.pos < len(c.in) && c.in[c.pos] >= '0' && c.in[c.pos] <= '9' {
+		c.pos++
+	}
+	return c.pos - start
 }

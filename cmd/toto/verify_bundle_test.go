@@ -7,13 +7,14 @@ import (
 	"testing"
 )
 
-// A step's link may come as a keyed Sigstore bundle: the verifier treats it
-// as one more envelope, checked with the functionary's key from the layout.
-func TestVerifyAcceptsLinksInSigstoreBundles(t *testing.T) {
-	dir := t.TempDir()
-	for _, k := range []string{"owner", "builder", "mallory"} {
-		mustToto(t, dir, "key", "generate", "-o", k)
-	}
+// setupBuildStep writes and signs (with owner's key) a layout whose one
+// step, build, is the builder's, and runs the step with a DSSE link to
+// out/; it returns the link's file name. builderKey are further flags of
+// the builder's key generate.
+func setupBuildStep(t *testing.T, dir string, builderKey ...string) string {
+	t.Helper()
+	mustToto(t, dir, "key", "generate", "-o", "owner")
+	mustToto(t, dir, append(append([]string{"key", "generate"}, builderKey...), "-o", "builder")...)
 	src := `expires: 30d
 functionaries:
   builder: builder.pub
@@ -22,17 +23,29 @@ steps:
     functionaries: [builder]
     products: [CREATE app.txt, DISALLOW "*"]
 `
-	os.WriteFile(filepath.Join(dir, "layout.yaml"), []byte(src), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "layout.yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	mustToto(t, dir, "layout", "create", "layout.yaml", "-o", "root.layout")
 	mustToto(t, dir, "sign", "--key", "owner", "root.layout")
-	os.Mkdir(filepath.Join(dir, "out"), 0o755)
+	if err := os.Mkdir(filepath.Join(dir, "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	mustToto(t, dir, "run", "-n", "build", "-k", "builder", "-d", "out", "--dsse", "-p", "app.txt", "--",
 		"sh", "-c", "echo v1 > app.txt")
 	links, _ := filepath.Glob(filepath.Join(dir, "out", "build.*.link"))
 	if len(links) != 1 {
 		t.Fatalf("links: %v", links)
 	}
-	name := filepath.Base(links[0])
+	return filepath.Base(links[0])
+}
+
+// A step's link may come as a keyed Sigstore bundle: the verifier treats it
+// as one more envelope, checked with the functionary's key from the layout.
+func TestVerifyAcceptsLinksInSigstoreBundles(t *testing.T) {
+	dir := t.TempDir()
+	name := setupBuildStep(t, dir)
+	mustToto(t, dir, "key", "generate", "-o", "mallory")
 	verify := []string{"verify", "--layout", "root.layout", "--layout-key", "owner.pub", "--links", "links"}
 
 	for _, tc := range []struct {

@@ -80,59 +80,48 @@ func digestList(d link.DigestSet) []string {
 // conclusion says in plain words what a failure means for the supply
 // chain; the failure's message (the rule mechanics) goes below it.
 func conclusion(r *verifier.Result, err error) string {
-	var (
-		rf  *verifier.RuleFailure
-		se  *verifier.LayoutSignatureError
-		ee  *verifier.ExpiredError
-		le  *verifier.LayoutError
-		te  *verifier.ThresholdError
-		de  *verifier.DisagreementError
-		ie  *verifier.InspectionError
-		sle *verifier.SublayoutError
-		ae  *verifier.AttestationError
-	)
-	switch {
-	case errors.As(err, &sle):
-		if sle.Err != nil {
-			return fmt.Sprintf("The sublayout of step %s could not be verified.", sle.Step)
+	switch e := failureOf(err).(type) {
+	case *verifier.SublayoutError:
+		if e.Err != nil {
+			return fmt.Sprintf("The sublayout of step %s could not be verified.", e.Step)
 		}
-		return fmt.Sprintf("What step %s did is not what its sublayout allows.", sle.Step)
-	case errors.As(err, &rf):
-		return ruleConclusion(r, rf)
-	case errors.As(err, &se):
-		if errors.Is(se.Err, envelope.ErrNoSignature) {
-			if len(se.SignedBy) == 0 {
+		return fmt.Sprintf("What step %s did is not what its sublayout allows.", e.Step)
+	case *verifier.RuleFailure:
+		return ruleConclusion(r, e)
+	case *verifier.LayoutSignatureError:
+		if errors.Is(e.Err, envelope.ErrNoSignature) {
+			if len(e.SignedBy) == 0 {
 				return "The layout is not signed at all, so nothing it says can be trusted."
 			}
-			names := make([]string, len(se.SignedBy))
-			for i, id := range se.SignedBy {
+			names := make([]string, len(e.SignedBy))
+			for i, id := range e.SignedBy {
 				names[i] = keys.ShortID(id)
 			}
-			return fmt.Sprintf("The layout is signed by %s, not by the trusted layout key %s, so nothing it says can be trusted.", strings.Join(names, ", "), keys.ShortID(se.KeyID))
+			return fmt.Sprintf("The layout is signed by %s, not by the trusted layout key %s, so nothing it says can be trusted.", strings.Join(names, ", "), keys.ShortID(e.KeyID))
 		}
-		return fmt.Sprintf("The layout is not signed by the trusted layout key %s, so nothing it says can be trusted.", keys.ShortID(se.KeyID))
-	case errors.As(err, &ee):
-		return fmt.Sprintf("The layout expired on %s; its owners must renew and re-sign it.", ee.Expires.UTC().Format(layout.TimeFormat))
-	case errors.As(err, &le):
-		return "The layout cannot be used as a policy: " + le.Reason + "."
-	case errors.As(err, &te):
+		return fmt.Sprintf("The layout is not signed by the trusted layout key %s, so nothing it says can be trusted.", keys.ShortID(e.KeyID))
+	case *verifier.ExpiredError:
+		return fmt.Sprintf("The layout expired on %s; its owners must renew and re-sign it.", e.Expires.UTC().Format(layout.TimeFormat))
+	case *verifier.LayoutError:
+		return "The layout cannot be used as a policy: " + e.Reason + "."
+	case *verifier.ThresholdError:
 		switch {
-		case len(te.Signers) == 0 && len(te.Rejected) == 0:
-			return fmt.Sprintf("There is no evidence that step %s ran: no link for it was found.", te.Step)
-		case len(te.Signers) == 0:
-			return fmt.Sprintf("There is no trustworthy evidence that step %s ran: every link for it was rejected.", te.Step)
+		case len(e.Signers) == 0 && len(e.Rejected) == 0:
+			return fmt.Sprintf("There is no evidence that step %s ran: no link for it was found.", e.Step)
+		case len(e.Signers) == 0:
+			return fmt.Sprintf("There is no trustworthy evidence that step %s ran: every link for it was rejected.", e.Step)
 		}
-		return fmt.Sprintf("Step %s needs %d functionaries to vouch for it; only %d did.", te.Step, te.Threshold, len(te.Signers))
-	case errors.As(err, &de):
-		return fmt.Sprintf("The functionaries of step %s disagree about what it did.", de.Step)
-	case errors.As(err, &ie):
-		if ie.Err != nil {
-			return fmt.Sprintf("Inspection %s could not run.", ie.Inspection)
+		return fmt.Sprintf("Step %s needs %d functionaries to vouch for it; only %d did.", e.Step, e.Threshold, len(e.Signers))
+	case *verifier.DisagreementError:
+		return fmt.Sprintf("The functionaries of step %s disagree about what it did.", e.Step)
+	case *verifier.InspectionError:
+		if e.Err != nil {
+			return fmt.Sprintf("Inspection %s could not run.", e.Inspection)
 		}
-		return fmt.Sprintf("Inspection %s failed: its command exited with status %d.", ie.Inspection, ie.ExitCode)
-	case errors.As(err, &ae):
-		if ae.Source != "" {
-			return fmt.Sprintf("Attestation %s does not hold for the final product.", ae.Source)
+		return fmt.Sprintf("Inspection %s failed: its command exited with status %d.", e.Inspection, e.ExitCode)
+	case *verifier.AttestationError:
+		if e.Source != "" {
+			return fmt.Sprintf("Attestation %s does not hold for the final product.", e.Source)
 		}
 		return "The attestations do not satisfy the policy."
 	}

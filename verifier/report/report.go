@@ -314,8 +314,12 @@ func capList(s []string, max int) []string {
 	return s
 }
 
-func newFailure(err error) Failure {
-	f := Failure{Message: err.Error()}
+// failureOf returns the first of verifier's failure types that err
+// wraps, or nil. The order matters: a SublayoutError unwraps to the
+// sublayout's own failures, so it is checked first. newFailure and
+// conclusion both switch on its result, so they cannot disagree on what
+// a failure is.
+func failureOf(err error) error {
 	var (
 		rf  *verifier.RuleFailure
 		se  *verifier.LayoutSignatureError
@@ -327,35 +331,58 @@ func newFailure(err error) Failure {
 		sle *verifier.SublayoutError
 		ae  *verifier.AttestationError
 	)
-	// The order matters: a SublayoutError unwraps to the sublayout's own
-	// failures, so it is checked first.
 	switch {
 	case errors.As(err, &sle):
-		f.Type, f.Item = "sublayout", sle.Step
+		return sle
 	case errors.As(err, &rf):
-		f.Type, f.Item, f.Kind, f.Rule, f.Artifact = "rule", rf.Item, string(rf.Kind), rf.Rule.String(), rf.Artifact
-		idx := rf.RuleIndex
+		return rf
+	case errors.As(err, &se):
+		return se
+	case errors.As(err, &ee):
+		return ee
+	case errors.As(err, &le):
+		return le
+	case errors.As(err, &te):
+		return te
+	case errors.As(err, &de):
+		return de
+	case errors.As(err, &ie):
+		return ie
+	case errors.As(err, &ae):
+		return ae
+	}
+	return nil
+}
+
+func newFailure(err error) Failure {
+	f := Failure{Message: err.Error()}
+	switch e := failureOf(err).(type) {
+	case *verifier.SublayoutError:
+		f.Type, f.Item = "sublayout", e.Step
+	case *verifier.RuleFailure:
+		f.Type, f.Item, f.Kind, f.Rule, f.Artifact = "rule", e.Item, string(e.Kind), e.Rule.String(), e.Artifact
+		idx := e.RuleIndex
 		f.RuleIndex = &idx
-		for _, nm := range rf.NearMisses {
+		for _, nm := range e.NearMisses {
 			f.NearMisses = append(f.NearMisses, NearMiss{Index: nm.RuleIndex, Rule: nm.Rule.String(), Reason: nm.Reason, Expected: nm.Expected, Actual: nm.Actual})
 			if f.Expected == nil && nm.Expected != nil {
 				f.Expected, f.Actual = nm.Expected, nm.Actual
 				f.ExpectedFrom = strings.ToLower(nm.Rule.DestType) + " of " + nm.Rule.DestStep
 			}
 		}
-	case errors.As(err, &se):
+	case *verifier.LayoutSignatureError:
 		f.Type = "layout-signature"
-	case errors.As(err, &ee):
+	case *verifier.ExpiredError:
 		f.Type = "expired"
-	case errors.As(err, &le):
+	case *verifier.LayoutError:
 		f.Type = "layout"
-	case errors.As(err, &te):
-		f.Type, f.Item, f.Missing = "threshold", te.Step, te.Missing
-	case errors.As(err, &de):
-		f.Type, f.Item = "disagreement", de.Step
-	case errors.As(err, &ie):
-		f.Type, f.Item = "inspection", ie.Inspection
-	case errors.As(err, &ae):
+	case *verifier.ThresholdError:
+		f.Type, f.Item, f.Missing = "threshold", e.Step, e.Missing
+	case *verifier.DisagreementError:
+		f.Type, f.Item = "disagreement", e.Step
+	case *verifier.InspectionError:
+		f.Type, f.Item = "inspection", e.Inspection
+	case *verifier.AttestationError:
 		f.Type = "attestation"
 	default:
 		f.Type = "other"

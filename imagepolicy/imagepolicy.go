@@ -38,6 +38,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -58,6 +59,12 @@ type Policy struct {
 	Default string `yaml:"default"`
 	Rules   []Rule `yaml:"rules"`
 	dir     string // the document's folder, for relative paths
+
+	// mu guards the trust material read from the document's files, read
+	// once and kept: a policy is evaluated for many images.
+	mu            sync.Mutex
+	keys          map[string]*keys.Key
+	trustPolicies map[[2]string]notation.VerifyOptions
 }
 
 // Rule says what the images matching one of its patterns require.
@@ -284,13 +291,9 @@ func (p *Policy) file(name string) string {
 }
 
 func (p *Policy) sigstore(ctx context.Context, t *image.Target, name string, action decision.Action, s *Sigstore) (decision.Requirement, error) {
-	var ks []*keys.Key
-	for _, f := range s.Keys {
-		k, err := keys.Load(p.file(f))
-		if err != nil {
-			return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
-		}
-		ks = append(ks, k.Public())
+	ks, err := p.loadKeys(s.Keys)
+	if err != nil {
+		return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
 	}
 	opts := image.VerifyOptions{Keys: ks}
 	for _, pt := range s.PredicateTypes {
@@ -311,15 +314,11 @@ func (p *Policy) sigstore(ctx context.Context, t *image.Target, name string, act
 }
 
 func (p *Policy) notation(ctx context.Context, t *image.Target, name string, action decision.Action, n *Notation) (decision.Requirement, error) {
-	tp, err := notation.LoadPolicy(p.file(n.TrustPolicy))
+	opts, err := p.loadNotation(n)
 	if err != nil {
 		return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
 	}
-	ts, err := notation.OpenTrustStore(p.file(n.TrustStore))
-	if err != nil {
-		return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
-	}
-	r, err := notation.Verify(ctx, t, notation.VerifyOptions{Policy: tp, TrustStore: ts})
+	r, err := notation.Verify(ctx, t, opts)
 	if err != nil {
 		// No applicable statement and the like: the image is not
 		// verified under this requirement.
@@ -360,4 +359,52 @@ func globMatch(pattern, s string) bool {
 		}
 	}
 	return s == ""
+}
+
+// loadKeys returns the public keys in files, each read once per policy.
+func (p *Policy) loadKeys(files []string) ([]*keys.Key, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.keys == nil {
+		p.keys = map[string]*keys.Key{}
+	}
+	out := make([]*keys.Key, 0, len(files))
+	for _, f := range files {
+		k, ok := p.keys[f]
+		if !ok {
+			loaded, err := keys.Load(p.file(f))
+			if err != nil {
+				return nil, err
+			}
+			k = loaded.Public()
+			p.keys[f] = k
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// loadNotation returns a notation requirement's trust policy and store,
+// each pair read once per policy.
+func (p *Policy) loadNotation(n *Notation) (notation.VerifyOptions, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := [2]string{n.TrustPolicy, n.TrustStore}
+	if o, ok := p.trustPolicies[key]; ok {
+		return o, nil
+	}
+	tp, err := notation.LoadPolicy(p.file(n.TrustPolicy))
+	if err != nil {
+		return notation.VerifyOptions{}, err
+	}
+	ts, err := notation.OpenTrustStore(p.file(n.TrustStore))
+	if err != nil {
+		return notation.VerifyOptions{}, err
+	}
+	o := notation.VerifyOptions{Policy: tp, TrustStore: ts}
+	if p.trustPolicies == nil {
+		p.trustPolicies = map[[2]string]notation.VerifyOptions{}
+	}
+	p.trustPolicies[key] = o
+	return o, nil
 }

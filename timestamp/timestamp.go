@@ -107,12 +107,9 @@ func (c *Client) Timestamp(ctx context.Context, signature []byte) ([]byte, error
 		return nil, fmt.Errorf("%w %s: %w", ErrAuthority, c.url, err)
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	out, err := readResponse(resp.Body, c.url)
 	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrAuthority, c.url, err)
-	}
-	if len(out) > maxResponse {
-		return nil, fmt.Errorf("%w %s: response larger than %d bytes", ErrAuthority, c.url, maxResponse)
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
 		return nil, fmt.Errorf("%w %s: HTTP %d: %s", ErrAuthority, c.url, resp.StatusCode, bytes.TrimSpace(out))
@@ -123,6 +120,20 @@ func (c *Client) Timestamp(ctx context.Context, signature []byte) ([]byte, error
 	}
 	if !bytes.Equal(ts.HashedMessage, sum[:]) {
 		return nil, fmt.Errorf("%w %s: the timestamp covers another digest than the signature's", ErrAuthority, c.url)
+	}
+	return out, nil
+}
+
+// readResponse reads an authority's answer from url, at most maxResponse
+// bytes: a longer one is an error, not cut short (a certificate chain cut
+// short would lose its root and still parse).
+func readResponse(body io.Reader, url string) ([]byte, error) {
+	out, err := io.ReadAll(io.LimitReader(body, maxResponse+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrAuthority, url, err)
+	}
+	if len(out) > maxResponse {
+		return nil, fmt.Errorf("%w %s: response larger than %d bytes", ErrAuthority, url, maxResponse)
 	}
 	return out, nil
 }
@@ -161,9 +172,9 @@ func FetchCertChain(ctx context.Context, hc *http.Client, certChainURL string) (
 		return nil, fmt.Errorf("%w %s: %w", ErrAuthority, certChainURL, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	data, err := readResponse(resp.Body, certChainURL)
 	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrAuthority, certChainURL, err)
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w %s: HTTP %d", ErrAuthority, certChainURL, resp.StatusCode)

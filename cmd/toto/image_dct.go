@@ -49,9 +49,15 @@ func defaultTrustDir() (string, error) {
 	return filepath.Join(home, ".docker", "trust"), nil
 }
 
-// options makes the library's options from the flags.
+// options makes the library's options from the flags, and silences
+// notary's logging: notary logs through logrus's standard logger; toto
+// reports errors itself.
 func (f *dctVerifyFlags) options() (dct.Options, error) {
 	opts := dct.Options{Server: f.server, TrustDir: f.trustDir, Signers: f.signers}
+	if f.server != "" && f.offline {
+		return opts, errors.New("--dct-server and --dct-offline: give one")
+	}
+	logrus.SetOutput(io.Discard)
 	if opts.TrustDir == "" {
 		d, err := defaultTrustDir()
 		if err != nil {
@@ -86,12 +92,6 @@ type dctReport struct {
 // signed digest is the one the registry serves (and every --dct-signer
 // signed it), 1 when not, 2 for usage and input errors.
 func dctVerify(cmd *cobra.Command, ref string, f *dctVerifyFlags, asJSON bool) error {
-	if f.server != "" && f.offline {
-		return errors.New("--dct-server and --dct-offline: give one")
-	}
-	// notary logs through logrus's standard logger; toto reports errors
-	// itself.
-	logrus.SetOutput(io.Discard)
 	opts, err := f.options()
 	if err != nil {
 		return err

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
-	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
 	"github.com/toto-dev/toto/dct"
@@ -47,19 +45,15 @@ Exit codes: 0 every signed tag verified and was re-signed, 1 some did not,
 			if !df.selected() {
 				return errors.New("give the trust data: --dct-server URL, or --dct-offline")
 			}
-			if df.server != "" && df.offline {
-				return errors.New("--dct-server and --dct-offline: give one")
+			opts, err := df.options()
+			if err != nil {
+				return err
 			}
 			if keyPath == "" && !dryRun {
 				return errors.New("give --key KEY to sign with, or --dry-run")
 			}
 			if keyPath != "" && dryRun {
 				return errors.New("--key does not apply with --dry-run")
-			}
-			logrus.SetOutput(io.Discard)
-			opts, err := df.options()
-			if err != nil {
-				return err
 			}
 			var sign dct.Signer
 			if keyPath != "" {

@@ -36,7 +36,7 @@ var flagValues = map[string]map[string][]string{
 		"type": {"spdxjson", "cyclonedx", "slsaprovenance", "slsaprovenance1", "vuln", "openvex", "custom"},
 	},
 	"toto sbom": {
-		"format": {"spdx", "cyclonedx"},
+		"format": {"spdx-json", "spdx-tv", "cyclonedx-json", "cyclonedx-xml"},
 	},
 }
 

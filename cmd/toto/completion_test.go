@@ -20,6 +20,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"__complete", "run", "--hash", "sha"}, []string{"sha256", "sha512"}},
 		{[]string{"__complete", "run", "--symlinks", ""}, []string{"follow", "record"}},
 		{[]string{"__complete", "image", "sign", "--format", ""}, []string{"sigstore", "simple-signing", "notation"}},
+		{[]string{"__complete", "sbom", "--format", ""}, []string{"spdx-json", "spdx-tv", "cyclonedx-json", "cyclonedx-xml"}},
 	} {
 		r := mustToto(t, dir, tc.args...)
 		got := strings.Fields(r.Stdout)

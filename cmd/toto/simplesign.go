@@ -64,12 +64,8 @@ func (f *storeFlags) config() (*lookaside.Config, error) {
 }
 
 // repositoryBase resolves the signature base of name (the repository
-// whose path the store uses).
-func (f *storeFlags) repositoryBase(name reference.Named, write bool) (*url.URL, error) {
-	c, err := f.config()
-	if err != nil {
-		return nil, err
-	}
+// whose path the store uses) under c, the store's config.
+func (f *storeFlags) repositoryBase(c *lookaside.Config, name reference.Named, write bool) (*url.URL, error) {
 	if c == nil {
 		top, err := baseURL(f.lookaside)
 		if err != nil {
@@ -215,7 +211,11 @@ func simpleSign(cmd *cobra.Command, ref string, f *simpleSignFlags, asJSON bool)
 	if err != nil {
 		return err
 	}
-	base, err := f.store.repositoryBase(si.name, true)
+	c, err := f.store.config()
+	if err != nil {
+		return err
+	}
+	base, err := f.store.repositoryBase(c, si.name, true)
 	if err != nil {
 		return err
 	}
@@ -266,21 +266,19 @@ func policyVerify(cmd *cobra.Command, ref string, f *policyFlags, asJSON bool) e
 		return err
 	}
 	var sigs containerspolicy.Signatures
-	if si.name != nil {
-		base, err := f.store.repositoryBase(si.name, false)
+	if si.name != nil { // a registry image (si.policy.Docker), or a layout given --reference
+		c, err := f.store.config()
+		if err != nil {
+			return err
+		}
+		base, err := f.store.repositoryBase(c, si.name, false)
 		if err != nil {
 			return err
 		}
 		if sigs.Simple, err = lookaside.Read(cmd.Context(), base, si.target.Digest(), lookaside.ReadOptions{}); err != nil {
 			return err
 		}
-	}
-	if si.policy.Docker != nil {
-		c, err := f.store.config()
-		if err != nil {
-			return err
-		}
-		if f.attachments || c.UseSigstoreAttachments(si.policy.Docker) {
+		if si.policy.Docker != nil && (f.attachments || c.UseSigstoreAttachments(si.policy.Docker)) {
 			if sigs.Sigstore, err = cosignSignatures(cmd.Context(), si.policy.Docker, si.target.Digest()); err != nil {
 				return err
 			}

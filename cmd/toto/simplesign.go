@@ -279,7 +279,7 @@ func policyVerify(cmd *cobra.Command, ref string, f *policyFlags, asJSON bool) e
 			return err
 		}
 		if si.policy.Docker != nil && (f.attachments || c.UseSigstoreAttachments(si.policy.Docker)) {
-			if sigs.Sigstore, err = cosignSignatures(cmd.Context(), si.policy.Docker, si.target.Digest()); err != nil {
+			if sigs.Sigstore, err = cosignSignatures(cmd.Context(), si.policy.Docker, si.target.Descriptor.Digest); err != nil {
 				return err
 			}
 		}
@@ -363,12 +363,12 @@ const (
 // cosignSignatures reads cosign v2's signatures of the image: the layers
 // of the sha256-HEX.sig tag in its repository, each a simple-signing
 // payload with its signature in an annotation. No tag: no signatures.
-func cosignSignatures(ctx context.Context, ref reference.Named, digest string) ([]containerspolicy.SigstoreSignature, error) {
+func cosignSignatures(ctx context.Context, ref reference.Named, digest v1.Hash) ([]containerspolicy.SigstoreSignature, error) {
 	repo, err := name.NewRepository(reference.Domain(ref) + "/" + reference.Path(ref))
 	if err != nil {
 		return nil, err
 	}
-	tag := repo.Tag(strings.Replace(digest, ":", "-", 1) + ".sig")
+	tag := repo.Tag(image.CosignTag(digest, image.SuffixSignatures))
 	desc, err := remote.Get(tag, remote.WithContext(ctx))
 	if err != nil {
 		var te *transport.Error

@@ -334,10 +334,8 @@ versions short of signatures. Exit 1 when a published role has expired.`,
 				}
 			}
 			printWarnings(cmd.ErrOrStderr(), st.Warnings)
-			for _, w := range st.Warnings {
-				if strings.Contains(w, "EXPIRED") {
-					return failed(fmt.Errorf("published metadata has expired"))
-				}
+			if st.Expired() {
+				return failed(fmt.Errorf("published metadata has expired"))
 			}
 			return nil
 		},

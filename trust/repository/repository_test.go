@@ -249,6 +249,9 @@ func TestStatusWarns(t *testing.T) {
 				t.Errorf("after %s: unexpected %q in %q", tc.after, w, st.Warnings)
 			}
 		}
+		if st.Expired() != hasWarning(st, "EXPIRED") {
+			t.Errorf("after %s: Expired() = %v, warnings %q", tc.after, st.Expired(), st.Warnings)
+		}
 	}
 }
 

@@ -25,6 +25,8 @@ type RoleStatus struct {
 	Signed    []string
 	// Pending reports a staged version not yet published.
 	Pending bool
+	// expired: the published version has lapsed (Warnings says so).
+	expired bool
 }
 
 // Status is a repository's state and what needs doing.
@@ -33,6 +35,12 @@ type Status struct {
 	// Warnings: roles expired or expiring within WarnBefore, staged
 	// versions lacking signatures.
 	Warnings []string
+}
+
+// Expired reports whether a published role's metadata has lapsed: every
+// consumer's verification fails until it is re-published.
+func (s *Status) Expired() bool {
+	return slices.ContainsFunc(s.Roles, func(rs RoleStatus) bool { return rs.expired })
 }
 
 // Status reads the repository; it changes nothing.
@@ -62,6 +70,7 @@ func (r *Repository) Status() (*Status, error) {
 		case rs.Published == 0:
 			st.Warnings = append(st.Warnings, fmt.Sprintf("%s: never published", rs.Role))
 		case !rs.Expires.After(now):
+			rs.expired = true
 			st.Warnings = append(st.Warnings, fmt.Sprintf("%s: version %d EXPIRED at %s", rs.Role, rs.Published, rs.Expires.Format(time.RFC3339)))
 		case rs.Expires.Before(now.Add(WarnBefore[rs.Role])):
 			st.Warnings = append(st.Warnings, fmt.Sprintf("%s: version %d expires in %s (%s): re-sign and publish", rs.Role, rs.Published, rs.Expires.Sub(now).Round(time.Hour), rs.Expires.Format(time.RFC3339)))

@@ -101,6 +101,9 @@ type simpleImage struct {
 	// name is the docker reference of a registry image, or --identity
 	// for a layout; nil when neither is known.
 	name reference.Named
+	// identity is the identity flag's reference, tagged "latest" when it
+	// has no tag; nil when the flag is not given.
+	identity reference.Named
 }
 
 // openSimpleImage opens ref; identity (given as the flag named flag) is
@@ -134,8 +137,9 @@ func openSimpleImage(cmd *cobra.Command, ref, identity, flag string) (*simpleIma
 		if err != nil {
 			return nil, fmt.Errorf("--%s %q: %w", flag, identity, err)
 		}
+		si.identity = reference.TagNameOnly(n)
 		if si.name == nil {
-			si.name = reference.TagNameOnly(n)
+			si.name = si.identity
 		}
 	}
 	return si, nil
@@ -194,9 +198,8 @@ func simpleSign(cmd *cobra.Command, ref string, f *simpleSignFlags, asJSON bool)
 	}
 	warnTag(cmd, si.target)
 	signed := si.name.String()
-	if f.identity != "" {
-		n, _ := reference.ParseNormalizedNamed(f.identity)
-		signed = reference.TagNameOnly(n).String()
+	if si.identity != nil {
+		signed = si.identity.String()
 	}
 	payload, err := (&simplesigning.Payload{
 		DockerReference: signed,

@@ -12,7 +12,6 @@ import (
 	"github.com/toto-dev/toto/attestation"
 	"github.com/toto-dev/toto/bundle"
 	"github.com/toto-dev/toto/envelope"
-	"github.com/toto-dev/toto/link"
 )
 
 // cosign v2's default storage: signatures and attestations are not
@@ -191,20 +190,9 @@ func checkCosignAtt(ctx context.Context, t *Target, l v1.Descriptor, av *attesta
 	if err != nil {
 		return err
 	}
-	va, err := av.Verify(ctx, env, link.DigestSet{t.Descriptor.Digest.Algorithm: t.Descriptor.Digest.Hex})
-	if va == nil {
+	va, err := verifyStatement(ctx, t, env, av, f.PredicateType, f)
+	if va == nil || err != nil {
 		return err
-	}
-	if va.Key != nil {
-		f.KeyID = va.Key.ID()
-	}
-	want := f.PredicateType
-	f.PredicateType = va.Statement.PredicateType
-	if want != "" && want != va.Statement.PredicateType {
-		return fmt.Errorf("annotation says predicate type %q, statement says %q", want, va.Statement.PredicateType)
-	}
-	if err != nil {
-		return fmt.Errorf("statement subject does not name %s", t.Digest())
 	}
 	f.st = va.Statement
 	return nil

@@ -478,23 +478,16 @@ func checkBundle(ctx context.Context, t *Target, m *v1.Manifest, av *attestation
 		}
 		return err
 	}
-	va, err := av.Verify(ctx, env, link.DigestSet{t.Descriptor.Digest.Algorithm: t.Descriptor.Digest.Hex})
+	va, err := verifyStatement(ctx, t, env, av, m.Annotations[AnnotationPredicateType], f)
 	if va == nil {
 		return err
 	}
-	if va.Key != nil {
-		f.KeyID = va.Key.ID()
-	}
 	f.Identity, f.Issuer = va.Identity, va.Issuer
 	f.Tlog, f.Timestamps = va.Tlog, va.Timestamps
-	st := va.Statement
-	f.PredicateType = st.PredicateType
-	if want := m.Annotations[AnnotationPredicateType]; want != "" && want != st.PredicateType {
-		return fmt.Errorf("annotation says predicate type %q, statement says %q", want, st.PredicateType)
-	}
 	if err != nil {
-		return fmt.Errorf("statement subject does not name %s", t.Digest())
+		return err
 	}
+	st := va.Statement
 	if st.PredicateType != PredicateTypeSignature {
 		f.st = st
 		return nil
@@ -512,6 +505,29 @@ func checkBundle(ctx context.Context, t *Target, m *v1.Manifest, av *attestation
 		return fmt.Errorf("signature names manifest %s, not %s", got, t.Digest())
 	}
 	return nil
+}
+
+// verifyStatement verifies env, a referrer's bundle or a .att layer's
+// envelope, through the one attestation path as a statement about this
+// image, and records its key and predicate type in f; want is the
+// predicate type the manifest or layer annotation claims, if any. The
+// result is nil when nothing verified; with an error, it holds what did.
+func verifyStatement(ctx context.Context, t *Target, env *envelope.Envelope, av *attestation.Verifier, want string, f *Finding) (*attestation.Verified, error) {
+	va, err := av.Verify(ctx, env, link.DigestSet{t.Descriptor.Digest.Algorithm: t.Descriptor.Digest.Hex})
+	if va == nil {
+		return nil, err
+	}
+	if va.Key != nil {
+		f.KeyID = va.Key.ID()
+	}
+	f.PredicateType = va.Statement.PredicateType
+	if want != "" && want != va.Statement.PredicateType {
+		return va, fmt.Errorf("annotation says predicate type %q, statement says %q", want, va.Statement.PredicateType)
+	}
+	if err != nil {
+		return va, fmt.Errorf("statement subject does not name %s", t.Digest())
+	}
+	return va, nil
 }
 
 // Decision reports the verdict as a policy decision, to combine with other

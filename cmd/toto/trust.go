@@ -113,11 +113,15 @@ func newTrustInitCmd(open openRepo) *cobra.Command {
 			if opts.Targets.Keys, err = loadPublicKeys("targets-key", targetsKeys); err != nil {
 				return err
 			}
-			online, err := loadPublicKeys("snapshot-key/--timestamp-key", []string{snap, ts})
+			snapKeys, err := loadPublicKeys("snapshot-key", []string{snap})
 			if err != nil {
 				return err
 			}
-			opts.Snapshot, opts.Timestamp = online[0], online[1]
+			tsKeys, err := loadPublicKeys("timestamp-key", []string{ts})
+			if err != nil {
+				return err
+			}
+			opts.Snapshot, opts.Timestamp = snapKeys[0], tsKeys[0]
 			if err := r.Init(opts); err != nil {
 				return err
 			}

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -39,6 +38,7 @@ import (
 
 	"github.com/toto-dev/toto/decision"
 	"github.com/toto-dev/toto/image"
+	"github.com/toto-dev/toto/internal/boundedio"
 )
 
 // The roles a docker client takes a tag's digest from, in order.
@@ -348,7 +348,7 @@ func RootCertID(pemBytes []byte, now time.Time) (string, error) {
 // expiredRoot says which certificate of the cached root role expired, when
 // every one has: notary's own error does not say.
 func expiredRoot(trustDir, gun string, now time.Time) error {
-	raw, err := os.ReadFile(filepath.Join(MetadataDir(trustDir, gun), "root.json"))
+	raw, err := boundedio.ReadFile(filepath.Join(MetadataDir(trustDir, gun), "root.json"), MaxMetadataSize)
 	if err != nil {
 		return nil
 	}

@@ -81,22 +81,10 @@ func cosignFindings(ctx context.Context, t *Target, opts VerifyOptions, av *atte
 	var out []Finding
 	for _, cm := range ms {
 		base := Finding{Referrer: cm.digest.String(), Tag: cm.where, Storage: StorageTag, Kind: cm.kind}
-		var m v1.Manifest
-		if cm.err != nil {
+		m, err := cm.manifest()
+		if err != nil {
 			f := base
-			f.fail(fmt.Errorf("%s manifest: %w", cm.where, cm.err))
-			out = append(out, f)
-			continue
-		}
-		if err := json.Unmarshal(cm.raw, &m); err != nil {
-			f := base
-			f.fail(fmt.Errorf("%s manifest: %w", cm.where, err))
-			out = append(out, f)
-			continue
-		}
-		if len(m.Layers) > maxCosignLayers {
-			f := base
-			f.fail(fmt.Errorf("%s manifest has %d layers, more than %d", cm.where, len(m.Layers), maxCosignLayers))
+			f.fail(err)
 			out = append(out, f)
 			continue
 		}
@@ -124,6 +112,23 @@ func cosignFindings(ctx context.Context, t *Target, opts VerifyOptions, av *atte
 		out = append(out, layers...)
 	}
 	return out, nil
+}
+
+// manifest parses a found .sig or .att manifest; one that could not be
+// read, does not parse or has too many layers is an error naming where
+// it was found.
+func (cm cosignManifest) manifest() (*v1.Manifest, error) {
+	if cm.err != nil {
+		return nil, fmt.Errorf("%s manifest: %w", cm.where, cm.err)
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(cm.raw, &m); err != nil {
+		return nil, fmt.Errorf("%s manifest: %w", cm.where, err)
+	}
+	if len(m.Layers) > maxCosignLayers {
+		return nil, fmt.Errorf("%s manifest has %d layers, more than %d", cm.where, len(m.Layers), maxCosignLayers)
+	}
+	return &m, nil
 }
 
 // checkCosignSig verifies one .sig layer: the base64 signature in its

@@ -3,13 +3,11 @@ package notation
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/notaryproject/notation-core-go/signature"
 	notationgo "github.com/notaryproject/notation-go"
 	"github.com/notaryproject/notation-go/verifier"
 	"github.com/notaryproject/notation-go/verifier/trustpolicy"
@@ -356,7 +354,7 @@ func (s *session) verify(ctx context.Context, subject v1.Descriptor, mediaType s
 			res.Signer = si.CertificateChain[0].Subject.String()
 		}
 		res.SigningScheme = string(si.SignedAttributes.SigningScheme)
-		if st, err := signingTime(&si); err == nil {
+		if st := si.SignedAttributes.SigningTime; !st.IsZero() {
 			res.SigningTime = &st
 		}
 		if !si.SignedAttributes.Expiry.IsZero() {
@@ -442,13 +440,6 @@ func (s *session) verify(ctx context.Context, subject v1.Descriptor, mediaType s
 
 func describe(d ocispec.Descriptor) string {
 	return fmt.Sprintf("%s (%d bytes, %s)", d.Digest, d.Size, d.MediaType)
-}
-
-func signingTime(si *signature.SignerInfo) (time.Time, error) {
-	if si.SignedAttributes.SigningTime.IsZero() {
-		return time.Time{}, errors.New("no signing time")
-	}
-	return si.SignedAttributes.SigningTime, nil
 }
 
 // Decision gives the report as a decision.Decision with one requirement,

@@ -72,7 +72,7 @@ func (r *repository) FetchSignatureBlob(ctx context.Context, desc ocispec.Descri
 	if err != nil {
 		return nil, ocispec.Descriptor{}, err
 	}
-	_, layer, blob, err := readSignature(ctx, r.t, h)
+	layer, blob, err := readSignature(ctx, r.t, h)
 	if err != nil {
 		return nil, ocispec.Descriptor{}, err
 	}
@@ -83,44 +83,44 @@ func (r *repository) FetchSignatureBlob(ctx context.Context, desc ocispec.Descri
 // toto relies on: an OCI image manifest (at most 4 MiB) whose subject is
 // the image, whose config media type is the Notary Project's, with
 // exactly one layer, a JWS or COSE envelope of at most 32 MiB, read and
-// checked against its digest.
-func readSignature(ctx context.Context, t *image.Target, h v1.Hash) (*v1.Manifest, v1.Descriptor, []byte, error) {
+// checked against its digest. It returns that layer and the envelope.
+func readSignature(ctx context.Context, t *image.Target, h v1.Hash) (v1.Descriptor, []byte, error) {
 	raw, err := t.Manifest(ctx, h)
 	if err != nil {
-		return nil, v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: %w", h, err)
+		return v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: %w", h, err)
 	}
 	if len(raw) > maxSignatureManifest {
-		return nil, v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: larger than %d bytes", h, maxSignatureManifest)
+		return v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: larger than %d bytes", h, maxSignatureManifest)
 	}
 	var m v1.Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: %w", h, err)
+		return v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: %w", h, err)
 	}
 	switch {
 	case m.MediaType != types.OCIManifestSchema1:
-		return nil, v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: media type %q, want an OCI image manifest", h, m.MediaType)
+		return v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: media type %q, want an OCI image manifest", h, m.MediaType)
 	case m.Subject == nil || m.Subject.Digest != t.Descriptor.Digest:
-		return nil, v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: its subject is not %s", h, t.Digest())
+		return v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: its subject is not %s", h, t.Digest())
 	case string(m.Config.MediaType) != ArtifactType:
-		return nil, v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: config media type %q, want %s", h, m.Config.MediaType, ArtifactType)
+		return v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: config media type %q, want %s", h, m.Config.MediaType, ArtifactType)
 	case len(m.Layers) != 1:
-		return nil, v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: %d layers, want exactly one envelope", h, len(m.Layers))
+		return v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: %d layers, want exactly one envelope", h, len(m.Layers))
 	}
 	layer := m.Layers[0]
 	if mt := string(layer.MediaType); mt != MediaTypeJWS && mt != MediaTypeCOSE {
-		return nil, v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: envelope media type %q, want %s or %s", h, mt, MediaTypeJWS, MediaTypeCOSE)
+		return v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: envelope media type %q, want %s or %s", h, mt, MediaTypeJWS, MediaTypeCOSE)
 	}
 	if layer.Size > maxSignatureBlob {
-		return nil, v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: envelope of %d bytes, more than %d", h, layer.Size, maxSignatureBlob)
+		return v1.Descriptor{}, nil, fmt.Errorf("signature manifest %s: envelope of %d bytes, more than %d", h, layer.Size, maxSignatureBlob)
 	}
 	blob, err := t.Blob(ctx, layer.Digest, maxSignatureBlob)
 	if err != nil {
-		return nil, v1.Descriptor{}, nil, fmt.Errorf("signature envelope %s: %w", layer.Digest, err)
+		return v1.Descriptor{}, nil, fmt.Errorf("signature envelope %s: %w", layer.Digest, err)
 	}
 	if int64(len(blob)) != layer.Size {
-		return nil, v1.Descriptor{}, nil, fmt.Errorf("signature envelope %s: %d bytes, the manifest says %d", layer.Digest, len(blob), layer.Size)
+		return v1.Descriptor{}, nil, fmt.Errorf("signature envelope %s: %d bytes, the manifest says %d", layer.Digest, len(blob), layer.Size)
 	}
-	return &m, layer, blob, nil
+	return layer, blob, nil
 }
 
 // emptyJSON is the notation signature manifest's config: the OCI empty

@@ -289,7 +289,7 @@ func Verify(ctx context.Context, t *image.Target, opts VerifyOptions) (*Report, 
 			r.Signatures = append(r.Signatures, SignatureResult{Manifest: d.Digest.String(), Reason: err.Error(), Err: err})
 			continue
 		}
-		_, layer, blob, err := readSignature(ctx, t, d.Digest)
+		layer, blob, err := readSignature(ctx, t, d.Digest)
 		if err != nil {
 			r.Signatures = append(r.Signatures, SignatureResult{Manifest: d.Digest.String(), Reason: err.Error(), Err: err})
 			continue

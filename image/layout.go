@@ -175,8 +175,8 @@ func (ls *layoutStore) blobPath(h v1.Hash) string {
 }
 
 func (ls *layoutStore) blob(_ context.Context, h v1.Hash, max int64) ([]byte, error) {
-	if h.Algorithm != "sha256" || len(h.Hex) != 64 {
-		return nil, fmt.Errorf("unsupported digest %s", h)
+	if err := hashOK(h); err != nil {
+		return nil, err
 	}
 	b, err := boundedio.ReadFile(ls.blobPath(h), max)
 	if err != nil {

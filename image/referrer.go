@@ -32,7 +32,7 @@ func (t *Target) Referrers(ctx context.Context) ([]v1.Descriptor, error) {
 // Manifest fetches a manifest of the image's repository (or layout) by
 // digest; the content is checked against the digest.
 func (t *Target) Manifest(ctx context.Context, h v1.Hash) ([]byte, error) {
-	if _, err := hashOK(h); err != nil {
+	if err := hashOK(h); err != nil {
 		return nil, err
 	}
 	return t.store.manifest(ctx, h)
@@ -41,17 +41,19 @@ func (t *Target) Manifest(ctx context.Context, h v1.Hash) ([]byte, error) {
 // Blob fetches a blob by digest, at most max bytes; the content is
 // checked against the digest.
 func (t *Target) Blob(ctx context.Context, h v1.Hash, max int64) ([]byte, error) {
-	if _, err := hashOK(h); err != nil {
+	if err := hashOK(h); err != nil {
 		return nil, err
 	}
 	return t.store.blob(ctx, h, max)
 }
 
-func hashOK(h v1.Hash) (v1.Hash, error) {
+// hashOK refuses a digest other than sha256 (the only one toto reads or
+// names blob files by).
+func hashOK(h v1.Hash) error {
 	if h.Algorithm != "sha256" || len(h.Hex) != 64 {
-		return h, fmt.Errorf("unsupported digest %q", h)
+		return fmt.Errorf("unsupported digest %q", h)
 	}
-	return h, nil
+	return nil
 }
 
 // Referrer is an OCI image manifest to attach to an image, built by the

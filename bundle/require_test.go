@@ -1,8 +1,10 @@
 package bundle
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
@@ -86,4 +88,14 @@ func (l refusingLog) URL() string { return "test:" }
 func (l refusingLog) Append(context.Context, transparency.Entry) (*protorekor.TransparencyLogEntry, error) {
 	l.t.Error("the log was called")
 	return nil, errors.New("refused")
+}
+
+// A signature longer than any key makes is refused as too large, not cut
+// short and reported as not verifying.
+func TestMultiKeySignatureTooLarge(t *testing.T) {
+	big := bytes.NewReader(make([]byte, maxSignatureSize+1))
+	err := newMultiKey(nil).VerifySignature(big, bytes.NewReader([]byte("msg")))
+	if err == nil || !strings.Contains(err.Error(), "signature larger than") {
+		t.Fatalf("err = %v, want signature larger than %d bytes", err, maxSignatureSize)
+	}
 }

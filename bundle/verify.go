@@ -671,9 +671,13 @@ func (m *multiKey) VerifySignature(sig, message io.Reader, opts ...signature.Ver
 	m.mu.Lock()
 	m.called = true
 	m.mu.Unlock()
-	s, err := io.ReadAll(io.LimitReader(sig, maxSignatureSize))
+	s, err := io.ReadAll(io.LimitReader(sig, maxSignatureSize+1))
 	if err != nil {
 		return err
+	}
+	if len(s) > maxSignatureSize {
+		// Cut short it would only fail to verify, saying nothing of why.
+		return fmt.Errorf("signature larger than %d bytes", maxSignatureSize)
 	}
 	// A message signature verified with an artifact digest comes with
 	// the digest as an option and an empty message.

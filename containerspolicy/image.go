@@ -128,12 +128,9 @@ func (img Image) Scopes() []string {
 // the policy's default (scope "default").
 func (p *Policy) RequirementsFor(img Image) (Requirements, string) {
 	if scopes, ok := p.Transports[img.Transport]; ok {
-		if r, ok := scopes[img.identity()]; ok {
-			return r, img.identity()
-		}
-		for _, ns := range img.namespaces() {
-			if r, ok := scopes[ns]; ok {
-				return r, ns
+		for _, scope := range img.Scopes() {
+			if r, ok := scopes[scope]; ok {
+				return r, scope
 			}
 		}
 		if r, ok := scopes[""]; ok {

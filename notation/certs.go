@@ -65,11 +65,10 @@ type CertificateOptions struct {
 // their keys: what notation needs to sign (leaf key + chain leaf,CA) and
 // to verify (the CA in a trust store of type ca).
 type Certificates struct {
-	CA     *x509.Certificate
-	CAKey  crypto.Signer
-	Leaf   *x509.Certificate
-	Key    crypto.Signer
-	Issued time.Time
+	CA    *x509.Certificate
+	CAKey crypto.Signer
+	Leaf  *x509.Certificate
+	Key   crypto.Signer
 }
 
 // GenerateCertificates makes a self-signed CA (basicConstraints CA,
@@ -151,7 +150,7 @@ func GenerateCertificates(opts CertificateOptions) (*Certificates, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Certificates{CA: ca, CAKey: caKey, Leaf: leaf, Key: key, Issued: nb}, nil
+	return &Certificates{CA: ca, CAKey: caKey, Leaf: leaf, Key: key}, nil
 }
 
 func newKey(kt KeyType) (crypto.Signer, error) {

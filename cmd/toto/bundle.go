@@ -263,6 +263,11 @@ Writes OUT atomically, or stdout.`,
 			if stmtPath == "" {
 				return errors.New("--statement is required")
 			}
+			// Checked before the key is unlocked and the signature is
+			// logged: a Rekor entry is permanent.
+			if createJSON && (out == "" || out == "-") {
+				return errors.New("--json prints a summary on stdout: give -o FILE for the bundle")
+			}
 			k, err := loadPrivate(keyPath)
 			if err != nil {
 				return err
@@ -287,9 +292,6 @@ Writes OUT atomically, or stdout.`,
 			}
 			b = append(b, '\n')
 			if out == "" || out == "-" {
-				if createJSON {
-					return errors.New("--json prints a summary on stdout: give -o FILE for the bundle")
-				}
 				_, err := cmd.OutOrStdout().Write(b)
 				return err
 			}

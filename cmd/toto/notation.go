@@ -385,7 +385,7 @@ func parseDN(s string) (pkix.Name, error) {
 }
 
 func readCerts(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path)
 	if err != nil {
 		return nil, err
 	}

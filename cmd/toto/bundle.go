@@ -268,6 +268,10 @@ Writes OUT atomically, or stdout.`,
 			if createJSON && (out == "" || out == "-") {
 				return errors.New("--json prints a summary on stdout: give -o FILE for the bundle")
 			}
+			opts, err := lf.options()
+			if err != nil {
+				return err
+			}
 			k, err := loadPrivate(keyPath)
 			if err != nil {
 				return err
@@ -281,10 +285,6 @@ Writes OUT atomically, or stdout.`,
 				data, pt = env.Payload(), env.PayloadType
 			} else if !jsonObject(data) {
 				return fmt.Errorf("%s: not a JSON document", stmtPath)
-			}
-			opts, err := lf.options()
-			if err != nil {
-				return err
 			}
 			b, err := bundle.CreateWith(cmd.Context(), k, pt, data, opts)
 			if err != nil {

@@ -171,6 +171,10 @@ Flags of the other formats are a usage error.`,
 			if err := flagsNotFor(cmd, "to --format sigstore (they are for the other formats)", slices.Concat(simpleSignFlagNames, notationSignFlagNames)...); err != nil {
 				return err
 			}
+			bo, err := lf.options()
+			if err != nil {
+				return err
+			}
 			k, err := loadPrivateKey(keyPath)
 			if err != nil {
 				return err
@@ -180,10 +184,6 @@ Flags of the other formats are a usage error.`,
 				return err
 			}
 			warnTag(cmd, t)
-			bo, err := lf.options()
-			if err != nil {
-				return err
-			}
 			a, err := image.Sign(cmd.Context(), t, k, image.SignOptions{Bundle: bo})
 			if err != nil {
 				return attachFailed(err)
@@ -219,6 +219,10 @@ https://slsa.dev/provenance/v1, https://in-toto.io/attestation/link/v0.3.`,
 			if predType == "" || predPath == "" {
 				return errors.New("--predicate-type and --predicate are required")
 			}
+			bo, err := lf.options()
+			if err != nil {
+				return err
+			}
 			k, err := loadPrivateKey(keyPath)
 			if err != nil {
 				return err
@@ -235,10 +239,6 @@ https://slsa.dev/provenance/v1, https://in-toto.io/attestation/link/v0.3.`,
 				return err
 			}
 			warnTag(cmd, t)
-			bo, err := lf.options()
-			if err != nil {
-				return err
-			}
 			a, err := image.Attest(cmd.Context(), t, k, predType, pred, image.SignOptions{Bundle: bo})
 			if err != nil {
 				return attachFailed(fmt.Errorf("%s: %w", predPath, err))

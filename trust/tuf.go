@@ -199,14 +199,14 @@ func (t TUF) Fetch(ctx context.Context) (*Root, *RootInfo, error) {
 		root.LayoutTarget = name
 	}
 	for _, name := range owners {
-		k, err := t.key(ctx, up, name, get)
+		k, err := keyTarget(name, get)
 		if err != nil {
 			return nil, nil, err
 		}
 		root.LayoutOwners = append(root.LayoutOwners, k)
 	}
 	for _, name := range prefixed(top, TargetKeysDir) {
-		k, err := t.key(ctx, up, name, get)
+		k, err := keyTarget(name, get)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -288,7 +288,8 @@ func prefixed(top map[string]*metadata.TargetFiles, prefix string) []string {
 	return out
 }
 
-func (t TUF) key(ctx context.Context, up *updater.Updater, name string, get func(string) ([]byte, error)) (*keys.Key, error) {
+// keyTarget reads the target name with get and parses it as a public key.
+func keyTarget(name string, get func(string) ([]byte, error)) (*keys.Key, error) {
 	b, err := get(name)
 	if err != nil {
 		return nil, err

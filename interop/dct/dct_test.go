@@ -291,7 +291,7 @@ func TestDelegationOutsidePaths(t *testing.T) {
 // 0 with the signed digest, 1 for a tag whose registry digest differs, and
 // --json with the decision.
 func TestCLI(t *testing.T) {
-	toto := buildToto(t)
+	toto := oracle.Toto(t)
 	e := newEnv(t)
 	good, size := e.push("v1")
 	e.sign("v1", good, size)
@@ -333,15 +333,4 @@ func TestCLI(t *testing.T) {
 	if rep.Verified || len(rep.Decision.Requirements) != 2 || rep.Decision.Requirements[0].Outcome != "satisfied" || rep.Decision.Requirements[1].Outcome != "violated" {
 		t.Fatalf("report %+v", rep)
 	}
-}
-
-func buildToto(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "toto")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/toto-dev/toto/cmd/toto")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }

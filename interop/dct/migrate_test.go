@@ -21,7 +21,7 @@ import (
 // verify --key and cosign v3 verify read; a tag whose registry digest
 // differs is listed and not re-signed (exit 1); --dry-run signs nothing.
 func TestMigrate(t *testing.T) {
-	toto := buildToto(t)
+	toto := oracle.Toto(t)
 	e := newEnv(t)
 	d1, s1 := e.push("v1")
 	e.sign("v1", d1, s1)

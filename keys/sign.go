@@ -101,24 +101,9 @@ func (k *Key) Verify(data, sig []byte) error {
 		return nil
 	case *rsa.PublicKey:
 		sum := sha256.Sum256(data)
-		var err error
-		switch k.Scheme {
-		case SchemeRSAPSS:
-			err = rsa.VerifyPSS(pub, crypto.SHA256, sum[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
-		case SchemeRSAPKCS1v15:
-			err = rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig)
-		default:
-			return fmt.Errorf("%w: scheme %q", ErrUnsupported, k.Scheme)
-		}
-		if err != nil {
-			return ErrBadSignature
-		}
-		return nil
+		return k.VerifyDigest(crypto.SHA256, sum[:], sig)
 	case *ecdsa.PublicKey:
-		if !ecdsa.VerifyASN1(pub, ecdsaDigest(pub, data), sig) {
-			return ErrBadSignature
-		}
-		return nil
+		return k.VerifyDigest(ecdsaHash(pub), ecdsaDigest(pub, data), sig)
 	}
 	return fmt.Errorf("%w: public key type %T", ErrUnsupported, k.pub)
 }

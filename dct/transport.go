@@ -59,7 +59,7 @@ func (b *limitBody) Close() error { return b.rc.Close() }
 type tokenTransport struct {
 	rt    http.RoundTripper
 	mu    sync.Mutex
-	token map[string]string // challenge → token
+	token map[string]string // notary server host → token
 }
 
 func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {

@@ -71,8 +71,9 @@ func TestTrustCeremonyAndVerify(t *testing.T) {
 	mustToto(t, dir, "trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key")
 	mustToto(t, dir, verify...)
 
-	// Offline: the cache serves until it expires; a tampered target is an
-	// input error.
+	// Server down: online verification is an input error (unreachable),
+	// --tuf-offline verifies from the cache; --tuf-root with --layout-key
+	// is a usage error.
 	srv.Close()
 	if r := runToto(t, dir, verify...); r.Code != 2 || !strings.Contains(r.Stderr, "unreachable") {
 		t.Fatalf("server down: exit %d %s", r.Code, r.Stderr)

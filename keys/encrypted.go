@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
 	"github.com/youmark/pkcs8"
@@ -132,11 +133,7 @@ func parseSigstoreEncrypted(block *pem.Block, opts LoadOptions) (*Key, error) {
 		return nil, fmt.Errorf("%w: %s: kdf %q, cipher %q (want scrypt, nacl/secretbox)", ErrUnsupported, what, env.KDF.Name, env.Cipher.Name)
 	}
 	p := [3]int{env.KDF.Params.N, env.KDF.Params.R, env.KDF.Params.P}
-	known := false
-	for _, q := range sigstoreScryptParams {
-		known = known || p == q
-	}
-	if !known {
+	if !slices.Contains(sigstoreScryptParams, p) {
 		return nil, fmt.Errorf("%w: %s: scrypt parameters N=%d r=%d p=%d", ErrUnsupported, what, p[0], p[1], p[2])
 	}
 	if len(env.Cipher.Nonce) != 24 || len(env.Ciphertext) == 0 || len(env.KDF.Salt) == 0 {

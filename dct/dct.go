@@ -445,12 +445,12 @@ func Decision(ref string, res *Result, err error) decision.Decision {
 	if res != nil && res.Digest != "" {
 		d.Subject = res.Ref()
 	}
-	main := decision.Check("Docker Content Trust signature of "+ref, decision.Enforce, withoutSigner(err))
-	d.Requirements = append(d.Requirements, main)
+	tagErr := withoutSigner(err)
+	d.Requirements = append(d.Requirements, decision.Check("Docker Content Trust signature of "+ref, decision.Enforce, tagErr))
 	if res != nil {
 		for _, r := range res.RequiredSigners {
 			name := "Docker Content Trust signer " + r
-			if withoutSigner(err) != nil {
+			if tagErr != nil {
 				d.Requirements = append(d.Requirements, decision.Skip(name, decision.Enforce, "the tag did not verify"))
 				continue
 			}

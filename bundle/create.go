@@ -20,6 +20,7 @@ import (
 
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/link"
 	"github.com/toto-dev/toto/timestamp"
 	"github.com/toto-dev/toto/transparency"
 )
@@ -155,10 +156,6 @@ func samePublicKey(a, b crypto.PublicKey) bool {
 	return err1 == nil && err2 == nil && bytes.Equal(da, db)
 }
 
-// linkPredicateType is the in-toto link attestation predicate (package
-// link's PredicateType), which the layout verifier reads as a link.
-const linkPredicateType = "https://in-toto.io/attestation/link/v0.3"
-
 // inTotoMetadata reports whether payload is an in-toto link or layout (or
 // a link attestation), which a layout verifies with the functionary's
 // in-toto key and scheme.
@@ -177,7 +174,7 @@ func inTotoMetadata(payloadType string, payload []byte) bool {
 	case "link", "layout":
 		return true
 	}
-	return probe.PredicateType == linkPredicateType
+	return probe.PredicateType == link.PredicateType
 }
 
 // build makes a keyed v0.3 bundle with one DSSE signature and the public

@@ -289,9 +289,9 @@ func lookup(tag name.Tag, opts Options) (*Result, error) {
 		s, ok := bySigner[r]
 		switch {
 		case !ok:
-			errs = append(errs, fmt.Errorf("%w: %s did not sign %s:%s", ErrSigner, r, gun, res.Tag))
+			errs = append(errs, &signerError{role: r, err: fmt.Errorf("%w: %s did not sign %s:%s", ErrSigner, r, gun, res.Tag)})
 		case s.Digest != res.Digest:
-			errs = append(errs, fmt.Errorf("%w: %s signs %s:%s as %s, %s as %s", ErrSigner, r, gun, res.Tag, s.Digest, res.Role, res.Digest))
+			errs = append(errs, &signerError{role: r, err: fmt.Errorf("%w: %s signs %s:%s as %s, %s as %s", ErrSigner, r, gun, res.Tag, s.Digest, res.Role, res.Digest)})
 		}
 	}
 	return res, errors.Join(errs...)
@@ -472,9 +472,20 @@ func withoutSigner(err error) error {
 	return errors.Join(rest...)
 }
 
+// signerError is the ErrSigner failure of one required signer role.
+type signerError struct {
+	role string
+	err  error
+}
+
+func (e *signerError) Error() string { return e.err.Error() }
+func (e *signerError) Unwrap() error { return e.err }
+
+// signerErr is err's failure of the required signer role, if any.
 func signerErr(err error, role string) error {
 	for _, e := range split(err) {
-		if errors.Is(e, ErrSigner) && strings.Contains(e.Error(), ": "+role+" ") {
+		var se *signerError
+		if errors.As(e, &se) && se.role == role {
 			return e
 		}
 	}

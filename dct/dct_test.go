@@ -271,7 +271,7 @@ func TestDecision(t *testing.T) {
 }
 
 func wrapSigner(role string) error {
-	return fmt.Errorf("%w: %s did not sign r/a:1", ErrSigner, role)
+	return &signerError{role: role, err: fmt.Errorf("%w: %s did not sign r/a:1", ErrSigner, role)}
 }
 
 // TestServerBadMetadata: a notary server answering with malformed or

@@ -721,50 +721,31 @@ func readFile(p string) ([]byte, error) {
 	return b, err
 }
 
-func readRoot(p string) (*metadata.Metadata[metadata.RootType], error) {
+// read reads and parses one metadata file of role type T.
+func read[T metadata.Roles](p string) (*metadata.Metadata[T], error) {
 	b, err := readFile(p)
 	if err != nil {
 		return nil, err
 	}
-	m, err := (&metadata.Metadata[metadata.RootType]{}).FromBytes(b)
+	m, err := (&metadata.Metadata[T]{}).FromBytes(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	return m, nil
+}
+
+func readRoot(p string) (*metadata.Metadata[metadata.RootType], error) {
+	return read[metadata.RootType](p)
 }
 
 func readTargets(p string) (*metadata.Metadata[metadata.TargetsType], error) {
-	b, err := readFile(p)
-	if err != nil {
-		return nil, err
-	}
-	m, err := (&metadata.Metadata[metadata.TargetsType]{}).FromBytes(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
-	}
-	return m, nil
+	return read[metadata.TargetsType](p)
 }
 
 func readSnapshot(p string) (*metadata.Metadata[metadata.SnapshotType], error) {
-	b, err := readFile(p)
-	if err != nil {
-		return nil, err
-	}
-	m, err := (&metadata.Metadata[metadata.SnapshotType]{}).FromBytes(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
-	}
-	return m, nil
+	return read[metadata.SnapshotType](p)
 }
 
 func readTimestamp(p string) (*metadata.Metadata[metadata.TimestampType], error) {
-	b, err := readFile(p)
-	if err != nil {
-		return nil, err
-	}
-	m, err := (&metadata.Metadata[metadata.TimestampType]{}).FromBytes(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
-	}
-	return m, nil
+	return read[metadata.TimestampType](p)
 }

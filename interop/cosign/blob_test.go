@@ -11,12 +11,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/toto-dev/toto/internal/oracle"
@@ -29,47 +26,12 @@ import (
 // imports, and toto loads cosign's encrypted keys and writes the same
 // public-key hint.
 
-var (
-	blobTotoOnce sync.Once
-	blobTotoPath string
-	blobTotoErr  error
-)
-
-// blobToto builds toto once for these tests.
-func blobToto(t *testing.T) string {
-	t.Helper()
-	blobTotoOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "toto-interop-blob")
-		if err != nil {
-			blobTotoErr = err
-			return
-		}
-		blobTotoPath = filepath.Join(dir, "toto")
-		out, err := exec.Command("go", "build", "-o", blobTotoPath, "github.com/toto-dev/toto/cmd/toto").CombinedOutput()
-		if err != nil {
-			blobTotoErr = errors.New(string(out))
-		}
-	})
-	if blobTotoErr != nil {
-		t.Fatalf("build toto: %v", blobTotoErr)
-	}
-	return blobTotoPath
-}
-
 // blobRun runs toto in dir with extra environment and returns its output
 // and exit code.
 func blobRun(t *testing.T, dir string, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	r := oracle.Run(t, dir, env, blobToto(t), args...)
-	code := 0
-	if r.Err != nil {
-		var ee *exec.ExitError
-		if !errors.As(r.Err, &ee) {
-			t.Fatalf("toto %v: %v", args, r.Err)
-		}
-		code = ee.ExitCode()
-	}
-	return r.Stdout, r.Stderr, code
+	r := runToto(t, dir, env, args...)
+	return r.Stdout, r.Stderr, r.Code
 }
 
 func blobMust(t *testing.T, dir string, env []string, args ...string) string {

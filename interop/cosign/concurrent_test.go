@@ -30,7 +30,7 @@ func (e *env) attestInParallel(ref string) ([]totoResult, []string) {
 	var wg sync.WaitGroup
 	for i := range types {
 		types[i] = fmt.Sprintf("https://example.com/parallel/%d", i)
-		cmd := exec.Command(totoBin, "image", "attest", "--key", "toto.key", "--predicate-type", types[i], "--predicate", pred, ref)
+		cmd := exec.Command(oracle.Toto(e.t), "image", "attest", "--key", "toto.key", "--predicate-type", types[i], "--predicate", pred, ref)
 		cmd.Dir = e.dir
 		var out, errb strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &errb

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,24 +17,10 @@ import (
 	"github.com/toto-dev/toto/keys"
 )
 
-// totoBin is toto built once for the package, in TestMain.
-var totoBin string
-
+// TestMain removes the toto that oracle.Toto built for the package's tests.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "toto-interop-cosign")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	totoBin = filepath.Join(dir, "toto")
-	build := exec.Command("go", "build", "-o", totoBin, "github.com/toto-dev/toto/cmd/toto")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build toto:", err)
-		os.Exit(2)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	oracle.RemoveToto()
 	os.Exit(code)
 }
 
@@ -140,12 +125,19 @@ type totoResult struct {
 // toto runs the toto binary in the work folder.
 func (e *env) toto(args ...string) totoResult {
 	e.t.Helper()
-	r := oracle.Run(e.t, e.dir, nil, totoBin, args...)
+	return runToto(e.t, e.dir, nil, args...)
+}
+
+// runToto runs toto (oracle.Toto) in dir with extra environment; an exit
+// code is a result, failing to run it fails the test.
+func runToto(t *testing.T, dir string, env []string, args ...string) totoResult {
+	t.Helper()
+	r := oracle.Run(t, dir, env, oracle.Toto(t), args...)
 	code := 0
 	if r.Err != nil {
 		var ee *exec.ExitError
 		if !errors.As(r.Err, &ee) {
-			e.t.Fatalf("toto %v: %v", args, r.Err)
+			t.Fatalf("toto %v: %v", args, r.Err)
 		}
 		code = ee.ExitCode()
 	}

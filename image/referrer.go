@@ -105,10 +105,7 @@ func (t *Target) Attach(ctx context.Context, r Referrer) (v1.Descriptor, error) 
 	}
 	at := r.ArtifactType
 	if at == "" {
-		at = m.ArtifactType
-	}
-	if at == "" {
-		at = string(m.Config.MediaType)
+		at = artifactTypeOf(&m)
 	}
 	if at == "" {
 		return v1.Descriptor{}, errors.New("attach: referrer without an artifact type")

@@ -229,11 +229,7 @@ func (ls *layoutStore) referrers(ctx context.Context, subject v1.Hash) ([]v1.Des
 		if m == nil || m.Subject.Digest != subject {
 			continue
 		}
-		at := m.ArtifactType
-		if at == "" {
-			at = string(m.Config.MediaType)
-		}
-		out = append(out, v1.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size, ArtifactType: at, Annotations: m.Annotations})
+		out = append(out, v1.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size, ArtifactType: artifactTypeOf(m), Annotations: m.Annotations})
 	}
 	return out, nil
 }

@@ -48,13 +48,25 @@ func TestNotationCLI(t *testing.T) {
 
 	// Another CA in the store: exit 1, with the reason.
 	mustToto(t, dir, "notation", "generate-cert", "--out", "other")
-	other, _ := os.ReadFile(filepath.Join(dir, "other", "ca.crt"))
-	os.WriteFile(filepath.Join(store, "ca.crt"), other, 0o644)
+	other, err := os.ReadFile(filepath.Join(dir, "other", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(store, "ca.crt"), other, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r = runToto(t, dir, "notation", "verify", "--policy", "trustpolicy.json", "--trust-store", "truststore", ref)
 	if r.Code != 1 || !strings.Contains(r.Stderr, "does not contain any trusted certificate") {
 		t.Fatalf("untrusted: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
-	os.WriteFile(filepath.Join(dir, "bad.json"), []byte(strings.Replace(policy, `"name": "app",`, `"name": "app", "name": "b",`, 1)), 0o644)
+	// A duplicate member: exit 2 for the policy, not for a missing file.
+	bad := strings.Replace(policy, `"name": "app",`, `"name": "app", "name": "b",`, 1)
+	if bad == policy {
+		t.Fatal("the policy has no \"name\": \"app\", member to duplicate")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bad.json"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"notation", "verify", "--policy", "bad.json", "--trust-store", "truststore", ref},
 		{"notation", "verify", "--trust-store", "truststore", ref},

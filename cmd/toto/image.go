@@ -429,12 +429,11 @@ lookaside server error).`,
 				if opts.TrustedRoot == nil {
 					opts.TrustedRoot = tr.SigstoreTrustedRoot
 				}
-				trusted = opts.Keys
 			}
 			if err := opts.Check(); err != nil {
 				return fmt.Errorf("--require-tlog/--require-timestamp need --trusted-root: %w", err)
 			}
-			if len(trusted) == 0 && opts.TrustedRoot == nil {
+			if len(opts.Keys) == 0 && opts.TrustedRoot == nil {
 				return errors.New("give trusted keys with --key, --layout and --layout-key, or --tuf-root and --tuf-url")
 			}
 			for _, ty := range types {

@@ -307,7 +307,7 @@ Writes OUT atomically, or stdout.`,
 		},
 	}
 	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "private key file")
-	cmd.Flags().StringVarP(&stmtPath, "statement", "s", "", "JSON document to sign (statement, link, layout)")
+	cmd.Flags().StringVar(&stmtPath, "statement", "", "JSON document to sign (statement, link, layout)")
 	cmd.Flags().StringVar(&payloadType, "payload-type", envelope.PayloadTypeInToto, "DSSE payloadType")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output file (default stdout)")
 	cmd.Flags().BoolVar(&createJSON, "json", false, "print a summary of the bundle written as JSON (needs -o)")

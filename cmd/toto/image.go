@@ -247,8 +247,8 @@ https://slsa.dev/provenance/v1, https://in-toto.io/attestation/link/v0.3.`,
 		},
 	}
 	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "private key file")
-	cmd.Flags().StringVarP(&predType, "predicate-type", "t", "", "predicate type URI")
-	cmd.Flags().StringVarP(&predPath, "predicate", "p", "", "predicate JSON file")
+	cmd.Flags().StringVar(&predType, "predicate-type", "", "predicate type URI")
+	cmd.Flags().StringVar(&predPath, "predicate", "", "predicate JSON file")
 	lf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd

@@ -74,7 +74,7 @@ ones to stop. With --dsse or --attest the preliminary link is DSSE.`,
 	env.register(f)
 	f.BoolVar(&jsonOut, "json", false, "print a JSON summary on stdout")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress or summary on stderr")
-	f.SetNormalizeFunc(pythonFlagNames)
+	f.SetNormalizeFunc(inTotoFlagNames)
 	return cmd
 }
 
@@ -130,7 +130,7 @@ The link is a Metablock unless --dsse or --attest is given.`,
 	f.StringVarP(&metadataTo, "metadata-directory", "d", ".", "directory to write the link to")
 	f.BoolVar(&jsonOut, "json", false, "print a JSON summary on stdout")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress or summary on stderr")
-	f.SetNormalizeFunc(pythonFlagNames)
+	f.SetNormalizeFunc(inTotoFlagNames)
 	return cmd
 }
 

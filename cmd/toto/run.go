@@ -41,6 +41,8 @@ func newRunCmd() *cobra.Command {
 		env        envFlags
 		timeout    time.Duration
 		noStreams  bool
+		recStreams bool
+		noCommand  bool
 		streamCap  int64
 		jsonOut    bool
 		quiet      bool
@@ -83,6 +85,12 @@ Exit status: the command's own status (a link is written even if it failed),
 			}
 			if step == "" {
 				return errors.New("--step NAME is required")
+			}
+			if noCommand && len(command) > 0 {
+				return errors.New("--no-command (-x) and a command after \"--\" are exclusive")
+			}
+			if recStreams && noStreams {
+				return errors.New("--record-streams (-s) and --no-streams are exclusive")
 			}
 			hash, err := af.options()
 			if err != nil {
@@ -187,12 +195,14 @@ Exit status: the command's own status (a link is written even if it failed),
 	env.register(f)
 	f.DurationVar(&timeout, "timeout", 0, "kill the command after this long, e.g. 90s or 10m (default: no limit)")
 	f.BoolVar(&noStreams, "no-streams", false, "do not record stdout and stderr (they are still shown)")
+	f.BoolVarP(&recStreams, "record-streams", "s", false, "record stdout and stderr (the default; in-toto-run's flag)")
+	f.BoolVarP(&noCommand, "no-command", "x", false, "run no command, record materials and products only (as giving no command)")
 	f.Int64Var(&streamCap, "stream-limit", runner.DefaultMaxCapture, "record at most this many bytes of stdout and of stderr")
 	f.StringVarP(&metadataTo, "metadata-directory", "d", ".", "directory to write the link to")
 	f.BoolVar(&jsonOut, "json", false, "print a JSON summary on stdout (the command's stdout then goes to stderr)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress or summary on stderr")
 	f.StringVar(&sbomFlag, "sbom", "", "also write a signed SBOM attestation of the products: spdx or cyclonedx")
-	f.SetNormalizeFunc(pythonFlagNames)
+	f.SetNormalizeFunc(inTotoFlagNames)
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
 }
@@ -219,17 +229,6 @@ func writeProductsSBOM(ctx context.Context, dir, base string, l *link.Link, f sb
 	}
 	p := filepath.Join(dir, fmt.Sprintf("%s.%s.sbom.json", l.Name, keys.ShortID(key.ID())))
 	return p, atomicfile.Write(p, b, 0o644)
-}
-
-// pythonFlagNames accepts in-toto-run's long flag names too.
-func pythonFlagNames(_ *pflag.FlagSet, name string) pflag.NormalizedName {
-	switch name {
-	case "step-name":
-		name = "step"
-	case "signing-key":
-		name = "key"
-	}
-	return pflag.NormalizedName(name)
 }
 
 // commandAfterDash returns the arguments after "--" and refuses stray

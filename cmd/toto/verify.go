@@ -104,7 +104,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	fl.StringVar(&f.links, "links", ".", "folder holding the link files")
 	// in-toto-verify's name for it, so that its command lines work.
 	fl.StringVarP(&f.links, "link-dir", "d", ".", "alias of --links (in-toto-verify's name)")
-	fl.StringArrayVarP(&f.params, "param", "p", nil, "layout parameter NAME=VALUE (repeatable)")
+	fl.StringArrayVar(&f.params, "param", nil, "layout parameter NAME=VALUE (repeatable)")
 	fl.StringVar(&f.workdir, "workdir", ".", "folder inspections see (a temporary copy of it)")
 	fl.DurationVar(&f.timeout, "inspection-timeout", verifier.DefaultInspectionTimeout, "bound each inspection (recording, command, recording) and the copy of --workdir to this long")
 	fl.BoolVar(&f.subInspections, "run-sublayout-inspections", false, "also run inspections of sublayouts signed by a functionary rather than a layout owner (their commands run with your rights)")
@@ -115,6 +115,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	fl.StringVar(&f.names, "names", "", "layout source (YAML) whose functionaries name the keys in the HTML report")
 	fl.IntVar(&f.maxList, "max-list", 20, "show at most this many artifacts or failures per list in text and HTML")
 	fl.StringVar(&f.inspLinks, "inspection-links", "", "write the (unsigned) links inspections recorded to this folder, as <name>.link")
+	fl.SetNormalizeFunc(inTotoFlagNames)
 	f.tuf.register(cmd, "take the layout and its owners' keys from that TUF repository")
 	fl.StringVar(&f.layoutTarget, "layout-target", trust.TargetLayout, "TUF target holding the root layout")
 	return cmd

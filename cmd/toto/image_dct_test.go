@@ -61,3 +61,31 @@ func TestImageVerifyDCTOffline(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 }
+
+// TestImageMigrateDCTUsage: migrate-dct's format flags are checked before
+// any trust data is read (exit 2).
+func TestImageMigrateDCTUsage(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown format", []string{"--format", "simple-signing", "--key", "k"}, `--format "simple-signing": want sigstore or notation`},
+		{"chain with sigstore", []string{"--key", "k", "--cert-chain", "c.pem"}, "--cert-chain does not apply to --format sigstore"},
+		{"rekor with notation", []string{"--format", "notation", "--key", "k", "--cert-chain", "c.pem", "--rekor-url", "http://127.0.0.1:1"}, "--rekor-url does not apply to --format notation"},
+		{"notation without chain", []string{"--format", "notation", "--key", "k"}, "--key and --cert-chain are required"},
+		{"notation key missing", []string{"--format", "notation", "--key", "missing.key", "--cert-chain", "c.pem"}, "missing.key"},
+		{"dry run with signing flags", []string{"--dry-run", "--envelope", "cose"}, "--envelope does not apply with --dry-run"},
+		{"no key", nil, "give --key KEY to sign with, or --dry-run"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"image", "migrate-dct", "--dct-offline", "--dct-trust-dir", dir}, tc.args...)
+			r := runToto(t, dir, append(args, "127.0.0.1:1/app")...)
+			if r.Code != 2 || !strings.Contains(r.Stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", r.Code, r.Stderr, tc.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
@@ -62,36 +63,49 @@ func (f *notationSignFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.metadata, "user-metadata", nil, "notation: KEY=VALUE added to the signed payload (repeatable)")
 }
 
-// notationSign signs IMAGE with a notation signature and attaches it.
-func notationSign(cmd *cobra.Command, ref string, f *notationSignFlags, asJSON bool) error {
+// signer loads the key, chain and options the flags name, and returns
+// what signs one image with them (toto image sign --format notation, and
+// migrate-dct --format notation for every tag).
+func (f *notationSignFlags) signer() (func(context.Context, *image.Target) (*notation.Signed, error), error) {
 	if f.keyPath == "" || f.chainPath == "" {
-		return errors.New("--key and --cert-chain are required")
+		return nil, errors.New("--key and --cert-chain are required")
 	}
 	k, err := loadPrivate(f.keyPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	keyPEM, err := k.MarshalPEM(true)
 	if err != nil {
-		return fmt.Errorf("%s: %w", f.keyPath, err)
+		return nil, fmt.Errorf("%s: %w", f.keyPath, err)
 	}
 	priv, err := corex509.ParsePrivateKeyPEM(keyPEM)
 	if err != nil {
-		return fmt.Errorf("%s: %w", f.keyPath, err)
+		return nil, fmt.Errorf("%s: %w", f.keyPath, err)
 	}
 	chain, err := readCerts(f.chainPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	opts := notation.SignOptions{Envelope: notation.Envelope(f.envelope), Expiry: f.expiry, TSAURL: f.tsaURL}
 	for _, p := range f.tsaRoots {
 		cs, err := readCerts(p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		opts.TSARoots = append(opts.TSARoots, cs...)
 	}
 	if opts.UserMetadata, err = parseMetadata(f.metadata); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, t *image.Target) (*notation.Signed, error) {
+		return notation.Sign(ctx, t, priv, chain, opts)
+	}, nil
+}
+
+// notationSign signs IMAGE with a notation signature and attaches it.
+func notationSign(cmd *cobra.Command, ref string, f *notationSignFlags, asJSON bool) error {
+	sign, err := f.signer()
+	if err != nil {
 		return err
 	}
 	t, err := openImage(cmd, ref)
@@ -99,7 +113,7 @@ func notationSign(cmd *cobra.Command, ref string, f *notationSignFlags, asJSON b
 		return err
 	}
 	warnTag(cmd, t)
-	s, err := notation.Sign(cmd.Context(), t, priv, chain, opts)
+	s, err := sign(cmd.Context(), t)
 	if err != nil {
 		if errors.Is(err, image.ErrNotAttached) {
 			return failed(err) // written, not listed: exit 1 as toto image sign

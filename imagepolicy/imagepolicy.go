@@ -86,6 +86,7 @@ type Requirement struct {
 
 	Sigstore *Sigstore `yaml:"sigstore"`
 	Notation *Notation `yaml:"notation"`
+	InToto   *InToto   `yaml:"intoto"`
 }
 
 // AtLeast is satisfied when N of Of are.
@@ -158,13 +159,13 @@ func Parse(data []byte) (*Policy, error) {
 
 func check(r *Requirement, at string) error {
 	kinds := 0
-	for _, set := range []bool{len(r.All) > 0, len(r.Any) > 0, r.AtLeast != nil, r.Sigstore != nil, r.Notation != nil} {
+	for _, set := range []bool{len(r.All) > 0, len(r.Any) > 0, r.AtLeast != nil, r.Sigstore != nil, r.Notation != nil, r.InToto != nil} {
 		if set {
 			kinds++
 		}
 	}
 	if kinds != 1 {
-		return fmt.Errorf("%w: %s: want exactly one of all, any, atLeast, sigstore, notation", ErrPolicy, at)
+		return fmt.Errorf("%w: %s: want exactly one of all, any, atLeast, sigstore, notation, intoto", ErrPolicy, at)
 	}
 	switch r.Action {
 	case "":
@@ -193,6 +194,8 @@ func check(r *Requirement, at string) error {
 		return fmt.Errorf("%w: %s.sigstore: no keys", ErrPolicy, at)
 	case r.Notation != nil && (r.Notation.TrustPolicy == "" || r.Notation.TrustStore == ""):
 		return fmt.Errorf("%w: %s.notation: trustPolicy and trustStore are required", ErrPolicy, at)
+	case r.InToto != nil:
+		return r.InToto.check(at)
 	}
 	return nil
 }
@@ -271,6 +274,8 @@ func (p *Policy) evaluate(ctx context.Context, t *image.Target, r *Requirement) 
 		return decision.AtLeast(r.AtLeast.N, or(name, fmt.Sprintf("at least %d of", r.AtLeast.N)), r.Action, cs...), err
 	case r.Sigstore != nil:
 		return p.sigstore(ctx, t, or(name, "sigstore signature"), r.Action, r.Sigstore)
+	case r.InToto != nil:
+		return p.intoto(ctx, t, or(name, "in-toto layout "+r.InToto.Layout), r.Action, r.InToto)
 	default:
 		return p.notation(ctx, t, or(name, "notation signature"), r.Action, r.Notation)
 	}

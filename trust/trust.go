@@ -4,9 +4,8 @@
 //
 // A Root gathers every kind of trust material toto's verifiers take:
 // layout owners' keys, keys trusted to sign artifacts directly, and a
-// Sigstore trusted root; the signature systems still to come (OpenPGP
-// keyrings for simple signing, notation trust stores, TUF-delivered
-// material) add their fields here. A Root comes from a Source: Files reads
+// Sigstore trusted root; from TUF also notation configurations (trust
+// policy and trust store) and OpenPGP keyrings for simple signing. A Root comes from a Source: Files reads
 // local files, TUF from a TUF repository (docs/trust.md).
 package trust
 
@@ -36,6 +35,12 @@ type Root struct {
 	// LayoutOwners like any other layout. LayoutTarget names it.
 	Layout       []byte
 	LayoutTarget string
+	// Notation are notation configurations (trust policy and trust
+	// store) by set name, from TUF targets under TargetNotationDir.
+	Notation map[string]*NotationConfig
+	// Keyrings are OpenPGP public keyrings by name, as read, from TUF
+	// targets under TargetKeyringsDir.
+	Keyrings map[string][]byte
 	// TUF describes the TUF metadata the Root came from; nil for Files.
 	TUF *RootInfo
 }

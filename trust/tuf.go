@@ -138,8 +138,9 @@ type RootInfo struct {
 
 // Root refreshes the metadata (or loads the cache, offline) and builds a
 // Root from the verified targets: layout owners from "toto/owners/",
-// keys from "toto/keys/", a Sigstore trusted root, and the signed root
-// layout (Root.Layout).
+// keys from "toto/keys/", a Sigstore trusted root, notation
+// configurations ("toto/notation/"), OpenPGP keyrings ("toto/keyrings/"),
+// and the signed root layout (Root.Layout).
 func (t TUF) Root(ctx context.Context) (*Root, error) {
 	r, _, err := t.Fetch(ctx)
 	return r, err
@@ -216,6 +217,43 @@ func (t TUF) Fetch(ctx context.Context) (*Root, *RootInfo, error) {
 		if root.SigstoreTrustedRoot, err = get(TargetSigstoreTrustedRoot); err != nil {
 			return nil, nil, err
 		}
+	}
+	for _, name := range prefixed(top, TargetNotationDir) {
+		set, rel, _, err := SplitNotationTarget(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := get(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if root.Notation == nil {
+			root.Notation = map[string]*NotationConfig{}
+		}
+		c := root.Notation[set]
+		if c == nil {
+			c = &NotationConfig{Certificates: map[string][]byte{}}
+			root.Notation[set] = c
+		}
+		if rel == "trustpolicy.json" {
+			c.TrustPolicy = b
+		} else {
+			c.Certificates[strings.TrimPrefix(rel, "truststore/")] = b
+		}
+	}
+	for _, name := range prefixed(top, TargetKeyringsDir) {
+		base := strings.TrimPrefix(name, TargetKeyringsDir)
+		if err := checkElem(base); err != nil {
+			return nil, nil, fmt.Errorf("%w: %s: %w", ErrBadTarget, name, err)
+		}
+		b, err := get(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if root.Keyrings == nil {
+			root.Keyrings = map[string][]byte{}
+		}
+		root.Keyrings[base] = b
 	}
 	if !t.NoLayout && len(root.LayoutOwners) == 0 {
 		return nil, nil, fmt.Errorf("%w: no layout owner keys (targets %s*)", ErrNoTarget, TargetOwnersDir)

@@ -293,6 +293,10 @@ With --tuf-root ROOT.json --tuf-url URL, the trusted keys (targets
 toto/keys/*.pub) and, unless --trusted-root is given, the Sigstore trusted
 root (toto/sigstore/trusted_root.json) come from that TUF repository, as
 refreshed and verified by go-tuf (see docs/trust.md); --key adds to them.
+With --containers-policy, --tuf-root makes every keyPath read from the TUF
+target toto/keyrings/BASENAME instead of the file; with --notation-policy,
+tuf:SET as the policy or --trust-store reads them from the targets under
+toto/notation/SET/.
 
 With --trusted-root, the log entries and timestamps a bundle carries must
 verify against the logs and timestamp authorities it lists.
@@ -352,16 +356,17 @@ lookaside server error).`,
 			"  toto image verify --layout root.layout --layout-key owner.pub oci-layout:./out\n" +
 			"  toto image verify --containers-policy /etc/containers/policy.json --registries-d /etc/containers/registries.d registry.example/app:1.4\n" +
 			"  toto image verify --notation-policy trustpolicy.json --trust-store ~/.config/notation/truststore registry.example/app@sha256:...\n" +
+			"  toto image verify --tuf-root root.json --tuf-url https://trust.example/ --notation-policy tuf:prod --trust-store tuf:prod registry.example/app@sha256:...\n" +
 			"  toto image verify --dct-server https://notary.docker.io --dct-signer alice docker.io/library/alpine:3.20\n" +
 			"  toto image verify --containers-policy policy.json --reference registry.example/app:1.4 --lookaside /srv/sigstore oci-layout:./out",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			keyModeFlags := []string{"key", "layout", "layout-key", "require-all", "type", "sbom-policy",
 				"trusted-root", "identity", "identity-regexp", "issuer", "issuer-regexp",
-				"require-tlog", "require-timestamp", "tuf-root", "tuf-url", "tuf-cache", "tuf-offline"}
+				"require-tlog", "require-timestamp"}
 			if df.selected() {
 				if err := flagsNotFor(cmd, "with --dct-server/--dct-offline: the trust data names the signers",
-					slices.Concat(keyModeFlags, policyOnlyFlagNames, notationVerifyFlagNames, []string{"containers-policy", "notation-policy", "policy"})...); err != nil {
+					slices.Concat(keyModeFlags, tufFlagNames, policyOnlyFlagNames, notationVerifyFlagNames, []string{"containers-policy", "notation-policy", "policy"})...); err != nil {
 					return err
 				}
 				return dctVerify(cmd, args[0], &df, asJSON)
@@ -371,7 +376,7 @@ lookaside server error).`,
 			}
 			if imgPolicy != "" {
 				if err := flagsNotFor(cmd, "with --policy: the policy names the keys and requirements",
-					slices.Concat(keyModeFlags, policyOnlyFlagNames, notationVerifyFlagNames, []string{"containers-policy", "notation-policy"})...); err != nil {
+					slices.Concat(keyModeFlags, tufFlagNames, policyOnlyFlagNames, notationVerifyFlagNames, []string{"containers-policy", "notation-policy"})...); err != nil {
 					return err
 				}
 				return imagePolicyVerify(cmd, args[0], imgPolicy, asJSON)
@@ -384,6 +389,9 @@ lookaside server error).`,
 					slices.Concat(keyModeFlags, notationVerifyFlagNames)...); err != nil {
 					return err
 				}
+				if err := keyringsFromTUF(cmd, &pf, &tuf); err != nil {
+					return err
+				}
 				return policyVerify(cmd, args[0], &pf, asJSON)
 			}
 			if nv.policyPath != "" {
@@ -391,6 +399,11 @@ lookaside server error).`,
 					slices.Concat(keyModeFlags, policyOnlyFlagNames)...); err != nil {
 					return err
 				}
+				cleanup, err := notationFromTUF(cmd, &nv, &tuf)
+				if err != nil {
+					return err
+				}
+				defer cleanup()
 				return notationVerify(cmd, args[0], &nv, asJSON)
 			}
 			if err := flagsNotFor(cmd, "without --containers-policy or --notation-policy", slices.Concat(policyOnlyFlagNames, notationVerifyFlagNames)...); err != nil {

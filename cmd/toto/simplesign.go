@@ -238,6 +238,8 @@ type policyFlags struct {
 	policyPath, reference string
 	attachments           bool
 	store                 storeFlags
+	// readKey reads a keyPath; nil reads the file (set for --tuf-root).
+	readKey func(string) ([]byte, error)
 }
 
 // policyOnlyFlagNames are the flags only --containers-policy takes.
@@ -287,7 +289,7 @@ func policyVerify(cmd *cobra.Command, ref string, f *policyFlags, asJSON bool) e
 			}
 		}
 	}
-	res := containerspolicy.EvaluateSignatures(policy, policy.LoadKeys(nil), si.policy, si.target.Digest(), sigs, containerspolicy.Options{})
+	res := containerspolicy.EvaluateSignatures(policy, policy.LoadKeys(f.readKey), si.policy, si.target.Digest(), sigs, containerspolicy.Options{})
 	if asJSON {
 		if err := writeJSON(cmd, res); err != nil {
 			return err

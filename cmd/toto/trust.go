@@ -143,10 +143,10 @@ func newTrustInitCmd(open openRepo) *cobra.Command {
 }
 
 func newTrustAddTargetCmd(open openRepo) *cobra.Command {
-	var custom string
+	var custom, notationSet string
 	var remove bool
 	cmd := &cobra.Command{
-		Use:   "add-target DIR NAME FILE | add-target DIR --remove NAME",
+		Use:   "add-target DIR NAME FILE | add-target DIR --remove NAME | add-target DIR --notation SET FOLDER",
 		Short: "Stage a target (a new unsigned targets version), or remove one",
 		Long: `Stage FILE as the target NAME, or with --remove take NAME out. Either way the
 staged targets.json becomes a new, unsigned version that the targets holders
@@ -154,15 +154,39 @@ sign.
 
 Names toto reads: toto/owners/NAME.pub (a layout owner's public key),
 toto/root.layout (the signed root layout), toto/keys/NAME.pub,
-toto/sigstore/trusted_root.json. Keys must be public keys and layouts signed
-envelopes. --custom sets the target's custom field; on a layout,
-{"toto":{"owners":["toto/owners/a.pub",...]}} names its owners when a
-repository carries several layouts.`,
+toto/sigstore/trusted_root.json, toto/keyrings/NAME (an OpenPGP public
+keyring: the key a containers-policy.json keyPath names, by base name),
+toto/notation/SET/trustpolicy.json and
+toto/notation/SET/truststore/x509/TYPE/STORE/FILE (a notation trust policy
+and trust store). Keys must be public keys, keyrings public OpenPGP keys,
+layouts signed envelopes, trust policies what notation accepts and trust
+store files certificates. --custom sets the target's custom field; on a
+layout, {"toto":{"owners":["toto/owners/a.pub",...]}} names its owners when
+a repository carries several layouts.
+
+--notation SET FOLDER stages a whole notation configuration folder (its
+trustpolicy.json and truststore/x509/, as ~/.config/notation holds them)
+or a trust store folder (x509/) as the targets of SET, and removes the
+set's targets the folder no longer holds. Consumers use it with toto image
+verify --tuf-root ... --notation-policy tuf:SET --trust-store tuf:SET.`,
 		Args: cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := open(args[0])
 			if err != nil {
 				return err
+			}
+			if notationSet != "" {
+				if remove || custom != "" || len(args) != 2 {
+					return fmt.Errorf("--notation takes DIR FOLDER (and neither --remove nor --custom)")
+				}
+				names, err := r.AddNotationDir(notationSet, args[1])
+				if err != nil {
+					return err
+				}
+				for _, n := range names {
+					fmt.Fprintf(cmd.OutOrStdout(), "staged %s\n", n)
+				}
+				return nil
 			}
 			if remove {
 				if len(args) != 2 {
@@ -182,6 +206,7 @@ repository carries several layouts.`,
 	}
 	cmd.Flags().StringVar(&custom, "custom", "", "JSON object for the target's custom field")
 	cmd.Flags().BoolVar(&remove, "remove", false, "remove the target NAME")
+	cmd.Flags().StringVar(&notationSet, "notation", "", "stage a notation configuration or trust store FOLDER as the targets of this set (toto/notation/SET/)")
 	return cmd
 }
 

@@ -619,6 +619,10 @@ func checkContent(name string, data []byte) error {
 		if k.IsPrivate() {
 			return fmt.Errorf("%w: %s is a private key: publish its public half", ErrContent, name)
 		}
+	case strings.HasPrefix(name, trust.TargetKeyringsDir):
+		return checkKeyring(name, data)
+	case strings.HasPrefix(name, trust.TargetNotationDir):
+		return checkNotation(name, data)
 	case name == trust.TargetLayout || (strings.HasPrefix(name, "toto/") && strings.HasSuffix(name, ".layout")):
 		if _, err := envelope.Parse(data); err != nil {
 			return fmt.Errorf("%w: %s: not a signed layout: %w", ErrContent, name, err)

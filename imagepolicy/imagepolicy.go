@@ -37,7 +37,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -58,7 +57,15 @@ type Policy struct {
 	// is not allowed) or "allow".
 	Default string `yaml:"default"`
 	Rules   []Rule `yaml:"rules"`
-	dir     string // the document's folder, for relative paths
+	// Namespace limits the document to one Kubernetes namespace in a Set
+	// (absent: cluster-wide). Evaluate alone ignores it.
+	Namespace string `yaml:"namespace"`
+	// MutateImage asks admission to rewrite a matching image to the
+	// digest that was verified (each rule may say otherwise).
+	MutateImage bool   `yaml:"mutateImage"`
+	dir         string // the document's folder, for relative paths
+	// k8s is set for a Portieris document: whose secrets it reads.
+	k8s *k8sSource
 
 	// mu guards the trust material read from the document's files, read
 	// once and kept: a policy is evaluated for many images.
@@ -71,6 +78,8 @@ type Policy struct {
 type Rule struct {
 	Images  []string    `yaml:"images"`
 	Require Requirement `yaml:"require"`
+	// MutateImage overrides the document's mutateImage for this rule.
+	MutateImage *bool `yaml:"mutateImage"`
 }
 
 // Requirement is one node of the requirement tree: a combinator (All, Any
@@ -84,9 +93,15 @@ type Requirement struct {
 	Any     []Requirement `yaml:"any"`
 	AtLeast *AtLeast      `yaml:"atLeast"`
 
-	Sigstore *Sigstore `yaml:"sigstore"`
-	Notation *Notation `yaml:"notation"`
-	InToto   *InToto   `yaml:"intoto"`
+	Sigstore      *Sigstore      `yaml:"sigstore"`
+	Notation      *Notation      `yaml:"notation"`
+	InToto        *InToto        `yaml:"intoto"`
+	SimpleSigning *SimpleSigning `yaml:"simpleSigning"`
+	DCT           *DCT           `yaml:"dct"`
+
+	// fixed is a requirement whose outcome needs no signature (a
+	// Portieris policy without checks, reject, an unsupported check).
+	fixed *fixedOutcome
 }
 
 // AtLeast is satisfied when N of Of are.
@@ -159,13 +174,13 @@ func Parse(data []byte) (*Policy, error) {
 
 func check(r *Requirement, at string) error {
 	kinds := 0
-	for _, set := range []bool{len(r.All) > 0, len(r.Any) > 0, r.AtLeast != nil, r.Sigstore != nil, r.Notation != nil, r.InToto != nil} {
+	for _, set := range []bool{len(r.All) > 0, len(r.Any) > 0, r.AtLeast != nil, r.Sigstore != nil, r.Notation != nil, r.InToto != nil, r.SimpleSigning != nil, r.DCT != nil} {
 		if set {
 			kinds++
 		}
 	}
 	if kinds != 1 {
-		return fmt.Errorf("%w: %s: want exactly one of all, any, atLeast, sigstore, notation, intoto", ErrPolicy, at)
+		return fmt.Errorf("%w: %s: want exactly one of all, any, atLeast, sigstore, notation, intoto, simpleSigning, dct", ErrPolicy, at)
 	}
 	switch r.Action {
 	case "":
@@ -196,6 +211,10 @@ func check(r *Requirement, at string) error {
 		return fmt.Errorf("%w: %s.notation: trustPolicy and trustStore are required", ErrPolicy, at)
 	case r.InToto != nil:
 		return r.InToto.check(at)
+	case r.SimpleSigning != nil:
+		return r.SimpleSigning.check(at + ".simpleSigning")
+	case r.DCT != nil:
+		return r.DCT.check(at + ".dct")
 	}
 	return nil
 }
@@ -204,13 +223,11 @@ func check(r *Requirement, at string) error {
 // "registry.example/app:1.4" or "oci-layout:./out"), or nil.
 func (p *Policy) RuleFor(ref string) *Rule {
 	var best *Rule
-	bestScore := -1
+	var bestScore score
+	names := candidates(ref)
 	for i, r := range p.Rules {
 		for _, pat := range r.Images {
-			if !globMatch(pat, ref) {
-				continue
-			}
-			if s := len(pat) - strings.Count(pat, "*") - strings.Count(pat, "?"); s > bestScore {
+			if s, ok := matchAny(pat, names); ok && s.beats(bestScore, best != nil) {
 				best, bestScore = &p.Rules[i], s
 			}
 		}
@@ -222,9 +239,9 @@ func (p *Policy) RuleFor(ref string) *Rule {
 // The error is for a policy that cannot be evaluated (a key file that
 // does not load); a denied image is a Decision that is not Allowed.
 func (p *Policy) Evaluate(ctx context.Context, ref string, t *image.Target) (*decision.Decision, error) {
-	d := &decision.Decision{Subject: t.String()}
 	r := p.RuleFor(ref)
 	if r == nil {
+		d := &decision.Decision{Subject: t.String()}
 		if p.Default == "allow" {
 			d.Requirements = append(d.Requirements, decision.Check("no rule matches; the policy allows by default", decision.Audit))
 		} else {
@@ -232,6 +249,16 @@ func (p *Policy) Evaluate(ctx context.Context, ref string, t *image.Target) (*de
 		}
 		return d, nil
 	}
+	return p.evaluateRule(ctx, r, ref, t)
+}
+
+// evaluateRule evaluates one rule for the image opened as t.
+func (p *Policy) evaluateRule(ctx context.Context, r *Rule, ref string, t *image.Target) (*decision.Decision, error) {
+	subject := ref
+	if t != nil {
+		subject = t.String()
+	}
+	d := &decision.Decision{Subject: subject}
 	// A rule's top-level "all" lists the decision's requirements one by
 	// one, so that each keeps its own action: a warn-only SBOM check next
 	// to an enforced signature warns without blocking.
@@ -272,10 +299,16 @@ func (p *Policy) evaluate(ctx context.Context, t *image.Target, r *Requirement) 
 	case r.AtLeast != nil:
 		cs, err := children(r.AtLeast.Of)
 		return decision.AtLeast(r.AtLeast.N, or(name, fmt.Sprintf("at least %d of", r.AtLeast.N)), r.Action, cs...), err
+	case r.fixed != nil:
+		return decision.Check(or(name, r.fixed.name), r.Action, r.fixed.err), nil
 	case r.Sigstore != nil:
 		return p.sigstore(ctx, t, or(name, "sigstore signature"), r.Action, r.Sigstore)
 	case r.InToto != nil:
 		return p.intoto(ctx, t, or(name, "in-toto layout "+r.InToto.Layout), r.Action, r.InToto)
+	case r.SimpleSigning != nil:
+		return p.simpleSigning(ctx, t, or(name, "simple signing signature"), r.Action, r.SimpleSigning)
+	case r.DCT != nil:
+		return p.dct(ctx, t, or(name, "Docker Content Trust signature"), r.Action, r.DCT)
 	default:
 		return p.notation(ctx, t, or(name, "notation signature"), r.Action, r.Notation)
 	}

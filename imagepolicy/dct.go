@@ -1,0 +1,161 @@
+package imagepolicy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	notaryutils "github.com/theupdateframework/notary/tuf/utils"
+
+	"github.com/toto-dev/toto/dct"
+	"github.com/toto-dev/toto/decision"
+	"github.com/toto-dev/toto/image"
+)
+
+// DCT requires a Docker Content Trust (Notary v1) signature of the image's
+// tag, for the very digest being verified, checked by package dct.
+type DCT struct {
+	// Server is the notary server URL; empty reads TrustDir's cached
+	// trust data only (offline).
+	Server string `yaml:"server"`
+	// TrustDir is the notary trust directory: cached metadata and, without
+	// RootCert, the roots trusted on first use. Empty: a new temporary
+	// directory for each evaluation, so each evaluation trusts the root it
+	// is served first, as Portieris does.
+	TrustDir string `yaml:"trustDir"`
+	// RootCert pins the repository's root (the PEM certificate of its
+	// root key).
+	RootCert string `yaml:"rootCert"`
+	// Signers are delegation roles that must sign the tag with the same
+	// digest ("alice" is targets/alice).
+	Signers []string `yaml:"signers"`
+
+	// From a Portieris policy: signer Secrets (name: the role, publicKey:
+	// the signer's key, which must be one that signed the role), and no
+	// trustServer (the registry's known one is used).
+	signerSecrets    []secretRef
+	serverByRegistry bool
+}
+
+func (d *DCT) check(at string) error {
+	if d.Server == "" && d.TrustDir == "" && !d.serverByRegistry {
+		return fmt.Errorf("%w: %s: server (or, offline, trustDir) is required", ErrPolicy, at)
+	}
+	for _, s := range d.Signers {
+		if s == "" || strings.ContainsAny(s, " \t") {
+			return fmt.Errorf("%w: %s: signer %q is not a role name", ErrPolicy, at, s)
+		}
+	}
+	return nil
+}
+
+// signerKey is a signer a Portieris secret names: its role and the key ID
+// notary gives its public key.
+type signerKey struct {
+	role, keyID, secret string
+}
+
+func (p *Policy) dct(ctx context.Context, t *image.Target, reqName string, action decision.Action, d *DCT) (decision.Requirement, error) {
+	opts := dct.Options{Server: d.Server, TrustDir: d.TrustDir, Signers: d.Signers, SkipRegistry: true,
+		Transport: ctxTransport{ctx: ctx, rt: http.DefaultTransport}}
+	if d.RootCert != "" {
+		b, err := os.ReadFile(p.file(d.RootCert))
+		if err != nil {
+			return decision.Requirement{}, fmt.Errorf("%w: %s: rootCert: %v", ErrPolicy, reqName, err)
+		}
+		opts.RootCert = b
+	}
+	var keys []signerKey
+	for _, ref := range d.signerSecrets {
+		role, err := p.secret(ctx, ref, "name")
+		if err != nil {
+			return decision.Requirement{}, fmt.Errorf("%w: %s: signerSecrets: %w", ErrPolicy, reqName, err)
+		}
+		pub, err := p.secret(ctx, ref, "publicKey")
+		if err != nil {
+			return decision.Requirement{}, fmt.Errorf("%w: %s: signerSecrets: %w", ErrPolicy, reqName, err)
+		}
+		k, err := notaryutils.ParsePEMPublicKey(pub)
+		if err != nil {
+			return decision.Requirement{}, fmt.Errorf("%w: %s: signer secret %s: publicKey: %v", ErrPolicy, reqName, ref.name, err)
+		}
+		r := strings.TrimSpace(string(role))
+		opts.Signers = append(opts.Signers, r)
+		keys = append(keys, signerKey{role: dct.SignerRole(r), keyID: k.ID(), secret: ref.name})
+	}
+	if t.Tag == "" {
+		return decision.Check(reqName, action, fmt.Errorf("Docker Content Trust signs tags, and %s is named by digest", t)), nil
+	}
+	if strings.HasPrefix(t.Reference, image.LayoutPrefix) {
+		return decision.Check(reqName, action, errors.New("Docker Content Trust signs registry tags: an OCI layout has none")), nil
+	}
+	repo, err := name.NewRepository(t.Reference)
+	if err != nil {
+		return decision.Check(reqName, action, err), nil
+	}
+	if d.serverByRegistry {
+		host := repo.RegistryStr()
+		if opts.Server, err = portierisTrustServer(host); err != nil {
+			return decision.Check(reqName, action, err), nil
+		}
+	}
+	if opts.TrustDir == "" {
+		dir, err := os.MkdirTemp("", "toto-dct-")
+		if err != nil {
+			return decision.Requirement{}, err
+		}
+		defer os.RemoveAll(dir)
+		opts.TrustDir = dir
+	} else {
+		opts.TrustDir = p.file(opts.TrustDir)
+	}
+	ref := t.Reference + ":" + t.Tag
+	res, verr := dct.Verify(ctx, ref, opts)
+	if res == nil || errors.Is(verr, dct.ErrUsage) {
+		if ctx.Err() != nil {
+			return decision.Requirement{}, ctx.Err()
+		}
+		if errors.Is(verr, dct.ErrUsage) || errors.Is(verr, dct.ErrRootCert) {
+			return decision.Requirement{}, fmt.Errorf("%w: %s: %w", ErrPolicy, reqName, verr)
+		}
+		return decision.Check(reqName, action, verr), nil
+	}
+	dd := dct.Decision(ref, res, verr)
+	kids := dd.Requirements
+	// The registry was read once, by image.Open: the trust data must sign
+	// exactly that digest, which is what every other requirement checked.
+	if res.Digest != "" && res.Digest != t.Digest() {
+		kids = append(kids, decision.Check("Docker Content Trust digest of "+ref, decision.Enforce,
+			fmt.Errorf("%w: %s resolves to %s in the registry, the trust data (%s) signs %s", dct.ErrDigestMismatch, ref, t.Digest(), res.Role, res.Digest)))
+	}
+	for _, k := range keys {
+		var err error
+		i := slices.IndexFunc(res.Signatures, func(s dct.Signature) bool { return s.Role == k.role })
+		switch {
+		case i < 0:
+			err = fmt.Errorf("%w: %s did not sign %s", dct.ErrSigner, k.role, ref)
+		case !slices.Contains(res.Signatures[i].KeyIDs, k.keyID):
+			err = fmt.Errorf("%w: %s is signed by keys %s, not by key %s of signer secret %s", dct.ErrSigner, k.role, strings.Join(res.Signatures[i].KeyIDs, ", "), k.keyID, k.secret)
+		}
+		kids = append(kids, decision.Check("Docker Content Trust signer key of "+k.secret, decision.Enforce, err))
+	}
+	// Every part is enforced within this requirement; its own action
+	// (enforce, warn, audit) applies to the whole.
+	return decision.All(reqName, action, kids...), nil
+}
+
+// ctxTransport carries an evaluation's context (its deadline) into the
+// notary client's requests, which take none.
+type ctxTransport struct {
+	ctx context.Context
+	rt  http.RoundTripper
+}
+
+func (c ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return c.rt.RoundTrip(req.WithContext(c.ctx))
+}

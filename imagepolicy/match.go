@@ -1,0 +1,105 @@
+package imagepolicy
+
+import (
+	"strings"
+
+	"github.com/distribution/reference"
+)
+
+// score ranks a pattern that matched: a pattern without wildcards that
+// names the image's repository (any tag or digest) beats every wildcard
+// pattern; among wildcards, the one with more literal characters wins.
+type score struct {
+	exact   bool
+	literal int
+}
+
+// beats reports whether s ranks above best (have: there is a best yet).
+// Equal scores keep the first, so document order breaks ties.
+func (s score) beats(best score, have bool) bool {
+	switch {
+	case !have:
+		return true
+	case s.exact != best.exact:
+		return s.exact
+	}
+	return s.literal > best.literal
+}
+
+// candidates are the names an image reference is matched under: as
+// written, and, for a registry reference, fully qualified
+// (docker.io/library/nginx:1) and, for Docker Hub's official images, as
+// Portieris's policies write them (docker.io/nginx:1).
+func candidates(ref string) []string {
+	out := []string{ref}
+	if strings.HasPrefix(ref, "oci-layout:") {
+		return out
+	}
+	n, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return out
+	}
+	full := n.String()
+	if full != ref {
+		out = append(out, full)
+	}
+	if short, ok := strings.CutPrefix(full, "docker.io/library/"); ok {
+		out = append(out, "docker.io/"+short)
+	}
+	return out
+}
+
+// matchAny matches pattern against each name, returning the best score.
+func matchAny(pattern string, names []string) (score, bool) {
+	var best score
+	found := false
+	for _, n := range names {
+		if s, ok := match(pattern, n); ok && s.beats(best, found) {
+			best, found = s, true
+		}
+	}
+	return best, found
+}
+
+// match matches one pattern against one image name. "*" is any run of
+// characters and "?" any one; a pattern also matches the name with any
+// tag or digest appended (as Portieris's repository names do). When the
+// pattern has a "/", its host part (before the first "/") is matched
+// against the name's host only, so that "*.trusted.example/app" cannot be
+// met by "evil.example/x.trusted.example/app".
+func match(pattern, name string) (score, bool) {
+	literal := len(pattern) - strings.Count(pattern, "*") - strings.Count(pattern, "?")
+	if !strings.ContainsAny(pattern, "*?") {
+		if name == pattern {
+			return score{exact: true, literal: literal}, true
+		}
+		rest, ok := strings.CutPrefix(name, pattern)
+		if ok && (strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, "@")) && !strings.Contains(rest, "/") {
+			return score{exact: true, literal: literal}, true
+		}
+		return score{}, false
+	}
+	if !hostMatch(pattern, name) {
+		return score{}, false
+	}
+	for _, p := range []string{pattern, pattern + ":*", pattern + "@*"} {
+		if globMatch(p, name) {
+			return score{literal: literal}, true
+		}
+	}
+	return score{}, false
+}
+
+// hostMatch checks the host part of a pattern with a "/" against the
+// name's.
+func hostMatch(pattern, name string) bool {
+	ph, _, ok := strings.Cut(pattern, "/")
+	if !ok {
+		return true
+	}
+	nh, _, ok := strings.Cut(name, "/")
+	if !ok {
+		return false
+	}
+	return globMatch(ph, nh)
+}

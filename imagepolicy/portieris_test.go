@@ -1,0 +1,262 @@
+package imagepolicy_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	notaryutils "github.com/theupdateframework/notary/tuf/utils"
+
+	"github.com/toto-dev/toto/imagepolicy"
+	"github.com/toto-dev/toto/internal/corpus"
+	"github.com/toto-dev/toto/simplesigning"
+)
+
+// portierisDir is Portieris's own e2e fixtures (IBM/portieris v0.14.2).
+func portierisDir(t *testing.T, sub string) string {
+	return corpus.Path(t, "portieris", "test", "e2e", "testdata", sub)
+}
+
+// Every ImagePolicy and ClusterImagePolicy of the corpus loads, with the
+// requirements it states; the one document whose apiVersion is misspelt
+// ("sportieris...") is refused by name, as Kubernetes would refuse it.
+func TestLoadCorpusPolicies(t *testing.T) {
+	type want struct {
+		rules  int
+		simple int  // simpleSigning requirements
+		dct    bool // a trust requirement
+		mutate bool
+		checks bool // any requirement that reads the image
+	}
+	wants := map[string]want{
+		"allow-all.yaml":                                     {1, 0, false, true, false},
+		"allow-signed-dockerhub.yaml":                        {1, 0, true, true, true},
+		"allow-signed.yaml":                                  {1, 1, false, true, true},
+		"simple-accept-anything.yaml":                        {1, 0, false, true, false},
+		"simple-remap.yaml":                                  {1, 1, false, true, true},
+		"simple-signedby1-keysecret-namespace-override.yaml": {1, 1, false, true, true},
+		"simple-signedby1.yaml":                              {1, 1, false, true, true},
+		"simple-signedby2-mutate.yaml":                       {1, 2, false, true, true},
+		"simple-signedby2-nomutate.yaml":                     {1, 2, false, false, true},
+		"simple-signedby2.yaml":                              {1, 2, false, true, true},
+		"allow-signed-custom.yaml":                           {1, 0, true, true, true},
+		"allow-unsigned-embedded-trailing-wildcard.yaml":     {1, 0, false, true, false},
+		"allow-unsigned-embedded-wildcard.yaml":              {1, 0, false, true, false},
+		"pinned-multi.yaml":                                  {1, 0, true, true, true},
+		"pinned-signer1.yaml":                                {1, 0, true, true, true},
+		"pinned-signer2.yaml":                                {1, 0, true, true, true},
+		"vulnerability-enabled-with-simple.yaml":             {1, 1, false, true, true},
+		"vulnerability-enabled.yaml":                         {1, 0, false, true, false},
+		"vulnerability-with-account.yaml":                    {1, 0, false, true, false},
+	}
+	n := 0
+	for _, sub := range []string{"clusterimagepolicy", "imagepolicy"} {
+		files, err := filepath.Glob(filepath.Join(portierisDir(t, sub), "*.yaml"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: %v %v", sub, files, err)
+		}
+		for _, f := range files {
+			n++
+			base := filepath.Base(f)
+			t.Run(sub+"/"+base, func(t *testing.T) {
+				data, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := imagepolicy.ParsePortieris(data)
+				if base == "allow-unsigned-trailing-wildcard.yaml" {
+					if !errors.Is(err, imagepolicy.ErrPolicy) || !strings.Contains(err.Error(), `apiVersion "sportieris.cloud.ibm.com/v1"`) {
+						t.Fatalf("misspelt apiVersion: %v", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				w, ok := wants[base]
+				if !ok {
+					t.Fatalf("no expectation for %s", base)
+				}
+				if len(p.Rules) != w.rules {
+					t.Fatalf("%d rules, want %d", len(p.Rules), w.rules)
+				}
+				got := imagepolicy.Describe(&p.Rules[0])
+				if got.Simple != w.simple || got.DCT != w.dct || got.Checks != w.checks {
+					t.Errorf("rule %+v, want simple %d dct %v checks %v", got, w.simple, w.dct, w.checks)
+				}
+				if m := p.Rules[0].MutateImage == nil || *p.Rules[0].MutateImage; m != w.mutate {
+					t.Errorf("mutate %v, want %v", m, w.mutate)
+				}
+				// The same document in a set: it loads there too.
+				if _, err := imagepolicy.LoadSet(f, imagepolicy.SetOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+	if n != 30 {
+		t.Errorf("%d corpus policies, want 30", n)
+	}
+}
+
+// Every Secret of the corpus reads: the signer secrets hold a name and a
+// public key notary parses, the simple signing ones an OpenPGP keyring.
+func TestLoadCorpusSecrets(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(portierisDir(t, "secret"), "*.yaml"))
+	if len(files) != 5 {
+		t.Fatalf("%d secrets, want 5", len(files))
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, sec, err := imagepolicy.ParseSecret(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if !strings.HasPrefix(key, "default/") {
+			t.Errorf("%s: key %s", f, key)
+		}
+		if pub, ok := sec["publicKey"]; ok {
+			if _, err := notaryutils.ParsePEMPublicKey(pub); err != nil {
+				t.Errorf("%s: publicKey: %v", f, err)
+			}
+			if n := string(sec["name"]); n != "signer1" && n != "signer2" {
+				t.Errorf("%s: name %q", f, n)
+			}
+			continue
+		}
+		ring, err := simplesigning.ReadKeyring(sec["key"])
+		if err != nil || len(ring) == 0 {
+			t.Errorf("%s: key: %v", f, err)
+		}
+	}
+	// Two of them are the same Secret (simple1pubkey): a directory with
+	// both is refused, naming both files.
+	_, err := imagepolicy.LoadSet(filepath.Join(portierisDir(t, "imagepolicy"), "allow-all.yaml"),
+		imagepolicy.SetOptions{SecretsDir: portierisDir(t, "secret")})
+	if !errors.Is(err, imagepolicy.ErrSecret) || !strings.Contains(err.Error(), "sh.pubkey.yaml") || !strings.Contains(err.Error(), "simple1pubkey.yaml") {
+		t.Fatalf("duplicate secret: %v", err)
+	}
+}
+
+// A directory holding two resources of one kind and name is refused (the
+// API server would keep one of them): the corpus's imagepolicy folder has
+// two ImagePolicy allow-signed.
+func TestDuplicateResource(t *testing.T) {
+	_, err := imagepolicy.LoadSet(portierisDir(t, "clusterimagepolicy"), imagepolicy.SetOptions{})
+	if !errors.Is(err, imagepolicy.ErrPolicy) || !strings.Contains(err.Error(), "is also defined in") {
+		t.Fatalf("duplicates: %v", err)
+	}
+}
+
+// copyCorpus copies corpus policies into a new directory, as one Set.
+func copyCorpus(t *testing.T, files ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range files {
+		sub, name, _ := strings.Cut(f, "/")
+		data, err := os.ReadFile(filepath.Join(portierisDir(t, sub), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, sub+"-"+name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Precedence, with the corpus documents: a namespace's ImagePolicies
+// override every ClusterImagePolicy, an exact repository name beats
+// wildcards, the longest wildcard beats shorter ones, and an image no
+// policy matches is denied.
+func TestPrecedence(t *testing.T) {
+	dir := copyCorpus(t,
+		"clusterimagepolicy/allow-all.yaml",                          // "*"
+		"clusterimagepolicy/allow-signed-dockerhub.yaml",             // docker.io/nginx (trust)
+		"clusterimagepolicy/simple-signedby2.yaml",                   // icr.io/cise/*
+		"imagepolicy/allow-signed.yaml",                              // icr.io/portieris-authn/nginx, namespace default
+		"imagepolicy/allow-unsigned-embedded-trailing-wildcard.yaml", // icr.io/*/*
+		"imagepolicy/allow-unsigned-embedded-wildcard.yaml",          // icr.io/*/nginx
+	)
+	// A toto document for namespace "team", and one with rules for no
+	// namespace next to the cluster's.
+	write(t, filepath.Join(dir, "team.yaml"), `
+namespace: team
+rules:
+  - images: ["registry.example/team/*"]
+    require: {sigstore: {keys: [k.pub]}}
+`)
+	s, err := imagepolicy.LoadSet(dir, imagepolicy.SetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ns, ref, policy string // policy "" = no match
+	}{
+		// Cluster policies, for a namespace without its own.
+		{"prod", "nginx:1.26.0", "ClusterImagePolicy allow-signed (repositories[0] docker.io/nginx)"},
+		{"prod", "docker.io/library/nginx@sha256:" + strings.Repeat("a", 64), "ClusterImagePolicy allow-signed (repositories[0] docker.io/nginx)"},
+		{"prod", "docker.io/library/nginxx:1", "ClusterImagePolicy allow-all (repositories[0] *)"},
+		{"prod", "icr.io/cise/nginx:signed", "ClusterImagePolicy simple-signedby2 (repositories[0] icr.io/cise/*)"},
+		{"prod", "quay.io/x/y:1", "ClusterImagePolicy allow-all (repositories[0] *)"},
+		// Namespace default has ImagePolicies: only they count.
+		{"default", "icr.io/portieris-authn/nginx:signed", "ImagePolicy default/allow-signed (repositories[0] icr.io/portieris-authn/nginx)"},
+		{"default", "icr.io/cise/nginx:signed", "ImagePolicy default/allow-unsigned-embedded-wildcard (repositories[0] icr.io/*/nginx)"},
+		{"default", "icr.io/cise/httpd:2", "ImagePolicy default/allow-unsigned-embedded-trailing-wildcard (repositories[0] icr.io/*/*)"},
+		{"default", "nginx:1.26.0", ""},
+		{"default", "quay.io/x/y:1", ""},
+		// The host of a pattern matches the image's host only.
+		{"default", "evil.example/icr.io/x/nginx:1", ""},
+		// A toto document's namespace.
+		{"team", "registry.example/team/app:1", "team.yaml rules[0]"},
+		{"team", "nginx:1", ""},
+	} {
+		got, ok := s.Match(tc.ns, tc.ref)
+		if got != tc.policy || ok != (tc.policy != "") {
+			t.Errorf("%s in %s: %q %v, want %q", tc.ref, tc.ns, got, ok, tc.policy)
+		}
+	}
+	// Denied without a match: the result and its error say so.
+	res, err := s.Evaluate(context.Background(), "default", "quay.io/x/y:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Decision.Allowed() || !errors.Is(res.Err(), imagepolicy.ErrNoMatch) || !strings.Contains(res.Err().Error(), "namespace default") {
+		t.Fatalf("no match: %v", res.Err())
+	}
+	// allow-all needs no signature: allowed without reading the registry.
+	res, err = s.Evaluate(context.Background(), "prod", "quay.io/x/y:1")
+	if err != nil || !res.Decision.Allowed() || res.Err() != nil || res.Digest != "" || res.Mutate {
+		t.Fatalf("allow-all: %+v %v", res, err)
+	}
+}
+
+// An image matched by a policy with an unsupported vulnerability check is
+// denied, saying why.
+func TestVulnerabilityDenies(t *testing.T) {
+	dir := copyCorpus(t, "imagepolicy/vulnerability-enabled.yaml")
+	s, err := imagepolicy.LoadSet(dir, imagepolicy.SetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Evaluate(context.Background(), "default", "de.icr.io/testing-authn/nginx:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Decision.Allowed() || !errors.Is(res.Err(), imagepolicy.ErrUnsupported) || !strings.Contains(res.Err().Error(), "ImagePolicy default/vulnerability-enabled") {
+		t.Fatalf("vulnerability: %v", res.Err())
+	}
+}

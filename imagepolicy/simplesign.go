@@ -1,0 +1,231 @@
+package imagepolicy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/distribution/reference"
+
+	"github.com/toto-dev/toto/containerspolicy"
+	"github.com/toto-dev/toto/decision"
+	"github.com/toto-dev/toto/image"
+	"github.com/toto-dev/toto/lookaside"
+)
+
+// SimpleSigning requires a Red Hat simple signing signature (as skopeo,
+// podman and toto image sign --format simple-signing write them) by one
+// of Keys, for an identity SignedIdentity accepts: containers-policy.json's
+// signedBy, evaluated by package containerspolicy over the signatures
+// read from lookaside storage (package lookaside).
+type SimpleSigning struct {
+	// Keys are OpenPGP public keys or keyrings (armored or binary, as gpg
+	// --export writes them); a signature by any of them counts.
+	Keys []string `yaml:"keys"`
+	// SignedIdentity is containers-policy.json's signedIdentity
+	// (default matchRepoDigestOrExact).
+	SignedIdentity *SignedIdentity `yaml:"signedIdentity"`
+	// Lookaside is the signature storage base: a directory, a file:// or
+	// http(s):// URL; the repository path is appended, as registries.d
+	// does. RegistriesD instead reads a registries.d directory. Neither:
+	// containers/image's built-in lookaside directory.
+	Lookaside   string `yaml:"lookaside"`
+	RegistriesD string `yaml:"registriesD"`
+
+	// From a Portieris policy: keys in Secrets (their "key"), and the
+	// basic authentication of the storage (storeSecret's username and
+	// password).
+	keySecrets  []secretRef
+	storeSecret *secretRef
+	// policy is the requirement as a containers-policy.json, keys named
+	// key-0, key-1, ... (read at evaluation).
+	policy *containerspolicy.Policy
+}
+
+// SignedIdentity is containers-policy.json's signedIdentity. Portieris's
+// spellings matchExactReference and matchExactRepository are read as
+// exactReference and exactRepository.
+type SignedIdentity struct {
+	Type             string `yaml:"type" json:"type"`
+	DockerReference  string `yaml:"dockerReference" json:"dockerReference,omitempty"`
+	DockerRepository string `yaml:"dockerRepository" json:"dockerRepository,omitempty"`
+	Prefix           string `yaml:"prefix" json:"prefix,omitempty"`
+	SignedPrefix     string `yaml:"signedPrefix" json:"signedPrefix,omitempty"`
+}
+
+// check validates the requirement by building it as a containers-policy
+// signedBy and parsing that with containerspolicy (its rules for
+// identities and remap prefixes).
+func (s *SimpleSigning) check(at string) error {
+	n := len(s.Keys) + len(s.keySecrets)
+	if n == 0 {
+		return fmt.Errorf("%w: %s: no keys", ErrPolicy, at)
+	}
+	if s.Lookaside != "" && s.RegistriesD != "" {
+		return fmt.Errorf("%w: %s: lookaside and registriesD: give one", ErrPolicy, at)
+	}
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("key-%d", i)
+	}
+	req := map[string]any{"type": "signedBy", "keyType": containerspolicy.KeyTypeGPGKeys, "keyPaths": paths}
+	if id := s.SignedIdentity; id != nil {
+		c := *id
+		switch c.Type {
+		case "":
+			c.Type = "matchRepoDigestOrExact"
+		case "matchExactReference":
+			c.Type = "exactReference"
+		case "matchExactRepository":
+			c.Type = "exactRepository"
+		}
+		req["signedIdentity"] = c
+	}
+	raw, err := json.Marshal(map[string]any{"default": []any{req}})
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrPolicy, at, err)
+	}
+	p, err := containerspolicy.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrPolicy, at, err)
+	}
+	s.policy = p
+	return nil
+}
+
+// secretNamespace is where a Portieris policy's secret is read.
+func (p *Policy) secretNamespace(ctx context.Context, ref secretRef) string {
+	if ref.namespace != "" {
+		return ref.namespace
+	}
+	if p.k8s != nil && p.k8s.namespace != "" {
+		return p.k8s.namespace
+	}
+	return scopeFrom(ctx).namespace
+}
+
+// secret reads key of a secret a Portieris policy names.
+func (p *Policy) secret(ctx context.Context, ref secretRef, key string) ([]byte, error) {
+	return scopeFrom(ctx).secrets.get(p.secretNamespace(ctx, ref), ref.name, key)
+}
+
+func (p *Policy) simpleSigning(ctx context.Context, t *image.Target, name string, action decision.Action, s *SimpleSigning) (decision.Requirement, error) {
+	var rings [][]byte
+	for _, f := range s.Keys {
+		b, err := os.ReadFile(p.file(f))
+		if err != nil {
+			return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
+		}
+		rings = append(rings, b)
+	}
+	for _, ref := range s.keySecrets {
+		b, err := p.secret(ctx, ref, "key")
+		if err != nil {
+			return decision.Requirement{}, fmt.Errorf("%w: %s: keySecret: %w", ErrPolicy, name, err)
+		}
+		rings = append(rings, b)
+	}
+	if strings.HasPrefix(t.Reference, image.LayoutPrefix) {
+		return decision.Check(name, action, errors.New("simple signing signatures are stored by registry repository: an OCI layout has none")), nil
+	}
+	named, err := reference.ParseNormalizedNamed(t.Reference)
+	if err != nil {
+		return decision.Check(name, action, fmt.Errorf("simple signing needs a registry image: %w", err)), nil
+	}
+	identity := named.String() + "@" + t.Digest()
+	if t.Tag != "" {
+		identity = named.String() + ":" + t.Tag
+	}
+	img, err := containerspolicy.DockerImage(identity)
+	if err != nil {
+		return decision.Check(name, action, err), nil
+	}
+	base, err := p.lookasideBase(s, named)
+	if err != nil {
+		return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
+	}
+	client := http.DefaultClient
+	if s.storeSecret != nil {
+		user, err := p.secret(ctx, *s.storeSecret, "username")
+		if err != nil {
+			return decision.Requirement{}, fmt.Errorf("%w: %s: storeSecret: %w", ErrPolicy, name, err)
+		}
+		pass, err := p.secret(ctx, *s.storeSecret, "password")
+		if err != nil {
+			return decision.Requirement{}, fmt.Errorf("%w: %s: storeSecret: %w", ErrPolicy, name, err)
+		}
+		client = &http.Client{Transport: basicAuth{user: string(user), pass: string(pass), host: base.Host, rt: http.DefaultTransport}}
+	}
+	sigs, err := lookaside.Read(ctx, base, t.Digest(), lookaside.ReadOptions{Client: client})
+	if err != nil {
+		return decision.Check(name, action, fmt.Errorf("read signatures: %w", err)), nil
+	}
+	keys := s.policy.LoadKeys(func(path string) ([]byte, error) {
+		var i int
+		if _, err := fmt.Sscanf(path, "key-%d", &i); err != nil || i < 0 || i >= len(rings) {
+			return nil, fmt.Errorf("no key %s", path)
+		}
+		return rings[i], nil
+	})
+	res := containerspolicy.Evaluate(s.policy, keys, img, t.Digest(), sigs, containerspolicy.Options{})
+	if res.Allowed {
+		return decision.Check(name, action), nil
+	}
+	var errs []error
+	for _, rr := range res.Requirements {
+		if !rr.Satisfied && rr.Err != nil {
+			errs = append(errs, rr.Err)
+		}
+	}
+	if len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("%w (%d signatures read from %s)", containerspolicy.ErrNoSignature, len(sigs), base.Redacted()))
+	}
+	return decision.Check(name, action, errs...), nil
+}
+
+// lookasideBase is where named's signatures are read.
+func (p *Policy) lookasideBase(s *SimpleSigning, named reference.Named) (*url.URL, error) {
+	switch {
+	case s.Lookaside != "":
+		if strings.Contains(s.Lookaside, "://") {
+			u, err := url.Parse(s.Lookaside)
+			if err != nil {
+				return nil, fmt.Errorf("lookaside %q: %w", s.Lookaside, err)
+			}
+			return lookaside.RepositoryURL(u, named)
+		}
+		abs, err := filepath.Abs(p.file(s.Lookaside))
+		if err != nil {
+			return nil, err
+		}
+		return lookaside.RepositoryURL(&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}, named)
+	case s.RegistriesD != "":
+		c, err := lookaside.LoadDir(p.file(s.RegistriesD))
+		if err != nil {
+			return nil, err
+		}
+		return c.RepositoryBase(named, false)
+	}
+	return (&lookaside.Config{}).RepositoryBase(named, false)
+}
+
+// basicAuth adds a Portieris storeSecret's credentials to requests to the
+// signature store's host only.
+type basicAuth struct {
+	user, pass, host string
+	rt               http.RoundTripper
+}
+
+func (b basicAuth) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host == b.host {
+		req = req.Clone(req.Context())
+		req.SetBasicAuth(b.user, b.pass)
+	}
+	return b.rt.RoundTrip(req)
+}

@@ -249,3 +249,20 @@ func (v *Verifier) verifyBundle(ctx context.Context, env *envelope.Envelope, out
 	}
 	return nil
 }
+
+// Sign encodes st and signs it into a DSSE envelope (payloadType
+// application/vnd.in-toto+json), the form Verify takes back.
+func Sign(ctx context.Context, st *statement.Statement, s keys.Signer) (*envelope.Envelope, error) {
+	payload, err := st.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("attestation: %w", err)
+	}
+	env, err := envelope.New(envelope.DSSE, envelope.PayloadTypeInToto, payload)
+	if err != nil {
+		return nil, fmt.Errorf("attestation: %w", err)
+	}
+	if err := env.Sign(ctx, s); err != nil {
+		return nil, fmt.Errorf("attestation: sign: %w", err)
+	}
+	return env, nil
+}

@@ -106,18 +106,12 @@ func Sign(ctx context.Context, t *Target, k *keys.Key, opts SignOptions) (*Attac
 // manifest digest) with the given predicate, wraps it in a keyed Sigstore
 // bundle and attaches it as a referrer.
 func Attest(ctx context.Context, t *Target, k *keys.Key, predicateType string, predicate json.RawMessage, opts SignOptions) (*Attached, error) {
-	if predicateType == "" {
-		return nil, fmt.Errorf("attest %s: empty predicate type", t)
-	}
-	if !json.Valid(predicate) || len(bytes.TrimSpace(predicate)) == 0 || bytes.TrimSpace(predicate)[0] != '{' {
-		return nil, fmt.Errorf("attest %s: the predicate must be a JSON object", t)
-	}
 	sub := statement.Subject{
 		Name:   t.Reference,
 		Digest: link.DigestSet{t.Descriptor.Digest.Algorithm: t.Descriptor.Digest.Hex},
 	}
-	st := &statement.Statement{Subject: []statement.Subject{sub}, PredicateType: predicateType, Predicate: predicate}
-	if err := st.Validate(); err != nil {
+	st, err := statement.NewRaw(predicateType, predicate, sub)
+	if err != nil {
 		return nil, fmt.Errorf("attest %s: %w", t, err)
 	}
 	payload, err := st.MarshalJSON()

@@ -7,7 +7,9 @@
 package statement
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	ita "github.com/in-toto/attestation/go/v1"
@@ -53,6 +55,24 @@ func New(predicateType string, predicate any, subjects ...Subject) (*Statement, 
 		return nil, fmt.Errorf("statement: encode predicate: %w", err)
 	}
 	s := &Statement{Subject: subjects, PredicateType: predicateType, Predicate: raw}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewRaw builds a statement about subjects whose predicate is an already
+// encoded JSON object, kept byte for byte (image and file attestations,
+// where the predicate comes from a file).
+func NewRaw(predicateType string, predicate json.RawMessage, subjects ...Subject) (*Statement, error) {
+	if predicateType == "" {
+		return nil, errors.New("statement: empty predicate type")
+	}
+	p := bytes.TrimSpace(predicate)
+	if len(p) == 0 || p[0] != '{' || !json.Valid(p) {
+		return nil, errors.New("statement: the predicate must be a JSON object")
+	}
+	s := &Statement{Subject: subjects, PredicateType: predicateType, Predicate: p}
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}

@@ -13,11 +13,14 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/toto-dev/toto/attestation"
 	"github.com/toto-dev/toto/internal/atomicfile"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/link"
+	"github.com/toto-dev/toto/provenance"
 	"github.com/toto-dev/toto/runner"
 	"github.com/toto-dev/toto/sbom"
+	"github.com/toto-dev/toto/statement"
 )
 
 func init() { rootCmd.AddCommand(newRunCmd()) }
@@ -48,6 +51,9 @@ func newRunCmd() *cobra.Command {
 		quiet      bool
 		metadataTo string
 		sbomFlag   string
+		provFlag   bool
+		builderID  string
+		invocation string
 	)
 	cmd := &cobra.Command{
 		Use:   "run --step NAME --key KEY [-m PATH]... [-p PATH]... -- COMMAND [ARG]...",
@@ -71,6 +77,12 @@ directory is not read at all. By default .git and link files are excluded
 The link is a classic Metablock unless --dsse (DSSE envelope) or --attest (an
 in-toto Statement v1 with the link predicate v0.3, in DSSE) is given. It is
 written atomically; on any error no link is written.
+
+--provenance also writes NAME.KEYID.provenance.json: a SLSA provenance v1
+attestation (in-toto Statement v1 in DSSE, signed with the same key) whose
+subjects are the products, with the step and command as external
+parameters, the materials as resolved dependencies, --builder-id and the
+run's id and times (docs/provenance.md). Only when the command succeeded.
 
 Exit status: the command's own status (a link is written even if it failed),
 124 if it timed out, 127 if it could not be started, 130 if interrupted, and
@@ -118,6 +130,9 @@ Exit status: the command's own status (a link is written even if it failed),
 					return errors.New("--sbom cannot be combined with --lstrip-paths: the SBOM reads the products from disk by their recorded paths")
 				}
 			}
+			if provFlag && len(products) == 0 {
+				return errors.New("--provenance needs at least one -p PATH: the products are the provenance's subjects")
+			}
 			ctx := cmd.Context()
 			key, err := loadSigningKey(ctx, keyPath)
 			if err != nil {
@@ -145,7 +160,9 @@ Exit status: the command's own status (a link is written even if it failed),
 				Environment: env.options(),
 				OnPhase:     prog.phase,
 			}
+			started := time.Now()
 			res, err := runner.Run(ctx, opts)
+			finished := time.Now()
 			prog.stop()
 			if err != nil {
 				return runError(err)
@@ -164,11 +181,21 @@ Exit status: the command's own status (a link is written even if it failed),
 					fmt.Fprintf(os.Stderr, "toto: wrote %s (SBOM of the products)\n", sbomPath)
 				}
 			}
+			var provPath string
+			if provFlag && code == 0 {
+				po := provenance.Options{BuilderID: builderID, BuilderVersion: map[string]string{"toto": version()}, InvocationID: invocation, StartedOn: started, FinishedOn: finished}
+				if provPath, err = writeProvenance(ctx, path, res.Link, key, po); err != nil {
+					return fmt.Errorf("link written to %s, but the provenance failed: %w", path, err)
+				}
+				if !quiet && !jsonOut {
+					fmt.Fprintf(os.Stderr, "toto: wrote %s (SLSA provenance of the products)\n", provPath)
+				}
+			}
 			if jsonOut {
 				if err := writeJSON(cmd, summary{
 					Step: step, Link: path, Format: format.String(), KeyID: key.ID(),
 					ExitCode: &code, Materials: statsOf(res.Materials), Products: statsOf(res.Products),
-					CommandSeconds: commandSeconds(res), SBOM: sbomPath,
+					CommandSeconds: commandSeconds(res), SBOM: sbomPath, Provenance: provPath,
 				}); err != nil {
 					return err
 				}
@@ -202,6 +229,9 @@ Exit status: the command's own status (a link is written even if it failed),
 	f.BoolVar(&jsonOut, "json", false, "print a JSON summary on stdout (the command's stdout then goes to stderr)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress or summary on stderr")
 	f.StringVar(&sbomFlag, "sbom", "", "also write a signed SBOM attestation of the products: spdx or cyclonedx")
+	f.BoolVar(&provFlag, "provenance", false, "also write a signed SLSA provenance v1 attestation of the products (NAME.KEYID.provenance.json)")
+	f.StringVar(&builderID, "builder-id", provenance.DefaultBuilderID, "--provenance: the builder's id (runDetails.builder.id), e.g. your CI workflow's URI")
+	f.StringVar(&invocation, "invocation-id", "", "--provenance: this run's id (runDetails.metadata.invocationId; default a random urn:uuid)")
 	f.SetNormalizeFunc(inTotoFlagNames)
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
@@ -228,6 +258,31 @@ func writeProductsSBOM(ctx context.Context, dir, base string, l *link.Link, f sb
 		return "", err
 	}
 	p := filepath.Join(dir, fmt.Sprintf("%s.%s.sbom.json", l.Name, keys.ShortID(key.ID())))
+	return p, atomicfile.Write(p, b, 0o644)
+}
+
+// writeProvenance writes the SLSA provenance v1 of the step, signed in
+// DSSE like --attest, as NAME.KEYID.provenance.json beside the link, with
+// the link file as a byproduct (it holds what the provenance summarises).
+func writeProvenance(ctx context.Context, linkPath string, l *link.Link, key *keys.Key, o provenance.Options) (string, error) {
+	ld, err := runner.DigestFile(linkPath, runner.DigestOptions{})
+	if err != nil {
+		return "", err
+	}
+	o.Byproducts = []statement.Subject{{Name: filepath.Base(linkPath), Digest: ld}}
+	st, err := provenance.ForLink(l, o)
+	if err != nil {
+		return "", err
+	}
+	env, err := attestation.Sign(ctx, st, key)
+	if err != nil {
+		return "", err
+	}
+	b, err := env.Encode()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(filepath.Dir(linkPath), fmt.Sprintf("%s.%s.provenance.json", l.Name, keys.ShortID(key.ID())))
 	return p, atomicfile.Write(p, b, 0o644)
 }
 
@@ -382,6 +437,7 @@ type summary struct {
 	Materials      *artifactStat `json:"materials,omitempty"`
 	Products       *artifactStat `json:"products,omitempty"`
 	SBOM           string        `json:"sbom,omitempty"`
+	Provenance     string        `json:"provenance,omitempty"`
 }
 
 type artifactStat struct {

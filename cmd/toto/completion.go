@@ -33,12 +33,22 @@ var flagValues = map[string]map[string][]string{
 		"format": {formatSigstore, formatSimpleSigning, formatNotation},
 	},
 	"toto image verify": {
-		"type": {"spdxjson", "cyclonedx", "slsaprovenance", "slsaprovenance1", "vuln", "openvex", "custom"},
+		"type": cosignTypeNames,
+	},
+	"toto attest": {
+		"type": cosignTypeNames,
+	},
+	"toto verify-attestation": {
+		"type": cosignTypeNames,
 	},
 	"toto sbom": {
 		"format": {"spdx-json", "spdx-tv", "cyclonedx-json", "cyclonedx-xml"},
 	},
 }
+
+// cosignTypeNames are cosign's --type names, which the commands taking a
+// predicate type resolve with image.PredicateType.
+var cosignTypeNames = []string{"spdxjson", "cyclonedx", "slsaprovenance", "slsaprovenance1", "vuln", "openvex", "custom"}
 
 // registerCompletions adds value completion to every flag of the tree that
 // flagValues names, and step-name completion to --step: the steps of the

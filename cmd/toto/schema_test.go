@@ -23,14 +23,20 @@ const (
 	verifySchema = "verify-report.schema.json"
 	imageSchema  = "image-report.schema.json"
 	errorSchema  = "error.schema.json"
+	attestSchema = "attest.schema.json"
+	attRepSchema = "attestation-report.schema.json"
 )
+
+// allSchemas are every schema in docs/schema; TestSchemaFilesListed keeps
+// the list complete.
+var allSchemas = []string{verifySchema, imageSchema, errorSchema, attestSchema, attRepSchema}
 
 var jsonSchemas = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	out := map[string]*jsonschema.Schema{}
-	for _, name := range []string{verifySchema, imageSchema, errorSchema} {
+	for _, name := range allSchemas {
 		// Compiling also validates the schema against the draft 2020-12
 		// meta-schema.
 		s, err := c.Compile(filepath.Join("..", "..", "docs", "schema", name))
@@ -69,7 +75,7 @@ func validateAgainst(t *testing.T, schema, doc string) map[string]any {
 // validation until the schema declares it); digest sets, keyed by
 // algorithm, are the one open map.
 func TestSchemasAreClosed(t *testing.T) {
-	for _, name := range []string{verifySchema, imageSchema, errorSchema} {
+	for _, name := range allSchemas {
 		b, err := os.ReadFile(filepath.Join("..", "..", "docs", "schema", name))
 		if err != nil {
 			t.Fatal(err)

@@ -268,6 +268,7 @@ func newImageVerifyCmd() *cobra.Command {
 	var df dctVerifyFlags
 	var tuf tufFlags
 	var imgPolicy string
+	var sf setFlags
 	cmd := &cobra.Command{
 		Use:   "verify (--key PUB... | --layout LAYOUT --layout-key OWNER.pub... | --containers-policy policy.json [--registries-d DIR | --lookaside DIR|URL] | --notation-policy trustpolicy.json --trust-store DIR | --dct-server URL [--dct-signer NAME]...) [--trusted-root TR [--require-tlog] [--require-timestamp]] IMAGE",
 		Short: "Check an image's signatures and attestations against trusted keys, containers-policy.json, or a notation trust policy",
@@ -374,12 +375,17 @@ lookaside server error).`,
 			if err := flagsNotFor(cmd, "without --dct-server or --dct-offline", dctVerifyFlagNames...); err != nil {
 				return err
 			}
+			if imgPolicy == "" {
+				if err := flagsNotFor(cmd, "without --policy", setFlagNames...); err != nil {
+					return err
+				}
+			}
 			if imgPolicy != "" {
 				if err := flagsNotFor(cmd, "with --policy: the policy names the keys and requirements",
 					slices.Concat(keyModeFlags, tufFlagNames, policyOnlyFlagNames, notationVerifyFlagNames, []string{"containers-policy", "notation-policy"})...); err != nil {
 					return err
 				}
-				return imagePolicyVerify(cmd, args[0], imgPolicy, asJSON)
+				return imagePolicyVerify(cmd, args[0], imgPolicy, &sf, asJSON)
 			}
 			if pf.policyPath != "" && nv.policyPath != "" {
 				return errors.New("--containers-policy and --notation-policy: give one")
@@ -507,7 +513,8 @@ lookaside server error).`,
 	tf.register(cmd)
 	rf.register(cmd)
 	pf.register(cmd)
-	cmd.Flags().StringVar(&imgPolicy, "policy", "", "toto image policy (YAML or JSON; see docs/policy.md): evaluate it for IMAGE instead (requirements across Sigstore and notation signatures)")
+	cmd.Flags().StringVar(&imgPolicy, "policy", "", "toto image policy (YAML or JSON; see docs/policy.md): evaluate it for IMAGE instead (requirements across Sigstore, notation, simple signing and DCT signatures); a directory (or --namespace) evaluates every toto and Portieris policy in it as admission does")
+	sf.register(cmd)
 	tuf.register(cmd, "trust the keys it delivers (targets toto/keys/*.pub) and its Sigstore trusted root (toto/sigstore/trusted_root.json)")
 	cmd.Flags().StringVar(&nv.policyPath, "notation-policy", "", "notation trust policy (trustpolicy.json): verify the image's Notary Project signatures under it and --trust-store instead")
 	nv.register(cmd, "with --notation-policy: ")

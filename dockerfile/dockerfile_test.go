@@ -240,3 +240,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestIsDockerfile(t *testing.T) {
+	for name, want := range map[string]bool{
+		"Dockerfile": true, "sub/dir/Containerfile": true, "app.Dockerfile": true,
+		"Dockerfile.prod": true, "dockerfile": true, "Dockerfiles/README": false,
+		"src/main.go": false, "MyDockerfile": false, ".dockerignore": false,
+	} {
+		if got := dockerfile.IsDockerfile(name); got != want {
+			t.Errorf("IsDockerfile(%q) = %v", name, got)
+		}
+	}
+}

@@ -30,6 +30,8 @@ type Base struct {
 	// Decision is the policy's verdict for Target (nil when no policy was
 	// given).
 	Decision *decision.Decision
+
+	file string // the Dockerfile, for errors (VerifyMaterials)
 }
 
 // Allowed says whether the policy allows the base image.
@@ -70,7 +72,7 @@ func resolve(ctx context.Context, f *File, fr From, opts VerifyOptions) (Base, e
 		return b, fmt.Errorf("FROM %s: %w", fr.Image, err)
 	}
 	b.Target = t
-	if isIndex(t.Descriptor.MediaType) {
+	if isIndex(t.Descriptor.MediaType) && (fr.Platform != "" || f != nil) {
 		b.Platform = fr.Platform
 		if b.Platform == "" {
 			b.Platform = f.TargetPlatform()

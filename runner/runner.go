@@ -44,6 +44,12 @@ type Options struct {
 	// showing progress can stop drawing while the command owns the
 	// terminal.
 	OnPhase func(Phase)
+	// BeforeCommand, if set, is called with the recorded materials before
+	// the command runs (or, with no command, before the products are
+	// recorded). It may add materials that are not files (images checked
+	// by digest); an error stops the step: the command does not run and
+	// Run returns the error.
+	BeforeCommand func(ctx context.Context, materials link.Artifacts) error
 }
 
 // Phase is a stage of Run.
@@ -127,6 +133,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("record materials: %w", err)
 	}
 	res.Materials = mstats
+	if opts.BeforeCommand != nil {
+		if err := opts.BeforeCommand(ctx, materials); err != nil {
+			return nil, err
+		}
+	}
 
 	byproducts := map[string]any{}
 	if len(opts.Command) > 0 {

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -132,5 +133,49 @@ func TestFileNames(t *testing.T) {
 	}
 	if got := UnfinishedFileName("write-code", id); got != ".write-code.776a00e2.link-unfinished" {
 		t.Errorf("UnfinishedFileName = %s", got)
+	}
+}
+
+// BeforeCommand sees the materials before the command runs, can add some,
+// and stops the step (no command, no link) by failing.
+func TestRunBeforeCommand(t *testing.T) {
+	root := tree(t, map[string]string{"Dockerfile": "FROM x"})
+	marker := filepath.Join(root, "ran")
+	argv, env := self(t, "write", "RUNNER_FILE="+marker, "RUNNER_CODE=0")
+	stop := errors.New("base image denied")
+	var seen link.Artifacts
+	opts := Options{
+		Name: "build", Materials: []string{"."}, Command: argv,
+		Hash: HashOptions{BasePath: root}, Exec: ExecOptions{Env: env},
+		BeforeCommand: func(_ context.Context, m link.Artifacts) error {
+			seen = maps.Clone(m)
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("BeforeCommand called after the command ran")
+			}
+			return stop
+		},
+	}
+	if res, err := Run(context.Background(), opts); !errors.Is(err, stop) || res != nil {
+		t.Fatalf("Run = %v, %v; want the hook's error and no result", res, err)
+	}
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("the command ran after BeforeCommand failed: %v", err)
+	}
+	if !reflect.DeepEqual(seen, want(map[string]string{"Dockerfile": "FROM x"})) {
+		t.Errorf("hook saw %v", seen)
+	}
+	opts.BeforeCommand = func(_ context.Context, m link.Artifacts) error {
+		m["oci://registry.example/base"] = link.DigestSet{"sha256": "00"}
+		return nil
+	}
+	res, err := Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Link.Materials["oci://registry.example/base"]; got["sha256"] != "00" {
+		t.Errorf("added material: %v", res.Link.Materials)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("the command did not run: %v", err)
 	}
 }

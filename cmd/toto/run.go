@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/toto-dev/toto/attestation"
+	"github.com/toto-dev/toto/dockerfile"
 	"github.com/toto-dev/toto/internal/atomicfile"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/link"
@@ -54,6 +55,7 @@ func newRunCmd() *cobra.Command {
 		provFlag   bool
 		builderID  string
 		invocation string
+		mf         materialImageFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run --step NAME --key KEY [-m PATH]... [-p PATH]... -- COMMAND [ARG]...",
@@ -86,10 +88,23 @@ run's id and times (docs/provenance.md). Only when the command succeeded.
 
 Exit status: the command's own status (a link is written even if it failed),
 124 if it timed out, 127 if it could not be started, 130 if interrupted, and
-2 for any other error (bad flags, unreadable files, a key that cannot sign).`,
+2 for any other error (bad flags, unreadable files, a key that cannot sign).
+
+--verify-materials POLICY checks the images the step builds on before the
+command runs: the base images (every FROM) of each Dockerfile among the
+materials (Dockerfile, Containerfile, NAME.Dockerfile, Dockerfile.NAME) and
+each --material-image, against the image policy of 'toto image verify
+--policy'. Each is recorded as a material named oci://REPOSITORY with its
+manifest digest, {"sha256": HEX}, so that a layout can REQUIRE it and MATCH
+it against the step that produced the image (see docs/build.md). If one is
+denied, the command does not run, no link is written, and toto exits 1.
+--product-image records images (pushed by the command) as products the same
+way, after the command.`,
 		Example: `  toto run --step build --key functionary.key -m src -p dist -- make dist
   toto run -n test -k key.pem -m . -e node_modules --timeout 10m -- npm test
-  toto run -n package -k key.pem -m dist -p pkg.tar.gz --attest -- tar czf pkg.tar.gz dist`,
+  toto run -n package -k key.pem -m dist -p pkg.tar.gz --attest -- tar czf pkg.tar.gz dist
+  toto run -n build -k key.pem -m Dockerfile -m src --verify-materials policy.yaml \
+      --product-image registry.example/app:1.0 -- docker build --push -t registry.example/app:1.0 .`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			command, err := commandAfterDash(cmd, args)
 			if err != nil {
@@ -134,6 +149,10 @@ Exit status: the command's own status (a link is written even if it failed),
 				return errors.New("--provenance needs at least one -p PATH: the products are the provenance's subjects")
 			}
 			ctx := cmd.Context()
+			beforeCommand, err := mf.verifier(hash)
+			if err != nil {
+				return err
+			}
 			key, err := loadSigningKey(ctx, keyPath)
 			if err != nil {
 				return err
@@ -159,6 +178,8 @@ Exit status: the command's own status (a link is written even if it failed),
 				Exec:        runner.ExecOptions{Stdout: stdout, Stderr: os.Stderr, Stdin: os.Stdin, Timeout: timeout, MaxCapture: capLimit},
 				Environment: env.options(),
 				OnPhase:     prog.phase,
+
+				BeforeCommand: beforeCommand,
 			}
 			started := time.Now()
 			res, err := runner.Run(ctx, opts)
@@ -166,6 +187,9 @@ Exit status: the command's own status (a link is written even if it failed),
 			prog.stop()
 			if err != nil {
 				return runError(err)
+			}
+			if err := mf.recordProducts(ctx, res.Link); err != nil {
+				return fmt.Errorf("%w; no link written", err)
 			}
 			path, err := runner.Write(ctx, metadataTo, res.Link, key, format)
 			if err != nil {
@@ -232,6 +256,7 @@ Exit status: the command's own status (a link is written even if it failed),
 	f.BoolVar(&provFlag, "provenance", false, "also write a signed SLSA provenance v1 attestation of the products (NAME.KEYID.provenance.json)")
 	f.StringVar(&builderID, "builder-id", provenance.DefaultBuilderID, "--provenance: the builder's id (runDetails.builder.id), e.g. your CI workflow's URI")
 	f.StringVar(&invocation, "invocation-id", "", "--provenance: this run's id (runDetails.metadata.invocationId; default a random urn:uuid)")
+	mf.register(f)
 	f.SetNormalizeFunc(inTotoFlagNames)
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
@@ -312,6 +337,8 @@ func runError(err error) error {
 		return withCode(exitCannotStart, fmt.Errorf("%w; no link written", err))
 	case errors.Is(err, context.Canceled):
 		return withCode(exitInterrupted, errors.New("interrupted; no link written"))
+	case errors.Is(err, dockerfile.ErrDenied):
+		return failed(fmt.Errorf("%w; the command did not run, no link written", err))
 	}
 	return fmt.Errorf("%w; no link written", err)
 }

@@ -144,6 +144,9 @@ way, after the command.`,
 				if len(hash.LStripPaths) > 0 {
 					return errors.New("--sbom cannot be combined with --lstrip-paths: the SBOM reads the products from disk by their recorded paths")
 				}
+				if len(mf.products) > 0 {
+					return errors.New("--sbom cannot be combined with --product-image: the SBOM describes product files; attest the image's SBOM with toto image attest")
+				}
 			}
 			if provFlag && len(products) == 0 {
 				return errors.New("--provenance needs at least one -p PATH: the products are the provenance's subjects")

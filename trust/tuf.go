@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -169,7 +170,10 @@ func (t TUF) Fetch(ctx context.Context) (*Root, *RootInfo, error) {
 			metadata.TARGETS:   tm.Targets[metadata.TARGETS].Signed.Expires,
 		},
 	}
-	top := up.GetTopLevelTargets()
+	top, err := t.allTargets(up)
+	if err != nil {
+		return nil, nil, err
+	}
 	root := &Root{}
 	get := func(name string) ([]byte, error) {
 		b, err := t.target(ctx, up, name)
@@ -313,6 +317,113 @@ func ParseLayoutCustom(custom *json.RawMessage) (*LayoutCustom, error) {
 		seen[o] = true
 	}
 	return &c, nil
+}
+
+// allTargets lists every target name go-tuf resolves: the top-level
+// targets, and the targets of delegated roles that the delegation search
+// (go-tuf's GetTargetInfo: pre-order, paths checked, terminating roles
+// honoured) finds for their name. A delegated role is loaded (and
+// verified, by go-tuf) by searching for one of its path patterns; a name
+// a role lists outside its delegated paths is never found through it, so
+// it is not trusted. Roles delegated by hash prefixes only are not
+// enumerated (their targets are still found by name).
+func (t TUF) allTargets(up *updater.Updater) (map[string]*metadata.TargetFiles, error) {
+	out := map[string]*metadata.TargetFiles{}
+	for name, tf := range up.GetTopLevelTargets() {
+		out[name] = tf
+	}
+	tm := up.GetTrustedMetadataSet()
+	var pending []metadata.DelegatedRole
+	if d := tm.Targets[metadata.TARGETS].Signed.Delegations; d != nil {
+		pending = append(pending, d.Roles...)
+	}
+	seen := map[string]bool{metadata.TARGETS: true}
+	candidates := map[string]bool{}
+	for len(pending) > 0 && len(seen) <= maxDelegatedRoles {
+		dr := pending[0]
+		pending = pending[1:]
+		if seen[dr.Name] {
+			continue
+		}
+		seen[dr.Name] = true
+		for _, p := range dr.Paths {
+			probe := globProbe(p)
+			if probe == "" {
+				continue
+			}
+			if _, err := up.GetTargetInfo(probe); err != nil {
+				if err := t.classify("delegated role "+dr.Name, err); !errors.Is(err, ErrNoTarget) {
+					return nil, err
+				}
+			}
+		}
+		m, ok := up.GetTrustedMetadataSet().Targets[dr.Name]
+		if !ok {
+			continue // not reached: an earlier terminating role
+		}
+		for name := range m.Signed.Targets {
+			candidates[name] = true
+		}
+		if m.Signed.Delegations != nil {
+			pending = append(pending, m.Signed.Delegations.Roles...)
+		}
+	}
+	for name := range candidates {
+		if _, ok := out[name]; ok {
+			continue
+		}
+		tf, err := up.GetTargetInfo(name)
+		if err != nil {
+			if err := t.classify("target "+name, err); errors.Is(err, ErrNoTarget) {
+				continue
+			} else {
+				return nil, err
+			}
+		}
+		out[name] = tf
+	}
+	return out, nil
+}
+
+// maxDelegatedRoles bounds the delegated roles allTargets visits, as
+// go-tuf's MaxDelegations bounds one search.
+const maxDelegatedRoles = 32
+
+// globProbe is a target path a TUF path pattern matches (go-tuf matches
+// element by element with path.Match): the pattern itself when it
+// matches itself ('*' and '?' do), else with each character class
+// replaced by its first member; "" when neither works.
+func globProbe(pattern string) string {
+	ok := func(s string) bool {
+		m, err := path.Match(pattern, s)
+		return err == nil && m && strings.Count(s, "/") == strings.Count(pattern, "/")
+	}
+	if ok(pattern) {
+		return pattern
+	}
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '[':
+			j := strings.IndexByte(pattern[i:], ']')
+			if j < 2 || pattern[i+1] == '^' || pattern[i+1] == '!' {
+				return ""
+			}
+			b.WriteByte(pattern[i+1])
+			i += j
+		case '\\':
+			if i+1 < len(pattern) {
+				i++
+				b.WriteByte(pattern[i])
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	if ok(b.String()) {
+		return b.String()
+	}
+	return ""
 }
 
 func prefixed(top map[string]*metadata.TargetFiles, prefix string) []string {

@@ -30,7 +30,8 @@ public/ (what a web server serves; consumers run
 'toto verify --tuf-root root.json --tuf-url URL-of-public').
 
   init        stage root version 1 and an empty targets version 1
-  add-target  stage a target (or --remove one)
+  add-target  stage a target (or --remove one), in targets or a delegated role
+  delegate    delegate target paths to a role with its own keys (or --remove it)
   rotate      stage a new root version with a role's keys changed
   sign        add a holder's signature to the staged root or targets
   publish     check thresholds, then publish with the online snapshot and
@@ -47,6 +48,9 @@ on their own machine. docs/trust.md describes the ceremony.`,
   toto trust add-target repo toto/root.layout root.layout
   toto trust sign repo --role root --key alice     # each holder, on their machine
   toto trust sign repo --role targets --key dave
+  toto trust delegate repo --role keys --paths 'toto/keys/*' --key frank.pub   # then sign targets
+  toto trust add-target repo --role keys toto/keys/app.pub app.pub
+  toto trust sign repo --role keys --key frank
   toto trust publish repo --snapshot-key snapshot --timestamp-key timestamp
   toto trust status repo`,
 	}
@@ -74,7 +78,7 @@ on their own machine. docs/trust.md describes the ceremony.`,
 		}
 		return r, nil
 	}
-	cmd.AddCommand(newTrustInitCmd(open), newTrustAddTargetCmd(open), newTrustRotateCmd(open),
+	cmd.AddCommand(newTrustInitCmd(open), newTrustAddTargetCmd(open), newTrustDelegateCmd(open), newTrustRotateCmd(open),
 		newTrustSignCmd(open), newTrustPublishCmd(open), newTrustStatusCmd(open))
 	return cmd
 }
@@ -143,7 +147,7 @@ func newTrustInitCmd(open openRepo) *cobra.Command {
 }
 
 func newTrustAddTargetCmd(open openRepo) *cobra.Command {
-	var custom, notationSet string
+	var custom, notationSet, role string
 	var remove bool
 	cmd := &cobra.Command{
 		Use:   "add-target DIR NAME FILE | add-target DIR --remove NAME | add-target DIR --notation SET FOLDER",
@@ -176,6 +180,9 @@ verify --tuf-root ... --notation-policy tuf:SET --trust-store tuf:SET.`,
 				return err
 			}
 			if notationSet != "" {
+				if role != "targets" {
+					return fmt.Errorf("--notation stages into targets, not --role %s", role)
+				}
 				if remove || custom != "" || len(args) != 2 {
 					return fmt.Errorf("--notation takes DIR FOLDER (and neither --remove nor --custom)")
 				}
@@ -192,7 +199,7 @@ verify --tuf-root ... --notation-policy tuf:SET --trust-store tuf:SET.`,
 				if len(args) != 2 {
 					return fmt.Errorf("--remove takes DIR NAME")
 				}
-				return r.RemoveTarget(args[1])
+				return r.RemoveTargetFrom(role, args[1])
 			}
 			if len(args) != 3 {
 				return fmt.Errorf("want DIR NAME FILE")
@@ -201,12 +208,72 @@ verify --tuf-root ... --notation-policy tuf:SET --trust-store tuf:SET.`,
 			if err != nil {
 				return err
 			}
-			return r.AddTarget(args[1], data, json.RawMessage(custom))
+			return r.AddTargetTo(role, args[1], data, json.RawMessage(custom))
 		},
 	}
 	cmd.Flags().StringVar(&custom, "custom", "", "JSON object for the target's custom field")
 	cmd.Flags().BoolVar(&remove, "remove", false, "remove the target NAME")
+	cmd.Flags().StringVar(&role, "role", "targets", "targets, or a delegated role (toto trust delegate) whose paths cover NAME")
 	cmd.Flags().StringVar(&notationSet, "notation", "", "stage a notation configuration or trust store FOLDER as the targets of this set (toto/notation/SET/)")
+	return cmd
+}
+
+func newTrustDelegateCmd(open openRepo) *cobra.Command {
+	var role string
+	var paths, keyPaths []string
+	var threshold int
+	var terminating, remove bool
+	cmd := &cobra.Command{
+		Use:   "delegate DIR --role NAME --paths PATTERN... --key KEY.pub... [--threshold N] [--terminating] | delegate DIR --role NAME --remove",
+		Short: "Delegate target paths to a role with its own keys, or remove the delegation",
+		Long: `Stage a targets version that trusts the delegated role NAME, and only it with
+its keys, for targets whose names match --paths (TUF's shell-style patterns,
+matched element by element: 'toto/keys/*' covers toto/keys/a.pub, not
+toto/keys/x/a.pub). The targets holders sign that version as usual; the
+role's own key holders then stage targets into it (toto trust add-target
+--role NAME) and sign NAME.json (toto trust sign --role NAME).
+
+Running delegate again for NAME replaces its paths and keys: a key left out
+is revoked, and publish refuses the role until a threshold of the new keys
+signs a new version of it. --remove drops the delegation: once published,
+consumers no longer trust anything the role lists. A role listing a target
+outside its paths is never trusted for it (add-target refuses it; consumers
+ignore it, as the TUF specification says).`,
+		Example: `  toto trust delegate repo --role team-keys --paths 'toto/keys/*' --key frank.pub --key grace.pub --threshold 2`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := open(args[0])
+			if err != nil {
+				return err
+			}
+			if remove {
+				if err := flagsNotFor(cmd, "with --remove", "paths", "key", "threshold", "terminating"); err != nil {
+					return err
+				}
+				if err := r.Undelegate(role); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "staged targets.json without the delegated role %s: sign it with --role targets\n", role)
+				return nil
+			}
+			ks, err := loadPublicKeys("key", keyPaths)
+			if err != nil {
+				return err
+			}
+			if err := r.Delegate(repository.DelegateOptions{Role: role, Paths: paths, Keys: ks, Threshold: threshold, Terminating: terminating}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "staged targets.json delegating %s to %s: sign it with --role targets; %s.json with --role %s\n", strings.Join(paths, ", "), role, role, role)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&role, "role", "", "delegated role name (lower-case letters, digits, '.', '_', '-')")
+	cmd.Flags().StringArrayVar(&paths, "paths", nil, "target path pattern the role is trusted for (repeatable)")
+	cmd.Flags().StringArrayVar(&keyPaths, "key", nil, "public key of a holder of the role (repeatable)")
+	cmd.Flags().IntVar(&threshold, "threshold", 1, "signatures of the role's keys required")
+	cmd.Flags().BoolVar(&terminating, "terminating", false, "consumers stop searching later delegations for paths this role matches")
+	cmd.Flags().BoolVar(&remove, "remove", false, "remove the delegation")
+	_ = cmd.MarkFlagRequired("role")
 	return cmd
 }
 
@@ -250,8 +317,8 @@ version, to be signed by the new targets keys.`,
 func newTrustSignCmd(open openRepo) *cobra.Command {
 	var role, key string
 	cmd := &cobra.Command{
-		Use:   "sign DIR --role root|targets --key KEY",
-		Short: "Add a holder's signature to the staged root.json or targets.json",
+		Use:   "sign DIR --role root|targets|DELEGATED --key KEY",
+		Short: "Add a holder's signature to the staged root.json, targets.json or a delegated role's ROLE.json",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := open(args[0])
@@ -270,7 +337,7 @@ func newTrustSignCmd(open openRepo) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&role, "role", "", "root or targets")
+	cmd.Flags().StringVar(&role, "role", "", "root, targets, or a delegated role")
 	cmd.Flags().StringVarP(&key, "key", "k", "", "private key of a holder of the role")
 	_ = cmd.MarkFlagRequired("role")
 	return cmd

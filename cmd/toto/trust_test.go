@@ -117,8 +117,78 @@ func TestImageVerifyFromTUF(t *testing.T) {
 	if r := runToto(t, dir, verify...); r.Code == 0 {
 		t.Fatalf("the key removed from TUF still verifies:\n%s", r.Stdout)
 	}
-	// TUF flags are for key mode only.
-	if r := runToto(t, dir, "image", "verify", "--containers-policy", "p.json", "--tuf-root", "x", "oci-layout:"+img); r.Code != 2 || !strings.Contains(r.Stderr, "--tuf-root") {
+	// With --containers-policy, --tuf-root needs its URL as in key mode.
+	if r := runToto(t, dir, "image", "verify", "--containers-policy", "p.json", "--tuf-root", "x", "oci-layout:"+img); r.Code != 2 || !strings.Contains(r.Stderr, "--tuf-url is required with --tuf-root") {
 		t.Errorf("--tuf-root with --containers-policy: exit %d %s", r.Code, r.Stderr)
+	}
+}
+
+// toto trust delegate through the CLI: the delegated role's key holder
+// adds a signing key and signs the role; image verify --tuf-root trusts
+// the key; a target outside the role's paths is refused; after the
+// delegation key is replaced, publish waits for the new key.
+func TestTrustDelegateCLI(t *testing.T) {
+	dir := t.TempDir()
+	for _, k := range []string{"root", "targets", "snapshot", "timestamp", "frank", "grace", "release"} {
+		mustToto(t, dir, "key", "generate", "--type", "ed25519", "-o", k)
+	}
+	mustToto(t, dir, "trust", "init", "repo", "--root-key", "root.pub", "--targets-key", "targets.pub",
+		"--snapshot-key", "snapshot.pub", "--timestamp-key", "timestamp.pub")
+	r := mustToto(t, dir, "trust", "delegate", "repo", "--role", "team-keys", "--paths", "toto/keys/*", "--key", "frank.pub")
+	if !strings.Contains(r.Stdout, "delegating toto/keys/* to team-keys") {
+		t.Errorf("delegate: %s", r.Stdout)
+	}
+	mustToto(t, dir, "trust", "add-target", "repo", "--role", "team-keys", "toto/keys/release.pub", "release.pub")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"add-target", "repo", "--role", "team-keys", "toto/owners/release.pub", "release.pub"}, "not under [toto/keys/*], the paths of team-keys"},
+		{[]string{"add-target", "repo", "--role", "nobody", "toto/keys/x.pub", "release.pub"}, `role "nobody": not a delegated role`},
+		{[]string{"sign", "repo", "--role", "team-keys", "--key", "grace.key"}, "not one of the role's keys"},
+		{[]string{"delegate", "repo", "--role", "Targets", "--paths", "x", "--key", "frank.pub"}, "delegated role name"},
+		{[]string{"delegate", "repo", "--role", "x", "--paths", "[", "--key", "frank.pub"}, `path pattern "["`},
+		{[]string{"delegate", "repo", "--role", "team-keys", "--remove", "--key", "frank.pub"}, "--key does not apply with --remove"},
+	} {
+		r := runToto(t, dir, append([]string{"trust"}, tc.args...)...)
+		if r.Code != 2 || !strings.Contains(r.Stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, r.Code, r.Stderr, tc.want)
+		}
+	}
+	publish := []string{"trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key"}
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "root", "--key", "root.key")
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "targets", "--key", "targets.key")
+	if r := runToto(t, dir, publish...); r.Code != 2 || !strings.Contains(r.Stderr, "delegated role team-keys") {
+		t.Fatalf("publish before the role is signed: exit %d %s", r.Code, r.Stderr)
+	}
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "team-keys", "--key", "frank.key")
+	mustToto(t, dir, publish...)
+
+	srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(dir, "repo", "public"))))
+	defer srv.Close()
+	img, _ := randomLayout(t)
+	mustToto(t, dir, "image", "sign", "--key", "release.key", "oci-layout:"+img)
+	verify := []string{"image", "verify", "--tuf-root", filepath.Join("repo", "public", "1.root.json"), "--tuf-url", srv.URL, "--tuf-cache", "cache", "oci-layout:" + img}
+	wantCode(t, runToto(t, dir, verify...), 0)
+
+	// grace replaces frank: publish refuses until grace signs.
+	mustToto(t, dir, "trust", "delegate", "repo", "--role", "team-keys", "--paths", "toto/keys/*", "--key", "grace.pub")
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "targets", "--key", "targets.key")
+	if r := runToto(t, dir, "trust", "sign", "repo", "--role", "team-keys", "--key", "frank.key"); r.Code != 2 {
+		t.Fatalf("revoked frank signs: exit %d", r.Code)
+	}
+	if r := runToto(t, dir, publish...); r.Code != 2 {
+		t.Fatalf("publish with the role unsigned by grace: exit %d", r.Code)
+	}
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "team-keys", "--key", "grace.key")
+	mustToto(t, dir, publish...)
+	wantCode(t, runToto(t, dir, verify...), 0)
+
+	// Removing the delegation removes the trust in its key.
+	mustToto(t, dir, "trust", "delegate", "repo", "--role", "team-keys", "--remove")
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "targets", "--key", "targets.key")
+	mustToto(t, dir, publish...)
+	if r := runToto(t, dir, verify...); r.Code == 0 {
+		t.Fatalf("the key of a removed delegation still verifies:\n%s", r.Stdout)
 	}
 }

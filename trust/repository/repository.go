@@ -195,10 +195,19 @@ func (r *Repository) Init(opts InitOptions) error {
 // its length, sha256 and custom (a JSON object, or nil) in a new
 // unsigned targets.json version.
 func (r *Repository) AddTarget(name string, data []byte, custom json.RawMessage) error {
+	return r.AddTargetTo(metadata.TARGETS, name, data, custom)
+}
+
+// AddTargetTo is AddTarget into role: "targets", or a delegated targets
+// role (Delegate), whose paths must cover name.
+func (r *Repository) AddTargetTo(role, name string, data []byte, custom json.RawMessage) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
-	t, err := r.openTargets()
+	if err := r.checkDelegatedPath(role, name); err != nil {
+		return err
+	}
+	t, err := r.openTargetsRole(role)
 	if err != nil {
 		return err
 	}
@@ -228,31 +237,49 @@ func (r *Repository) AddTarget(name string, data []byte, custom json.RawMessage)
 		return err
 	}
 	t.Signed.Targets[name] = tf
-	return write(r.staged("targets.json"), t)
+	return write(r.staged(role+".json"), t)
 }
 
 // RemoveTarget stages a targets.json version without name.
 func (r *Repository) RemoveTarget(name string) error {
-	t, err := r.openTargets()
+	return r.RemoveTargetFrom(metadata.TARGETS, name)
+}
+
+// RemoveTargetFrom is RemoveTarget for role ("targets" or a delegated
+// role).
+func (r *Repository) RemoveTargetFrom(role, name string) error {
+	t, err := r.openTargetsRole(role)
 	if err != nil {
 		return err
 	}
 	if _, ok := t.Signed.Targets[name]; !ok {
-		return fmt.Errorf("target %s: not in targets.json", name)
+		return fmt.Errorf("target %s: not in %s.json", name, role)
 	}
 	delete(t.Signed.Targets, name)
-	_ = os.Remove(r.staged("targets", filepath.FromSlash(name)))
-	return write(r.staged("targets.json"), t)
+	if !r.targetElsewhere(role, name) {
+		_ = os.Remove(r.staged("targets", filepath.FromSlash(name)))
+	}
+	return write(r.staged(role+".json"), t)
 }
 
 // openTargets returns the staged targets ready for a change: a new
 // version (one past the published one), unsigned, with a fresh expiry.
 func (r *Repository) openTargets() (*metadata.Metadata[metadata.TargetsType], error) {
-	t, err := readTargets(r.staged("targets.json"))
+	return r.openTargetsRole(metadata.TARGETS)
+}
+
+// openTargetsRole is openTargets for "targets" or a delegated role.
+func (r *Repository) openTargetsRole(role string) (*metadata.Metadata[metadata.TargetsType], error) {
+	if role != metadata.TARGETS {
+		if err := r.checkDelegated(role); err != nil {
+			return nil, err
+		}
+	}
+	t, err := readTargets(r.staged(role + ".json"))
 	if err != nil {
 		return nil, err
 	}
-	if pub, err := readTargets(r.public("targets.json")); err == nil && t.Signed.Version <= pub.Signed.Version {
+	if pub, err := readTargets(r.public(role + ".json")); err == nil && t.Signed.Version <= pub.Signed.Version {
 		t.Signed.Version = pub.Signed.Version + 1
 	}
 	t.Signed.Expires = r.expires(metadata.TARGETS)
@@ -384,7 +411,25 @@ func (r *Repository) Sign(ctx context.Context, role string, k *keys.Key) error {
 		}
 		return write(r.staged("targets.json"), t)
 	}
-	return fmt.Errorf("role %q: holders sign root or targets; snapshot and timestamp are signed by publish", role)
+	if role == metadata.SNAPSHOT || role == metadata.TIMESTAMP {
+		return fmt.Errorf("role %q: holders sign root, targets or a delegated role; snapshot and timestamp are signed by publish", role)
+	}
+	dr, err := r.delegation(role)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(dr.KeyIDs, id) {
+		return fmt.Errorf("%w: %s for the delegated role %s", ErrNotAuthorized, id, role)
+	}
+	t, err := readTargets(r.staged(role + ".json"))
+	if err != nil {
+		return err
+	}
+	t.Signatures = dropSig(t.Signatures, id)
+	if _, err := t.Sign(s); err != nil {
+		return fmt.Errorf("sign %s: %w", role, err)
+	}
+	return write(r.staged(role+".json"), t)
 }
 
 func dropSig(sigs []metadata.Signature, id string) []metadata.Signature {
@@ -494,6 +539,15 @@ func (r *Repository) Publish(ctx context.Context, opts PublishOptions) (*Publish
 		}
 		files = append(files, pending{fmt.Sprintf("%d.targets.json", tgt.Signed.Version), b}, pending{"targets.json", b})
 	}
+	delegated, dfiles, err := r.publishDelegated(tgt)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, dfiles...)
+	snapMetaWant := map[string]*metadata.MetaFiles{"targets.json": metadata.MetaFile(tgt.Signed.Version)}
+	for name, v := range delegated {
+		snapMetaWant[name+".json"] = metadata.MetaFile(v)
+	}
 
 	snap, err := readSnapshot(r.public("snapshot.json"))
 	if errors.Is(err, os.ErrNotExist) {
@@ -503,13 +557,21 @@ func (r *Repository) Publish(ctx context.Context, opts PublishOptions) (*Publish
 	if err != nil {
 		return nil, err
 	}
+	// A role no longer delegated stays listed at its last version: TUF
+	// clients refuse a snapshot that drops a file the previous one
+	// listed (rollback protection); nothing delegates to it any more.
+	for name, mf := range snap.Signed.Meta {
+		if _, ok := snapMetaWant[name]; !ok {
+			snapMetaWant[name] = mf
+		}
+	}
 	now := r.now()
 	var snapMeta *metadata.MetaFiles
-	snapChanged := targetsChanged || snap.Signed.Version == 0 || snap.Signed.Expires.Before(now.Add(WarnBefore[metadata.SNAPSHOT])) || !signedBy(root, metadata.SNAPSHOT, snap)
+	snapChanged := targetsChanged || len(dfiles) > 0 || !sameMeta(snap.Signed.Meta, snapMetaWant) || snap.Signed.Version == 0 || snap.Signed.Expires.Before(now.Add(WarnBefore[metadata.SNAPSHOT])) || !signedBy(root, metadata.SNAPSHOT, snap)
 	if snapChanged {
 		snap.Signed.Version++
 		snap.Signed.Expires = r.expires(metadata.SNAPSHOT)
-		snap.Signed.Meta = map[string]*metadata.MetaFiles{"targets.json": metadata.MetaFile(tgt.Signed.Version)}
+		snap.Signed.Meta = snapMetaWant
 		snap.ClearSignatures()
 		if err := signOnline(ctx, root, metadata.SNAPSHOT, snap, opts.Snapshot); err != nil {
 			return nil, err

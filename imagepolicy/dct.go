@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/theupdateframework/notary/tuf/data"
 	notaryutils "github.com/theupdateframework/notary/tuf/utils"
 
 	"github.com/toto-dev/toto/dct"
@@ -84,9 +85,13 @@ func (p *Policy) dct(ctx context.Context, t *image.Target, reqName string, actio
 		if err != nil {
 			return decision.Requirement{}, fmt.Errorf("%w: %s: signer secret %s: publicKey: %v", ErrPolicy, reqName, ref.name, err)
 		}
+		id, err := notaryutils.CanonicalKeyID(k)
+		if err != nil {
+			return decision.Requirement{}, fmt.Errorf("%w: %s: signer secret %s: publicKey: %v", ErrPolicy, reqName, ref.name, err)
+		}
 		r := strings.TrimSpace(string(role))
 		opts.Signers = append(opts.Signers, r)
-		keys = append(keys, signerKey{role: dct.SignerRole(r), keyID: k.ID(), secret: ref.name})
+		keys = append(keys, signerKey{role: dct.SignerRole(r), keyID: id, secret: ref.name})
 	}
 	if t.Tag == "" {
 		return decision.Check(reqName, action, fmt.Errorf("Docker Content Trust signs tags, and %s is named by digest", t)), nil
@@ -133,20 +138,61 @@ func (p *Policy) dct(ctx context.Context, t *image.Target, reqName string, actio
 		kids = append(kids, decision.Check("Docker Content Trust digest of "+ref, decision.Enforce,
 			fmt.Errorf("%w: %s resolves to %s in the registry, the trust data (%s) signs %s", dct.ErrDigestMismatch, ref, t.Digest(), res.Role, res.Digest)))
 	}
+	var delegationKeys map[string]data.PublicKey
+	if len(keys) > 0 {
+		delegationKeys = signingKeys(opts.TrustDir, res.GUN)
+	}
 	for _, k := range keys {
 		var err error
 		i := slices.IndexFunc(res.Signatures, func(s dct.Signature) bool { return s.Role == k.role })
 		switch {
 		case i < 0:
 			err = fmt.Errorf("%w: %s did not sign %s", dct.ErrSigner, k.role, ref)
-		case !slices.Contains(res.Signatures[i].KeyIDs, k.keyID):
-			err = fmt.Errorf("%w: %s is signed by keys %s, not by key %s of signer secret %s", dct.ErrSigner, k.role, strings.Join(res.Signatures[i].KeyIDs, ", "), k.keyID, k.secret)
+		case !signedBy(res.Signatures[i].KeyIDs, delegationKeys, k.keyID):
+			err = fmt.Errorf("%w: %s is signed by keys %s, not by the key of signer secret %s (%s)", dct.ErrSigner, k.role, strings.Join(res.Signatures[i].KeyIDs, ", "), k.secret, k.keyID)
 		}
 		kids = append(kids, decision.Check("Docker Content Trust signer key of "+k.secret, decision.Enforce, err))
 	}
 	// Every part is enforced within this requirement; its own action
 	// (enforce, warn, audit) applies to the whole.
 	return decision.All(reqName, action, kids...), nil
+}
+
+// signingKeys are the delegation keys of gun's verified trust data (cached
+// in trustDir by the verification just done), by key ID.
+func signingKeys(trustDir, gun string) map[string]data.PublicKey {
+	md, err := dct.ReadMetadataDir(dct.MetadataDir(trustDir, gun))
+	if err != nil {
+		return nil
+	}
+	out := map[string]data.PublicKey{}
+	for _, m := range md {
+		if m.Targets == nil {
+			continue
+		}
+		for id, k := range m.Targets.Signed.Delegations.Keys {
+			out[id] = k
+		}
+	}
+	return out
+}
+
+// signedBy reports whether one of ids (the keys whose signatures over a
+// role verified) is the key whose canonical ID is want: the ID of the bare
+// public key, as docker trust names signer keys, whether the delegation
+// holds the key or a certificate of it.
+func signedBy(ids []string, delegationKeys map[string]data.PublicKey, want string) bool {
+	for _, id := range ids {
+		if id == want {
+			return true
+		}
+		if k, ok := delegationKeys[id]; ok {
+			if c, err := notaryutils.CanonicalKeyID(k); err == nil && c == want {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ctxTransport carries an evaluation's context (its deadline) into the

@@ -102,7 +102,35 @@ func (r *Result) Err() error {
 	if policy == "" {
 		policy = "no policy"
 	}
+	// A combined requirement's reason only counts its parts: name the
+	// parts that failed.
+	var parts []string
+	if r.Decision != nil {
+		for _, d := range r.Decision.Denials() {
+			parts = append(parts, failedLeaves(d)...)
+		}
+	}
+	if len(parts) > 0 {
+		return fmt.Errorf("%s denied by %s: %w (failed: %s)", r.Image, policy, err, strings.Join(parts, "; "))
+	}
 	return fmt.Errorf("%s denied by %s: %w", r.Image, policy, err)
+}
+
+// failedLeaves are "name: reason" of the unsatisfied requirements under a
+// combined one (none for a single check, whose reason is its own).
+func failedLeaves(r decision.Requirement) []string {
+	var out []string
+	for _, c := range r.Children {
+		if c.Outcome == decision.Satisfied {
+			continue
+		}
+		if len(c.Children) > 0 {
+			out = append(out, failedLeaves(c)...)
+			continue
+		}
+		out = append(out, c.Name+": "+c.Reason)
+	}
+	return out
 }
 
 // LoadSet reads the policies of path: one file, or every *.yaml, *.yml

@@ -43,8 +43,8 @@ type SimpleSigning struct {
 	// password).
 	keySecrets  []secretRef
 	storeSecret *secretRef
-	// policy is the requirement as a containers-policy.json, keys named
-	// key-0, key-1, ... (read at evaluation).
+	// policy is the requirement as a containers-policy.json, its keys
+	// named by keyLabels (read at evaluation).
 	policy *containerspolicy.Policy
 }
 
@@ -70,10 +70,9 @@ func (s *SimpleSigning) check(at string) error {
 	if s.Lookaside != "" && s.RegistriesD != "" {
 		return fmt.Errorf("%w: %s: lookaside and registriesD: give one", ErrPolicy, at)
 	}
-	paths := make([]string, n)
-	for i := range paths {
-		paths[i] = fmt.Sprintf("key-%d", i)
-	}
+	// The key "paths" are labels for messages; LoadKeys's read func
+	// maps them back to files and secrets.
+	paths := s.keyLabels()
 	req := map[string]any{"type": "signedBy", "keyType": containerspolicy.KeyTypeGPGKeys, "keyPaths": paths}
 	if id := s.SignedIdentity; id != nil {
 		c := *id
@@ -97,6 +96,26 @@ func (s *SimpleSigning) check(at string) error {
 	}
 	s.policy = p
 	return nil
+}
+
+// keyLabels name the keys in messages: the file as written, or
+// "keySecret NAME"; made unique with their index where they repeat.
+func (s *SimpleSigning) keyLabels() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, k := range s.Keys {
+		out = append(out, k)
+	}
+	for _, r := range s.keySecrets {
+		out = append(out, "keySecret "+r.name)
+	}
+	for i, l := range out {
+		if seen[l] {
+			out[i] = fmt.Sprintf("%s (%d)", l, i)
+		}
+		seen[out[i]] = true
+	}
+	return out
 }
 
 // secretNamespace is where a Portieris policy's secret is read.
@@ -166,12 +185,14 @@ func (p *Policy) simpleSigning(ctx context.Context, t *image.Target, name string
 	if err != nil {
 		return decision.Check(name, action, fmt.Errorf("read signatures: %w", err)), nil
 	}
+	labels := s.keyLabels()
 	keys := s.policy.LoadKeys(func(path string) ([]byte, error) {
-		var i int
-		if _, err := fmt.Sscanf(path, "key-%d", &i); err != nil || i < 0 || i >= len(rings) {
-			return nil, fmt.Errorf("no key %s", path)
+		for i, l := range labels {
+			if l == path && i < len(rings) {
+				return rings[i], nil
+			}
 		}
-		return rings[i], nil
+		return nil, fmt.Errorf("no key %s", path)
 	})
 	res := containerspolicy.Evaluate(s.policy, keys, img, t.Digest(), sigs, containerspolicy.Options{})
 	if res.Allowed {

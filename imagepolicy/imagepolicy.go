@@ -25,9 +25,14 @@
 //
 // Paths in the document are relative to its folder. In an image pattern,
 // "*" stands for any characters, "/" included, and "?" for one, as in
-// Portieris's policies. The rule whose image pattern is most specific (the
-// most characters that are not wildcards) applies; of equally specific
-// ones, the first.
+// Portieris's policies; a pattern also matches the image with any tag or
+// digest after it. A pattern without wildcards that matches beats every
+// wildcard pattern; among those, the most specific (the most characters
+// that are not wildcards) applies; of equally specific ones, the first.
+//
+// Set is a directory of such documents and Portieris ImagePolicy and
+// ClusterImagePolicy resources, evaluated per Kubernetes namespace as the
+// admission webhook does (docs/policy.md).
 package imagepolicy
 
 import (

@@ -260,3 +260,87 @@ func TestVulnerabilityDenies(t *testing.T) {
 		t.Fatalf("vulnerability: %v", res.Err())
 	}
 }
+
+// kubectl get -o yaml output: a List of resources with the metadata the
+// API server adds.
+func TestKubectlList(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "all.yaml"), `apiVersion: v1
+kind: List
+items:
+- apiVersion: portieris.cloud.ibm.com/v1
+  kind: ClusterImagePolicy
+  metadata:
+    annotations:
+      kubectl.kubernetes.io/last-applied-configuration: '{"x":1}'
+    creationTimestamp: "2024-01-01T00:00:00Z"
+    generation: 1
+    name: default
+    resourceVersion: "123"
+    uid: 0b7e
+  spec:
+    repositories:
+    - name: "*"
+      policy: {}
+- apiVersion: portieris.cloud.ibm.com/v1
+  kind: ImagePolicy
+  metadata: {name: strict, namespace: team}
+  spec:
+    repositories:
+    - name: registry.example/team/*
+      policy: {simple: {requirements: [{type: reject}]}}
+`)
+	s, err := imagepolicy.LoadSet(dir, imagepolicy.SetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Match("team", "registry.example/team/app:1"); p != "ImagePolicy team/strict (repositories[0] registry.example/team/*)" {
+		t.Errorf("team: %q", p)
+	}
+	if p, _ := s.Match("other", "registry.example/team/app:1"); p != "ClusterImagePolicy default (repositories[0] *)" {
+		t.Errorf("other: %q", p)
+	}
+	res, err := s.Evaluate(context.Background(), "team", "registry.example/team/app:1")
+	if err != nil || !errors.Is(res.Err(), imagepolicy.ErrRejected) {
+		t.Fatalf("reject: %v %v", err, res.Err())
+	}
+}
+
+// Bad documents are refused with the place named.
+func TestPortierisRefuses(t *testing.T) {
+	for _, tc := range []struct{ doc, want string }{
+		{"apiVersion: securityenforcement.admission.cloud.ibm.com/v1beta1\nkind: ImagePolicy\nmetadata: {name: a}\n", "update it to portieris.cloud.ibm.com/v1"},
+		{"apiVersion: portieris.cloud.ibm.com/v1\nkind: ImagePolicy\nmetadata: {name: a}\nspec: {repositories: [{name: x, policy: {trust: {enabeld: true}}}]}\n", "enabeld"},
+		{"apiVersion: portieris.cloud.ibm.com/v1\nkind: ImagePolicy\nmetadata: {name: a}\nspec: {repositories: [{name: x, policy: {simple: {requirements: [{type: signedBy}]}}}]}\n", "signedBy without keySecret"},
+		{"apiVersion: portieris.cloud.ibm.com/v1\nkind: ImagePolicy\nmetadata: {name: a}\nspec: {repositories: [{name: x, policy: {simple: {requirements: [{type: signedBy, keySecret: k, signedIdentity: {type: remapIdentity, prefix: '', signedPrefix: x}}]}}}]}\n", "ImagePolicy a spec.repositories[0].policy.simple.requirements[0]"},
+		{"apiVersion: portieris.cloud.ibm.com/v1\nkind: ImagePolicy\nmetadata: {name: a}\nspec: {repositories: [{name: x, policy: {simple: {requirements: [{type: maybe}]}}}]}\n", `type "maybe"`},
+		{"apiVersion: portieris.cloud.ibm.com/v1\nkind: ClusterImagePolicy\nmetadata: {name: a, namespace: b}\nspec: {}\n", "cluster-wide"},
+		{"apiVersion: portieris.cloud.ibm.com/v1\nkind: ImagePolicy\nspec: {}\n", "metadata.name"},
+		{"apiVersion: portieris.cloud.ibm.com/v1\nkind: ImagePolicy\nmetadata: {name: a}\nspec: {repositories: [{policy: {}}]}\n", "no name"},
+	} {
+		_, err := imagepolicy.ParsePortieris([]byte(tc.doc))
+		if !errors.Is(err, imagepolicy.ErrPolicy) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.doc, err, tc.want)
+		}
+	}
+}
+
+// The toto kinds simpleSigning and dct refuse what cannot be evaluated.
+func TestParseRefusesSimpleAndDCT(t *testing.T) {
+	for _, tc := range []struct{ doc, want string }{
+		{`rules: [{images: ["x"], require: {simpleSigning: {keys: []}}}]`, "rules[0].require.simpleSigning: no keys"},
+		{`rules: [{images: ["x"], require: {simpleSigning: {keys: [k.gpg], lookaside: /s, registriesD: /r}}}]`, "lookaside and registriesD"},
+		{`rules: [{images: ["x"], require: {simpleSigning: {keys: [k.gpg], signedIdentity: {type: exactReference, dockerReference: "a.example/b"}}}}]`, "neither a tag nor digest"},
+		{`rules: [{images: ["x"], require: {simpleSigning: {keys: [k.gpg], signedIdentity: {type: nope}}}}]`, "nope"},
+		{`rules: [{images: ["x"], require: {dct: {signers: [alice]}}}]`, "rules[0].require.dct: server"},
+		{`rules: [{images: ["x"], require: {dct: {server: "https://n.example", signers: ["a b"]}}}]`, "not a role name"},
+		{`rules: [{images: ["x"], require: {dct: {server: "https://n.example"}, simpleSigning: {keys: [k]}}}]`, "exactly one of"},
+		{`namespace: a
+mutateImage: maybe`, "line 2"},
+	} {
+		_, err := imagepolicy.Parse([]byte(tc.doc))
+		if !errors.Is(err, imagepolicy.ErrPolicy) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.doc, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+// Package admission is toto's Kubernetes validating and mutating admission
+// webhook: it reads admission.k8s.io/v1 AdmissionReviews for pods and the
+// workloads that make pods (Deployments, ReplicaSets,
+// ReplicationControllers, StatefulSets, DaemonSets, Jobs, CronJobs), has
+// the image policy (package imagepolicy) judge every image of their
+// containers, init containers and ephemeral containers, and answers:
+// denied with the image, the policy and the failed requirement; or allowed,
+// with warn-action violations as warnings and, where the policy asks, a
+// JSONPatch that pins each image to the digest that was verified.
+//
+// It fails closed: an image whose verification does not finish before the
+// request's deadline (derived from the API server's webhook timeout) is
+// denied. Verdicts are cached per (policy generation, namespace, image);
+// the images of one object are verified concurrently, identical ones once,
+// and concurrent requests for the same image share one verification. The
+// policy is reloaded when its files change; a policy that does not load
+// leaves the last good one in force, and says so in logs, metrics and
+// /readyz.
+//
+// The policy decides; this package only asks it (Evaluator), caches, and
+// speaks the admission protocol.
+package admission
+
+import (
+	"context"
+
+	"github.com/toto-dev/toto/decision"
+)
+
+// Verdict is the policy's word on one image, as imagepolicy.Set gives it.
+type Verdict struct {
+	// Decision is the evaluated policy; Decision.Allowed says admit.
+	Decision *decision.Decision
+	// Image is the reference as the pod spec wrote it.
+	Image string
+	// Digest is the manifest digest that was verified, "sha256:...".
+	Digest string
+	// Pinned is the image named by that digest, "repo@sha256:...".
+	Pinned string
+	// Mutate asks the webhook to rewrite the image to Pinned.
+	Mutate bool
+	// Policy names the policy (document or Portieris ImagePolicy) that
+	// decided.
+	Policy string
+}
+
+// Evaluator judges one image for a namespace. It must be safe for
+// concurrent use and give up when ctx is done. An error means the image
+// could not be judged (registry unreachable, deadline): the webhook
+// denies, and does not cache it.
+type Evaluator interface {
+	Evaluate(ctx context.Context, namespace, image string) (*Verdict, error)
+}
+
+// EvaluatorFunc lets a function be an Evaluator.
+type EvaluatorFunc func(ctx context.Context, namespace, image string) (*Verdict, error)
+
+// Evaluate calls f.
+func (f EvaluatorFunc) Evaluate(ctx context.Context, namespace, image string) (*Verdict, error) {
+	return f(ctx, namespace, image)
+}
+
+// Loader loads the policy: at start, and again whenever the watched files
+// change.
+type Loader func() (Evaluator, error)

@@ -1,0 +1,247 @@
+package admission_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/toto-dev/toto/admission"
+	"github.com/toto-dev/toto/decision"
+	"github.com/toto-dev/toto/keys"
+)
+
+func mustPub(t testing.TB) []byte {
+	t.Helper()
+	k, err := keys.Generate(keys.ECDSA, keys.GenerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := k.MarshalPEM(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// verdictFor allows images whose reference contains "good" (pinned to a
+// fixed digest), denies others, counting evaluations per image.
+type countingEvaluator struct {
+	mu    sync.Mutex
+	calls map[string]int
+	delay time.Duration
+}
+
+func (e *countingEvaluator) Evaluate(ctx context.Context, ns, img string) (*admission.Verdict, error) {
+	e.mu.Lock()
+	if e.calls == nil {
+		e.calls = map[string]int{}
+	}
+	e.calls[img]++
+	e.mu.Unlock()
+	select {
+	case <-time.After(e.delay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	d := &decision.Decision{Subject: img}
+	if strings.Contains(img, "good") {
+		d.Requirements = append(d.Requirements, decision.Check("sig", decision.Enforce))
+	} else {
+		d.Requirements = append(d.Requirements, decision.Check("sig", decision.Enforce, errors.New("no signature")))
+	}
+	return &admission.Verdict{Decision: d, Image: img, Digest: "sha256:" + strings.Repeat("a", 64), Pinned: "r.example/x@sha256:" + strings.Repeat("a", 64), Mutate: true, Policy: "p"}, nil
+}
+
+func (e *countingEvaluator) count(img string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.calls[img]
+}
+
+// TestDedupeConcurrentCache: identical images of one pod are verified
+// once, different ones concurrently, and a second review hits the cache.
+func TestDedupeConcurrentCache(t *testing.T) {
+	ev := &countingEvaluator{delay: 300 * time.Millisecond}
+	w := startWebhook(t, admission.Options{Load: func() (admission.Evaluator, error) { return ev, nil }, CacheTTL: time.Minute})
+	imgs := []string{"r.example/good:1", "r.example/good:2", "r.example/good:3", "r.example/good:1"}
+	review := reviewOf(t, "u", podGVK, admissionv1.Create, "ns", podJSON(t, imgs, "r.example/good:1"), nil)
+	start := time.Now()
+	r := w.send(t, "/validate", review)
+	took := time.Since(start)
+	if !r.Allowed {
+		t.Fatal(message(r))
+	}
+	if ev.count("r.example/good:1") != 1 {
+		t.Errorf("good:1 evaluated %d times, want 1", ev.count("r.example/good:1"))
+	}
+	if took > 550*time.Millisecond {
+		t.Errorf("three images of 300ms took %s: not concurrent", took)
+	}
+	var patch []map[string]string
+	if err := json.Unmarshal(r.Patch, &patch); err != nil || len(patch) != 5 {
+		t.Fatalf("patch %s: want 5 operations (4 containers, 1 init)", r.Patch)
+	}
+	start = time.Now()
+	if r := w.send(t, "/validate", review); !r.Allowed || time.Since(start) > 200*time.Millisecond {
+		t.Errorf("cached review: allowed %v after %s", r.Allowed, time.Since(start))
+	}
+	if ev.count("r.example/good:2") != 1 {
+		t.Errorf("cache missed: good:2 evaluated %d times", ev.count("r.example/good:2"))
+	}
+	// Another namespace is another key: policies differ per namespace.
+	w.send(t, "/validate", reviewOf(t, "u", podGVK, admissionv1.Create, "other", podJSON(t, imgs[:1]), nil))
+	if ev.count("r.example/good:1") != 2 {
+		t.Errorf("namespace not in the cache key")
+	}
+	m := metricsText(t, w)
+	for _, want := range []string{"toto_admission_cache_hits_total 3", "toto_admission_cache_misses_total 4"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// TestConcurrentRequestsShareVerification: many reviews of one image at
+// once cause one verification.
+func TestConcurrentRequestsShareVerification(t *testing.T) {
+	ev := &countingEvaluator{delay: 200 * time.Millisecond}
+	w := startWebhook(t, admission.Options{Load: func() (admission.Evaluator, error) { return ev, nil }})
+	review := reviewOf(t, "u", podGVK, admissionv1.Create, "ns", podJSON(t, []string{"r.example/good:1"}), nil)
+	var wg sync.WaitGroup
+	var denied atomic.Int32
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := w.post("/validate", review)
+			if err != nil || !r.Allowed {
+				denied.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if denied.Load() != 0 || ev.count("r.example/good:1") != 1 {
+		t.Errorf("%d denied, %d verifications", denied.Load(), ev.count("r.example/good:1"))
+	}
+}
+
+// TestBadReviews: what is not an AdmissionReview v1 is a 400 naming why,
+// and an object of a kind the webhook does not read is denied.
+func TestBadReviews(t *testing.T) {
+	ev := &countingEvaluator{}
+	w := startWebhook(t, admission.Options{Load: func() (admission.Evaluator, error) { return ev, nil }})
+	for _, tc := range []struct{ name, body, want string }{
+		{"not JSON", "{", "decode AdmissionReview"},
+		{"v1beta1", `{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"x"}}`, "want apiVersion admission.k8s.io/v1"},
+		{"no request", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, "no request"},
+	} {
+		resp, err := w.client.Post(w.url+"/validate", "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		buf.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(buf.String(), tc.want) {
+			t.Errorf("%s: %d %q", tc.name, resp.StatusCode, buf.String())
+		}
+	}
+	gvk := metav1.GroupVersionKind{Group: "apps", Version: "v1beta2", Kind: "Deployment"}
+	r := w.send(t, "/validate", reviewOf(t, "u", gvk, admissionv1.Create, "ns", []byte(`{"spec":{}}`), nil))
+	if r.Allowed || !strings.Contains(message(r), "unsupported kind: apps/v1beta2/Deployment") {
+		t.Errorf("allowed %v: %s", r.Allowed, message(r))
+	}
+	r = w.send(t, "/validate", reviewOf(t, "u", podGVK, admissionv1.Create, "ns", []byte(`{"spec":{"containers":[{"name":"a","image":""}]}}`), nil))
+	if r.Allowed || !strings.Contains(message(r), "empty image") {
+		t.Errorf("empty image: allowed %v: %s", r.Allowed, message(r))
+	}
+}
+
+// TestShutdownDrains: a review in flight when the server is told to stop
+// is still answered; /readyz turns 503 meanwhile.
+func TestShutdownDrains(t *testing.T) {
+	ev := &countingEvaluator{delay: 700 * time.Millisecond}
+	w := startWebhook(t, admission.Options{Load: func() (admission.Evaluator, error) { return ev, nil }})
+	done := make(chan *admissionv1.AdmissionResponse, 1)
+	go func() {
+		r, _ := w.post("/validate", reviewOf(t, "u", podGVK, admissionv1.Create, "ns", podJSON(t, []string{"r.example/good:1"}), nil))
+		done <- r
+	}()
+	time.Sleep(200 * time.Millisecond)
+	w.cancel()
+	time.Sleep(50 * time.Millisecond)
+	if rd := w.s.Readiness(); rd.Ready || !rd.Draining {
+		t.Errorf("readiness while draining: %+v", rd)
+	}
+	r := <-done
+	if r == nil || !r.Allowed {
+		t.Fatalf("review in flight not answered: %+v", r)
+	}
+}
+
+// FuzzReview feeds arbitrary objects of every kind through Containers:
+// no panic, and every path it returns points at a string.
+func FuzzReview(f *testing.F) {
+	f.Add("Pod", []byte(`{"spec":{"containers":[{"name":"a","image":"x"}],"initContainers":[{"image":"y"}],"ephemeralContainers":[{"image":"z"}]}}`))
+	f.Add("CronJob", []byte(`{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"image":"x"}]}}}}}}`))
+	f.Add("ReplicationController", []byte(`{"spec":{"template":null}}`))
+	f.Add("Deployment", []byte(`{"spec":{"template":{"spec":{"containers":[{"image":1}]}}}}`))
+	kinds := map[string]metav1.GroupVersionKind{
+		"Pod": {Version: "v1", Kind: "Pod"}, "ReplicationController": {Version: "v1", Kind: "ReplicationController"},
+		"Deployment": {Group: "apps", Version: "v1", Kind: "Deployment"}, "DaemonSet": {Group: "apps", Version: "v1", Kind: "DaemonSet"},
+		"StatefulSet": {Group: "apps", Version: "v1", Kind: "StatefulSet"}, "ReplicaSet": {Group: "apps", Version: "v1", Kind: "ReplicaSet"},
+		"Job": {Group: "batch", Version: "v1", Kind: "Job"}, "CronJob": {Group: "batch", Version: "v1", Kind: "CronJob"},
+	}
+	f.Fuzz(func(t *testing.T, kind string, raw []byte) {
+		gvk, ok := kinds[kind]
+		if !ok {
+			gvk = metav1.GroupVersionKind{Version: "v1", Kind: kind}
+		}
+		cs, err := admission.Containers(gvk, raw)
+		if err != nil {
+			return
+		}
+		var obj any
+		if json.Unmarshal(raw, &obj) != nil {
+			t.Fatalf("Containers accepted invalid JSON %q", raw)
+		}
+		for _, c := range cs {
+			if got, ok := pointer(obj, c.Path); ok && got != c.Image {
+				t.Fatalf("%s: %v, Containers said %q", c.Path, got, c.Image)
+			}
+		}
+	})
+}
+
+// pointer resolves a JSON Pointer of Containers' shape in a decoded
+// object (false where the member is absent, as for an omitted image).
+func pointer(v any, path string) (any, bool) {
+	for _, tok := range strings.Split(strings.TrimPrefix(path, "/"), "/") {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[tok]
+		case []any:
+			i := 0
+			for _, ch := range tok {
+				i = i*10 + int(ch-'0')
+			}
+			if i >= len(x) {
+				return nil, false
+			}
+			v = x[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, v != nil
+}

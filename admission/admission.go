@@ -24,30 +24,19 @@ package admission
 import (
 	"context"
 
-	"github.com/toto-dev/toto/decision"
+	"github.com/toto-dev/toto/imagepolicy"
 )
 
-// Verdict is the policy's word on one image, as imagepolicy.Set gives it.
-type Verdict struct {
-	// Decision is the evaluated policy; Decision.Allowed says admit.
-	Decision *decision.Decision
-	// Image is the reference as the pod spec wrote it.
-	Image string
-	// Digest is the manifest digest that was verified, "sha256:...".
-	Digest string
-	// Pinned is the image named by that digest, "repo@sha256:...".
-	Pinned string
-	// Mutate asks the webhook to rewrite the image to Pinned.
-	Mutate bool
-	// Policy names the policy (document or Portieris ImagePolicy) that
-	// decided.
-	Policy string
-}
+// Verdict is the policy's word on one image: imagepolicy.Set's Result
+// (the decision, the digest verified, the image pinned to it, whether to
+// rewrite the image, and the policy that decided).
+type Verdict = imagepolicy.Result
 
-// Evaluator judges one image for a namespace. It must be safe for
-// concurrent use and give up when ctx is done. An error means the image
-// could not be judged (registry unreachable, deadline): the webhook
-// denies, and does not cache it.
+// Evaluator judges one image for a namespace; *imagepolicy.Set is the
+// one toto serves. It must be safe for concurrent use and give up when
+// ctx is done. An error means the image could not be judged (deadline,
+// a policy that cannot be evaluated): the webhook denies, and does not
+// cache it.
 type Evaluator interface {
 	Evaluate(ctx context.Context, namespace, image string) (*Verdict, error)
 }

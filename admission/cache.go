@@ -20,7 +20,9 @@ type cacheEntry struct {
 
 // cache keeps verdicts for a while. Allowed images are kept for ttl,
 // denied ones for denyTTL (shorter: a signature pushed after a denial
-// should count soon). Errors are never kept.
+// should count soon), and only when the image was resolved to a digest:
+// a denial because the registry could not be read is not kept, nor are
+// errors.
 type cache struct {
 	ttl, denyTTL time.Duration
 	max          int
@@ -50,6 +52,9 @@ func (c *cache) get(k cacheKey) (*Verdict, bool) {
 func (c *cache) put(k cacheKey, v *Verdict) {
 	ttl := c.ttl
 	if v.Decision == nil || !v.Decision.Allowed() {
+		if v.Digest == "" {
+			return
+		}
 		ttl = min(ttl, c.denyTTL)
 	}
 	if ttl <= 0 {

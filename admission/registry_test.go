@@ -122,6 +122,7 @@ func (f *registryFixture) writePolicy(t testing.TB, name, doc string) string {
 // the notation signature.
 const releasePolicy = `
 default: deny
+mutateImage: true
 rules:
   - images: ["HOST/*"]
     require:
@@ -143,6 +144,7 @@ rules:
 // otherPolicy admits only what other.pub signed.
 const otherPolicy = `
 default: deny
+mutateImage: true
 rules:
   - images: ["HOST/*"]
     require: {name: other signature, sigstore: {keys: [other.pub]}}

@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/toto-dev/toto/admission"
+	"github.com/toto-dev/toto/imagepolicy"
 	"github.com/toto-dev/toto/internal/corpus"
 	"github.com/toto-dev/toto/internal/oracle"
 )
@@ -82,7 +83,7 @@ func applyPatch(t testing.TB, gvk metav1.GroupVersionKind, obj []byte, r *admiss
 func TestWebhookRegistry(t *testing.T) {
 	f := newRegistryFixture(t)
 	pol := f.writePolicy(t, "policy.yaml", releasePolicy)
-	w := startWebhook(t, admission.Options{Load: admission.PolicyLoader(pol, admission.PolicyOptions{}), CacheTTL: time.Minute})
+	w := startWebhook(t, admission.Options{Load: admission.PolicyLoader(pol, imagepolicy.SetOptions{}), CacheTTL: time.Minute})
 
 	t.Run("signed: allowed, pinned, warned", func(t *testing.T) {
 		obj := podJSON(t, []string{f.ref("signed")}, f.ref("signed"))
@@ -106,7 +107,7 @@ func TestWebhookRegistry(t *testing.T) {
 			t.Fatalf("uid %q allowed %v patch %s", r.UID, r.Allowed, r.Patch)
 		}
 		msg := message(r)
-		for _, want := range []string{f.ref("unsigned"), pol, `"release signature" violated`, `container "c0"`} {
+		for _, want := range []string{f.ref("unsigned"), "policy.yaml rules[0]", `"release signature" violated`, `container "c0"`} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("message %q lacks %q", msg, want)
 			}
@@ -268,7 +269,7 @@ func TestPortierisWorkloads(t *testing.T) {
 	dir := corpus.Path(t, "portieris", "test", "e2e", "testdata")
 	f := newRegistryFixture(t)
 	pol := f.writePolicy(t, "policy.yaml", releasePolicy)
-	w := startWebhook(t, admission.Options{Load: admission.PolicyLoader(pol, admission.PolicyOptions{}), CacheTTL: time.Minute})
+	w := startWebhook(t, admission.Options{Load: admission.PolicyLoader(pol, imagepolicy.SetOptions{}), CacheTTL: time.Minute})
 	wantPrefix := map[string]string{
 		"Pod": "/spec/", "CronJob": "/spec/jobTemplate/spec/template/spec/",
 	}
@@ -353,7 +354,7 @@ func TestFailClosed(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "release.pub"), mustPub(t))
 	pol := filepath.Join(dir, "policy.yaml")
 	writeFile(t, pol, []byte("rules:\n  - images: [\"*\"]\n    require: {name: release signature, sigstore: {keys: [release.pub]}}\n"))
-	w := startWebhook(t, admission.Options{Load: admission.PolicyLoader(pol, admission.PolicyOptions{}), Timeout: 3 * time.Second, CacheTTL: time.Minute})
+	w := startWebhook(t, admission.Options{Load: admission.PolicyLoader(pol, imagepolicy.SetOptions{}), Timeout: 3 * time.Second, CacheTTL: time.Minute})
 
 	down := fmt.Sprintf("127.0.0.1:%d", oracle.FreePort(t)) // nothing listens
 	hang := stallingProxy(t)
@@ -393,7 +394,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	f := newRegistryFixture(t)
 	pol := f.writePolicy(t, "policy.yaml", releasePolicy)
 	w := startWebhook(t, admission.Options{
-		Load:  admission.PolicyLoader(pol, admission.PolicyOptions{}),
+		Load:  admission.PolicyLoader(pol, imagepolicy.SetOptions{}),
 		Watch: []string{f.dir}, PollInterval: 50 * time.Millisecond, CacheTTL: time.Minute,
 	})
 	review := reviewOf(t, "uid-load", podGVK, admissionv1.Create, "apps", podJSON(t, []string{f.ref("signed")}), nil)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/toto-dev/toto/admission"
+	"github.com/toto-dev/toto/imagepolicy"
 )
 
 func init() { rootCmd.AddCommand(newAdmissionCmd()) }
@@ -71,7 +72,7 @@ certificate that does not load.`,
 				watch = append(watch, secretsDir)
 			}
 			s, err := admission.New(admission.Options{
-				Load:         admission.PolicyLoader(policyPath, admission.PolicyOptions{SecretsDir: secretsDir}),
+				Load:         admission.PolicyLoader(policyPath, imagepolicy.SetOptions{SecretsDir: secretsDir}),
 				Watch:        watch,
 				PollInterval: poll,
 				Timeout:      timeout,

@@ -261,6 +261,9 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 				printAttestationReport(cmd.OutOrStdout(), rep)
 			}
 			if !rep.Verified {
+				if !asJSON {
+					return failed(errors.New("")) // the FAIL line said it
+				}
 				return failed(errors.New("attestation verification failed"))
 			}
 			return nil

@@ -126,6 +126,9 @@ func runVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags) err
 	if err != nil {
 		return err
 	}
+	// Warnings about the flags go into the report with the
+	// verification's own, in the one warning shape of text, JSON and HTML.
+	var keyWarnings []report.Warning
 	if src == nil {
 		if f.layout == "" {
 			return fmt.Errorf("--layout is required (or --tuf-root and --tuf-url)")
@@ -133,7 +136,7 @@ func runVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags) err
 		if len(f.layoutKeys) == 0 {
 			return fmt.Errorf("at least one --layout-key is required: verification must be anchored in the layout owners' keys")
 		}
-		if err := checkLayoutKeys(stderr, f.layoutKeys); err != nil {
+		if keyWarnings, err = checkLayoutKeys(f.layoutKeys); err != nil {
 			return err
 		}
 	}
@@ -165,6 +168,9 @@ func runVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags) err
 	}
 	res, err := toto.VerifyChain(ctx, opts)
 	if err != nil {
+		for _, w := range keyWarnings {
+			fmt.Fprintf(stderr, "toto: warning: %s\n", w.Message)
+		}
 		return err
 	}
 	if f.inspLinks != "" {
@@ -182,6 +188,9 @@ func runVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags) err
 		}
 	}
 	rep := report.New(res, ropts)
+	if len(keyWarnings) > 0 {
+		rep.Warnings = append(keyWarnings, rep.Warnings...)
+	}
 	if f.reportPath != "" {
 		var page bytes.Buffer
 		if err := rep.HTML(&page); err != nil {
@@ -200,6 +209,10 @@ func runVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags) err
 		return err
 	}
 	if !res.Passed() {
+		if !f.asJSON {
+			// The text's first line said it; exit 1 says it to scripts.
+			return failed(errors.New(""))
+		}
 		return failed(fmt.Errorf("verification failed: %d failure(s)", len(res.Failures)))
 	}
 	return nil
@@ -296,25 +309,26 @@ func writeInspectionLinks(dir string, res *verifier.Result) error {
 // needs to hear: a missing file named with its flag, and a private key
 // given where the owner's public key belongs (it works, its public half is
 // used, but a private key does not belong on a verifying machine).
-func checkLayoutKeys(stderr io.Writer, paths []string) error {
+func checkLayoutKeys(paths []string) ([]report.Warning, error) {
+	var warnings []report.Warning
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("--layout-key %s: no such file", p)
+				return nil, fmt.Errorf("--layout-key %s: no such file", p)
 			}
-			return fmt.Errorf("--layout-key %s: %w", p, err)
+			return nil, fmt.Errorf("--layout-key %s: %w", p, err)
 		}
 		k, err := keys.Load(p)
 		switch {
 		case errors.Is(err, keys.ErrPasswordRequired):
-			return fmt.Errorf("--layout-key %s is an encrypted private key: give the layout owner's public key (%s)", p, pubName(p))
+			return nil, fmt.Errorf("--layout-key %s is an encrypted private key: give the layout owner's public key (%s)", p, pubName(p))
 		case err != nil:
-			return fmt.Errorf("--layout-key: %w", err)
+			return nil, fmt.Errorf("--layout-key: %w", err)
 		case k.IsPrivate():
-			fmt.Fprintf(stderr, "toto: warning: --layout-key %s is a private key; only its public half is used. Give the owner's public key (%s) and keep private keys off the machines that verify.\n", p, pubName(p))
+			warnings = append(warnings, report.Warning{Message: fmt.Sprintf("--layout-key %s is a private key; only its public half is used. Give the owner's public key (%s) and keep private keys off the machines that verify.", p, pubName(p))})
 		}
 	}
-	return nil
+	return warnings, nil
 }
 
 // pubName is the public key file that usually sits beside a private key.

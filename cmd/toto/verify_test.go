@@ -99,7 +99,7 @@ func TestVerifyFailuresAndUsageErrors(t *testing.T) {
 		{"stray argument", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "extra"}, 2, "unknown command"},
 		{"misspelt layout key", []string{"--layout", layout, "--layout-key", "keys/alise.pub", "--links", data}, 2, "toto: --layout-key keys/alise.pub: no such file"},
 		{"private key as layout key", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice"), "--links", data}, 0,
-			"toto: warning: --layout-key " + filepath.Join(data, "alice") + " is a private key; only its public half is used. Give the owner's public key (" + filepath.Join(data, "alice.pub") + ")"},
+			"warnings\n  --layout-key " + filepath.Join(data, "alice") + " is a private key; only its public half is used. Give the owner's public key (" + filepath.Join(data, "alice.pub") + ")"},
 		{"in-toto-verify's -d for the links", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "-d", data}, 0, "PASS  supply chain verified"},
 		{"in-toto-verify's --link-dir", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "--link-dir", data}, 0, "PASS  supply chain verified"},
 		{"unused parameter", []string{"--layout", layout, "--layout-key", filepath.Join(data, "alice.pub"), "--links", data, "--param", "VERSOIN=1"}, 0,
@@ -140,5 +140,45 @@ func TestJSONErrorOnUsageError(t *testing.T) {
 	// Without --json, stdout stays empty.
 	if r := runToto(t, t.TempDir(), "verify", "--layout", filepath.Join(data, "demo.layout"), "--layout-key", "keys/alise.pub"); r.Stdout != "" {
 		t.Errorf("stdout without --json: %q", r.Stdout)
+	}
+}
+
+// Every warning and failure is said once, in the one report: the flag
+// warnings join the verification's own in text, JSON and HTML (not a
+// separate line on stderr), and a failed verification's verdict is the
+// report's first line, not repeated on stderr (with --json, stderr has it:
+// stdout is for the program).
+func TestVerifySaysThingsOnce(t *testing.T) {
+	work, data := golangDemo(t)
+	args := []string{"verify", "--layout", filepath.Join(data, "demo.layout"), "--layout-key", filepath.Join(data, "alice"), "--links", data, "--param", "NOPE=1"}
+	r := mustToto(t, work, append(args, "--report", "r.html")...)
+	if r.Stderr != "" {
+		t.Errorf("stderr: %q", r.Stderr)
+	}
+	if n := strings.Count(r.Stdout, "is a private key"); n != 1 {
+		t.Errorf("stdout says the private-key warning %d times:\n%s", n, r.Stdout)
+	}
+	page, err := os.ReadFile(filepath.Join(work, "r.html"))
+	if err != nil || strings.Count(string(page), "is a private key") != 1 || strings.Count(string(page), "parameter NOPE is not used") != 1 {
+		t.Errorf("HTML warnings: %v", err)
+	}
+	r = mustToto(t, work, append(args, "--json")...)
+	var rep struct{ Warnings []struct{ Item, Message string } }
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Warnings) != 2 || !strings.Contains(rep.Warnings[0].Message, "--layout-key") || !strings.Contains(rep.Warnings[1].Message, "NOPE") || r.Stderr != "" {
+		t.Errorf("JSON warnings %+v, stderr %q", rep.Warnings, r.Stderr)
+	}
+
+	if err := os.WriteFile(filepath.Join(work, "foo.tar.gz"), []byte("tampered"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = runToto(t, work, args...)
+	if r.Code != 1 || r.Stderr != "" || !strings.HasPrefix(r.Stdout, "FAIL  supply chain did not verify: 1 failure(s)") {
+		t.Errorf("failed text: exit %d, stderr %q\n%s", r.Code, r.Stderr, r.Stdout)
+	}
+	if !strings.Contains(r.Stdout, "foo.tar.gz is not what step package produced: sha256 ") {
+		t.Errorf("the failure does not lead with its conclusion:\n%s", r.Stdout)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -452,8 +453,11 @@ var htmlTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 		sort.Strings(out)
 		return out
 	},
+	// itemConcl leads an item's i-th failure with its conclusion, unless
+	// an earlier failure of the item said the same (the materials and
+	// products failures of one artifact read the same).
 	"itemConcl": func(h *htmlInfo, item string, i int) string {
-		if cs := h.ItemConclusions[item]; i < len(cs) {
+		if cs := h.ItemConclusions[item]; i < len(cs) && !slices.Contains(cs[:i], cs[i]) {
 			return cs[i]
 		}
 		return ""

@@ -118,6 +118,10 @@ type Item struct {
 	Materials *Rules   `json:"materials,omitempty"`
 	Products  *Rules   `json:"products,omitempty"`
 	Failures  []string `json:"failures,omitempty"`
+
+	// conclusions lead Failures in the text, as in the HTML page (one
+	// per failure, "" past the cap).
+	conclusions []string
 }
 
 // Link is one piece of evidence found for a step.
@@ -165,6 +169,10 @@ type Failure struct {
 	Rule     string `json:"rule,omitempty"`
 	Artifact string `json:"artifact,omitempty"`
 	Message  string `json:"message"`
+	// Conclusion says in plain words what the failure means for the
+	// supply chain ("app.tar.gz is not what step package produced: …");
+	// Message has the mechanics. The text and HTML reports lead with it.
+	Conclusion string `json:"conclusion,omitempty"`
 	// Missing says, for a step with no link at all, where toto looked
 	// and what else was there (threshold).
 	Missing *verifier.MissingLinks `json:"missing,omitempty"`
@@ -242,12 +250,21 @@ func New(r *verifier.Result, opts Options) *Report {
 		rep.Attestations = append(rep.Attestations, ra)
 	}
 	for _, f := range r.Failures {
-		rep.Failures = append(rep.Failures, newFailure(f))
+		nf := newFailure(f)
+		if c := conclusion(r, f); c != nf.Message {
+			nf.Conclusion = c
+		}
+		rep.Failures = append(rep.Failures, nf)
 	}
 	for _, w := range r.Warnings {
 		rep.Warnings = append(rep.Warnings, Warning{Item: w.Item, Message: w.Message})
 	}
 	rep.html = newHTMLInfo(r, opts)
+	for _, items := range [][]Item{rep.Steps, rep.Inspections} {
+		for i := range items {
+			items[i].conclusions = rep.html.ItemConclusions[items[i].Name]
+		}
+	}
 	return rep
 }
 
@@ -490,7 +507,12 @@ func (r *Report) text(b *strings.Builder, max int, indent string) {
 				p("  … and %d more (use --json for all)", len(other)-max)
 				break
 			}
-			p("  %s", f.Message)
+			if f.Conclusion != "" {
+				p("  %s", f.Conclusion)
+				p("    %s", f.Message)
+			} else {
+				p("  %s", f.Message)
+			}
 		}
 	}
 	if len(r.Warnings) > 0 {
@@ -547,7 +569,18 @@ func (it *Item) text(b *strings.Builder, max int, indent string) {
 			p("      ignored %s: %s", l.File, l.Reason)
 		}
 	}
-	for _, f := range it.Failures {
+	// Failures with one conclusion (the materials and products failures
+	// of one artifact read the same) share its line.
+	said := map[string]bool{}
+	for i, f := range it.Failures {
+		if i < len(it.conclusions) && it.conclusions[i] != "" && it.conclusions[i] != f {
+			if c := it.conclusions[i]; !said[c] {
+				said[c] = true
+				p("      %s", c)
+			}
+			p("        %s", f)
+			continue
+		}
 		p("      %s", f)
 	}
 	for i := range it.Sublayouts {

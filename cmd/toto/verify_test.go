@@ -163,7 +163,9 @@ func TestVerifySaysThingsOnce(t *testing.T) {
 		t.Errorf("HTML warnings: %v", err)
 	}
 	r = mustToto(t, work, append(args, "--json")...)
-	var rep struct{ Warnings []struct{ Item, Message string } }
+	var rep struct {
+		Warnings []struct{ Item, Message string }
+	}
 	if err := json.Unmarshal([]byte(r.Stdout), &rep); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 // portierisDir is Portieris's own e2e fixtures (IBM/portieris v0.14.2).
-func portierisDir(t *testing.T, sub string) string {
+func portierisDir(t testing.TB, sub string) string {
 	return corpus.Path(t, "portieris", "test", "e2e", "testdata", sub)
 }
 
@@ -155,7 +155,7 @@ func TestDuplicateResource(t *testing.T) {
 }
 
 // copyCorpus copies corpus policies into a new directory, as one Set.
-func copyCorpus(t *testing.T, files ...string) string {
+func copyCorpus(t testing.TB, files ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, f := range files {
@@ -171,7 +171,7 @@ func copyCorpus(t *testing.T, files ...string) string {
 	return dir
 }
 
-func write(t *testing.T, path, data string) {
+func write(t testing.TB, path, data string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)

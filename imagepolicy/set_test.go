@@ -35,7 +35,7 @@ type simpleEnv struct {
 	keys                          map[string]*openpgp.Entity
 }
 
-func newSimpleEnv(t *testing.T) *simpleEnv {
+func newSimpleEnv(t testing.TB) *simpleEnv {
 	t.Helper()
 	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(srv.Close)
@@ -58,7 +58,7 @@ func newSimpleEnv(t *testing.T) *simpleEnv {
 }
 
 // push writes a new random image to repo:tag, returning its digest.
-func (e *simpleEnv) push(t *testing.T, repoTag string) v1.Hash {
+func (e *simpleEnv) push(t testing.TB, repoTag string) v1.Hash {
 	t.Helper()
 	img, err := random.Image(256, 1)
 	if err != nil {
@@ -77,7 +77,7 @@ func (e *simpleEnv) push(t *testing.T, repoTag string) v1.Hash {
 
 // sign stores a simple signing signature by key over digest, claiming
 // identity, in the lookaside under repo (the repository it is read for).
-func (e *simpleEnv) sign(t *testing.T, key, repo, identity string, digest v1.Hash) {
+func (e *simpleEnv) sign(t testing.TB, key, repo, identity string, digest v1.Hash) {
 	t.Helper()
 	payload, err := (&simplesigning.Payload{DockerReference: e.host + "/" + identity, ManifestDigest: digest.String()}).MarshalJSON()
 	if err != nil {
@@ -104,7 +104,7 @@ func (e *simpleEnv) sign(t *testing.T, key, repo, identity string, digest v1.Has
 // icr.io registry rewritten to the loopback one and, since Portieris's
 // fixtures rely on the registry's signature extension, the lookaside
 // directory given as simple.storeURL.
-func (e *simpleEnv) corpusPolicy(t *testing.T, f string) {
+func (e *simpleEnv) corpusPolicy(t testing.TB, f string) {
 	t.Helper()
 	sub, base, _ := strings.Cut(f, "/")
 	data, err := os.ReadFile(filepath.Join(portierisDir(t, sub), base))
@@ -116,7 +116,7 @@ func (e *simpleEnv) corpusPolicy(t *testing.T, f string) {
 	write(t, filepath.Join(e.policies, sub+"-"+base), doc)
 }
 
-func (e *simpleEnv) set(t *testing.T) *imagepolicy.Set {
+func (e *simpleEnv) set(t testing.TB) *imagepolicy.Set {
 	t.Helper()
 	s, err := imagepolicy.LoadSet(e.policies, imagepolicy.SetOptions{SecretsDir: e.secrets})
 	if err != nil {
@@ -343,4 +343,35 @@ func TestSetConcurrentAndContext(t *testing.T) {
 	if _, err := s.Evaluate(ctx, "default", e.host+"/cise/a:1"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v", err)
 	}
+}
+
+// BenchmarkSetEvaluate: one admission decision for a simple-signed image
+// (tag resolved in a loopback registry, one lookaside signature, Portieris
+// ClusterImagePolicy with its key in a Secret), sequential and parallel.
+func BenchmarkSetEvaluate(b *testing.B) {
+	e := newSimpleEnv(b)
+	e.corpusPolicy(b, "clusterimagepolicy/simple-signedby1.yaml")
+	d := e.push(b, "cise/nginx:signed")
+	e.sign(b, "simple1pubkey", "cise/nginx", "cise/nginx:signed", d)
+	s, ref := e.set(b), e.host+"/cise/nginx:signed"
+	b.ResetTimer()
+	b.Run("sequential", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			res, err := s.Evaluate(context.Background(), "default", ref)
+			if err != nil || res.Err() != nil {
+				b.Fatal(err, res.Err())
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				res, err := s.Evaluate(context.Background(), "default", ref)
+				if err != nil || res.Err() != nil {
+					b.Error(err, res.Err())
+					return
+				}
+			}
+		})
+	})
 }

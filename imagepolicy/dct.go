@@ -93,9 +93,6 @@ func (p *Policy) dct(ctx context.Context, t *image.Target, reqName string, actio
 		opts.Signers = append(opts.Signers, r)
 		keys = append(keys, signerKey{role: dct.SignerRole(r), keyID: id, secret: ref.name})
 	}
-	if t.Tag == "" {
-		return decision.Check(reqName, action, fmt.Errorf("Docker Content Trust signs tags, and %s is named by digest", t)), nil
-	}
 	if strings.HasPrefix(t.Reference, image.LayoutPrefix) {
 		return decision.Check(reqName, action, errors.New("Docker Content Trust signs registry tags: an OCI layout has none")), nil
 	}
@@ -119,7 +116,21 @@ func (p *Policy) dct(ctx context.Context, t *image.Target, reqName string, actio
 	} else {
 		opts.TrustDir = p.file(opts.TrustDir)
 	}
-	ref := t.Reference + ":" + t.Tag
+	tag := t.Tag
+	if tag == "" {
+		// Named by digest (as admission sees pods after mutation): the
+		// digest must be what some tag is signed as.
+		if tag, err = signedTagFor(ctx, t, opts); err != nil {
+			if errors.Is(err, dct.ErrUsage) || errors.Is(err, dct.ErrRootCert) {
+				return decision.Requirement{}, fmt.Errorf("%w: %s: %w", ErrPolicy, reqName, err)
+			}
+			if ctx.Err() != nil {
+				return decision.Requirement{}, ctx.Err()
+			}
+			return decision.Check(reqName, action, err), nil
+		}
+	}
+	ref := t.Reference + ":" + tag
 	res, verr := dct.Verify(ctx, ref, opts)
 	if res == nil || errors.Is(verr, dct.ErrUsage) {
 		if ctx.Err() != nil {
@@ -156,6 +167,38 @@ func (p *Policy) dct(ctx context.Context, t *image.Target, reqName string, actio
 	// Every part is enforced within this requirement; its own action
 	// (enforce, warn, audit) applies to the whole.
 	return decision.All(reqName, action, kids...), nil
+}
+
+// maxDigestTags bounds the tags searched for an image named by digest.
+const maxDigestTags = 1000
+
+// signedTagFor finds a tag the trust data signs (in targets/releases or
+// targets) as t's digest. The trust data is fetched once; each tag is then
+// looked up in the trust directory's verified cache, offline.
+func signedTagFor(ctx context.Context, t *image.Target, opts dct.Options) (string, error) {
+	tags, err := dct.Tags(t.Reference, opts)
+	if err != nil {
+		return "", err
+	}
+	if len(tags) > maxDigestTags {
+		return "", fmt.Errorf("%w: %s is named by digest and its trust data signs %d tags, more than the %d searched for it", dct.ErrNotSigned, t, len(tags), maxDigestTags)
+	}
+	repo, err := name.NewRepository(t.Reference)
+	if err != nil {
+		return "", err
+	}
+	offline := opts
+	offline.Server, offline.Signers, offline.Transport = "", nil, nil
+	for _, tag := range tags {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		res, err := dct.Lookup(dct.GUN(repo), tag, offline)
+		if err == nil && res.Digest == t.Digest() {
+			return tag, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %s is named by digest, and no tag of its trust data (%d tags in targets/releases or targets) is signed as that digest", dct.ErrNotSigned, t, len(tags))
 }
 
 // signingKeys are the delegation keys of gun's verified trust data (cached

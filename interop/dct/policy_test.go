@@ -119,10 +119,23 @@ func TestPolicySetDCT(t *testing.T) {
 		})
 	}
 
+	// Named by digest (as pods are after admission pinned them): allowed
+	// when a tag is signed as that digest.
+	custom := set("allow-signed-custom.yaml", "")
+	res, err := custom.Evaluate(ctx, "default", e.repo+"@"+dt)
+	if err != nil || res.Err() != nil || res.Digest != dt {
+		t.Fatalf("by signed digest: %v %v", err, res.Err())
+	}
+	unsigned, _ := e.push("unsigned2")
+	res, err = custom.Evaluate(ctx, "default", e.repo+"@"+unsigned)
+	if err != nil || res.Decision.Allowed() || !strings.Contains(res.Err().Error(), "no tag of its trust data") {
+		t.Fatalf("by unsigned digest: %v %v", err, res.Err())
+	}
+
 	// The tag moves to an unsigned image: the trust data signs the old
 	// digest, the registry serves the new one, and the set says which.
 	moved, _ := e.push("signed")
-	res, err := set("pinned-signer1.yaml", "").Evaluate(ctx, "default", e.repo+":signed")
+	res, err = set("pinned-signer1.yaml", "").Evaluate(ctx, "default", e.repo+":signed")
 	if err != nil || res.Decision.Allowed() || res.Digest != moved || !strings.Contains(res.Err().Error(), "resolves to "+moved) {
 		t.Fatalf("moved tag: %v %+v %v", err, res, res.Err())
 	}

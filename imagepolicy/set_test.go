@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/distribution/reference"
@@ -374,4 +376,58 @@ func BenchmarkSetEvaluate(b *testing.B) {
 			}
 		})
 	})
+}
+
+// A deadline stops an evaluation waiting on a registry or a notary server
+// that does not answer: Evaluate returns the context's error, promptly.
+func TestSetDeadline(t *testing.T) {
+	e := newSimpleEnv(t)
+	e.push(t, "team/app:1")
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	t.Cleanup(hang.Close)
+	slowHost := strings.TrimPrefix(hang.URL, "http://")
+	write(t, filepath.Join(e.policies, "p.yaml"), fmt.Sprintf(`rules:
+  - images: ["%s/*"]
+    require: {dct: {server: %q}}
+  - images: ["%s/*"]
+    require: {simpleSigning: {keys: [k.gpg], lookaside: %q}}
+`, e.host, hang.URL, slowHost, hang.URL))
+	pub, _ := simplesigning.ArmorPublicKey(e.keys["simple1pubkey"])
+	write(t, filepath.Join(e.policies, "k.gpg"), string(pub))
+	s := e.set(t)
+	for _, ref := range []string{e.host + "/team/app:1", slowHost + "/team/app:1"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		start := time.Now()
+		_, err := s.Evaluate(ctx, "default", ref)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+			t.Errorf("%s: %v after %v", ref, err, time.Since(start))
+		}
+	}
+}
+
+// Toto documents' defaults in a set: a cluster document allowing by
+// default admits what no rule matches, naming itself; a namespace's own
+// document (deny by default) takes over for that namespace.
+func TestSetDefaults(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "cluster.yaml"), "default: allow\nrules: []\n")
+	write(t, filepath.Join(dir, "team.yaml"), "namespace: team\nrules: []\n")
+	s, err := imagepolicy.LoadSet(dir, imagepolicy.SetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Evaluate(context.Background(), "other", "registry.example/x:1")
+	if err != nil || res.Err() != nil || res.Policy != "cluster.yaml" {
+		t.Fatalf("default allow: %v %v %q", err, res.Err(), res.Policy)
+	}
+	res, err = s.Evaluate(context.Background(), "team", "registry.example/x:1")
+	if err != nil || !errors.Is(res.Err(), imagepolicy.ErrNoMatch) || !strings.Contains(res.Err().Error(), "namespace team") {
+		t.Fatalf("namespace deny: %v %v", err, res.Err())
+	}
+	if got := s.Namespaces(); len(got) != 1 || got[0] != "team" {
+		t.Errorf("namespaces %v", got)
+	}
 }

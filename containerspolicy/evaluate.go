@@ -30,8 +30,9 @@ var (
 	// ErrKeys: the requirement's keys could not be loaded.
 	ErrKeys = errors.New("policy keys")
 	// ErrNotImplemented: a requirement containers/image does not
-	// evaluate either (signedBaseLayer, keyTypes other than GPGKeys), or
-	// one toto does not evaluate yet (sigstoreSigned).
+	// evaluate either (keyTypes other than GPGKeys), or one toto does not
+	// evaluate yet (parts of sigstoreSigned). signedBaseLayer, which
+	// containers/image does not evaluate, toto does (evalBaseLayer).
 	ErrNotImplemented = errors.New("not implemented")
 )
 
@@ -174,6 +175,9 @@ type Signatures struct {
 	// Sigstore are the cosign signatures, which sigstoreSigned
 	// requirements read.
 	Sigstore []SigstoreSignature
+	// Base is the evidence signedBaseLayer requirements read (the
+	// image's base image and the policy's verdict on it); nil fails them.
+	Base *BaseImage
 }
 
 // Options are the knobs of Evaluate.
@@ -270,7 +274,7 @@ func EvaluateSignatures(p *Policy, keys *Keys, img Image, manifestDigest string,
 		case *SigstoreSigned:
 			evalSigstore(r, keys, img, manifestDigest, all.Sigstore, &rr)
 		case *SignedBaseLayer:
-			rr.Err = fmt.Errorf("%w: signedBaseLayer is not implemented (containers/image rejects it too)", ErrNotImplemented)
+			evalBaseLayer(r, img, all.Base, &rr)
 		default:
 			rr.Err = fmt.Errorf("%w: requirement %T", ErrNotImplemented, r)
 		}

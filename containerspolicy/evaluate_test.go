@@ -115,7 +115,7 @@ func TestEvaluateSimpleRequirements(t *testing.T) {
 		{"accept", `{"default":[{"type":"insecureAcceptAnything"}]}`, true, nil},
 		{"reject", `{"default":[{"type":"reject"}]}`, false, containerspolicy.ErrRejected},
 		{"all must hold", `{"default":[{"type":"insecureAcceptAnything"},{"type":"reject"}]}`, false, containerspolicy.ErrRejected},
-		{"signedBaseLayer", `{"default":[{"type":"signedBaseLayer","baseLayerIdentity":{"type":"matchRepository"}}]}`, false, containerspolicy.ErrNotImplemented},
+		{"signedBaseLayer without its evidence", `{"default":[{"type":"signedBaseLayer","baseLayerIdentity":{"type":"matchRepository"}}]}`, false, containerspolicy.ErrBaseLayer},
 		{"sigstoreSigned with fulcio", `{"default":[{"type":"sigstoreSigned","fulcio":{"caData":"eA==","oidcIssuer":"https://issuer.example","subjectEmail":"a@example.com"},"rekorPublicKeyData":"eA=="}]}`, false, containerspolicy.ErrNotImplemented},
 		{"sigstoreSigned with rekor", `{"default":[{"type":"sigstoreSigned","keyData":"eA==","rekorPublicKeyData":"eA=="}]}`, false, containerspolicy.ErrNotImplemented},
 		{"sigstoreSigned keyData not a key", `{"default":[{"type":"sigstoreSigned","keyData":"eA=="}]}`, false, containerspolicy.ErrKeys},

@@ -97,8 +97,9 @@ type SigstoreSigned struct {
 	SignedIdentity      IdentityMatch
 }
 
-// SignedBaseLayer parses, as in containers/image, but no image satisfies
-// it: containers/image does not implement it either.
+// SignedBaseLayer requires the image to be built on a base image whose
+// name BaseLayerIdentity accepts and which the policy accepts (see
+// evalBaseLayer); containers/image parses it but never evaluates it.
 type SignedBaseLayer struct {
 	BaseLayerIdentity IdentityMatch
 }

@@ -270,37 +270,80 @@ func policyVerify(cmd *cobra.Command, ref string, f *policyFlags, asJSON bool) e
 	} else if err != nil {
 		return err
 	}
-	var sigs containerspolicy.Signatures
-	if si.name != nil { // a registry image (si.policy.Docker), or a layout given --reference
-		c, err := f.store.config()
-		if err != nil {
-			return err
-		}
-		base, err := f.store.repositoryBase(c, si.name, false)
-		if err != nil {
-			return err
-		}
-		if sigs.Simple, err = lookaside.Read(cmd.Context(), base, si.target.Digest(), lookaside.ReadOptions{}); err != nil {
-			return err
-		}
-		if si.policy.Docker != nil && (f.attachments || c.UseSigstoreAttachments(si.policy.Docker)) {
-			if sigs.Sigstore, err = cosignSignatures(cmd.Context(), si.policy.Docker, si.target.Descriptor.Digest); err != nil {
-				return err
-			}
-		}
+	res, nsigs, err := f.evaluate(cmd.Context(), policy, policy.LoadKeys(f.readKey), si, 0)
+	if err != nil {
+		return err
 	}
-	res := containerspolicy.EvaluateSignatures(policy, policy.LoadKeys(f.readKey), si.policy, si.target.Digest(), sigs, containerspolicy.Options{})
 	if asJSON {
 		if err := writeJSON(cmd, res); err != nil {
 			return err
 		}
 	} else {
-		printPolicyResult(cmd, res, len(sigs.Simple)+len(sigs.Sigstore))
+		printPolicyResult(cmd, res, nsigs)
 	}
 	if !res.Allowed {
 		return failed(fmt.Errorf("%s is not accepted by %s", si.target, f.policyPath))
 	}
 	return nil
+}
+
+// maxBaseDepth bounds how many base images deep signedBaseLayer follows
+// (a base built on a base ...).
+const maxBaseDepth = 4
+
+// evaluate reads the image's signatures (lookaside, and cosign's where
+// enabled) and, when a signedBaseLayer requirement applies, its base image
+// (whose own verdict is this evaluation again, for the base), and
+// evaluates the policy. It returns the result and the number of
+// signatures read.
+func (f *policyFlags) evaluate(ctx context.Context, policy *containerspolicy.Policy, keys *containerspolicy.Keys, si *simpleImage, depth int) (*containerspolicy.Result, int, error) {
+	var sigs containerspolicy.Signatures
+	if si.name != nil { // a registry image (si.policy.Docker), or a layout given --reference
+		c, err := f.store.config()
+		if err != nil {
+			return nil, 0, err
+		}
+		base, err := f.store.repositoryBase(c, si.name, false)
+		if err != nil {
+			return nil, 0, err
+		}
+		if sigs.Simple, err = lookaside.Read(ctx, base, si.target.Digest(), lookaside.ReadOptions{}); err != nil {
+			return nil, 0, err
+		}
+		if si.policy.Docker != nil && (f.attachments || c.UseSigstoreAttachments(si.policy.Docker)) {
+			if sigs.Sigstore, err = cosignSignatures(ctx, si.policy.Docker, si.target.Descriptor.Digest); err != nil {
+				return nil, 0, err
+			}
+		}
+	}
+	reqs, _ := policy.RequirementsFor(si.policy)
+	for _, r := range reqs {
+		if _, ok := r.(*containerspolicy.SignedBaseLayer); !ok {
+			continue
+		}
+		if depth >= maxBaseDepth {
+			break // the requirement fails: no evidence read
+		}
+		b, bt, err := containerspolicy.ReadBaseImage(ctx, si.target, image.Options{})
+		if err != nil {
+			return nil, 0, err
+		}
+		if bt != nil {
+			bi, err := containerspolicy.DockerImage(b.Name)
+			if err != nil {
+				return nil, 0, fmt.Errorf("base image of %s: %w", si.target, err)
+			}
+			bres, _, err := f.evaluate(ctx, policy, keys, &simpleImage{target: bt, policy: bi, name: bi.Docker}, depth+1)
+			if err != nil {
+				return nil, 0, err
+			}
+			b.Result = bres
+		}
+		sigs.Base = b
+		break
+	}
+	res := containerspolicy.EvaluateSignatures(policy, keys, si.policy, si.target.Digest(), sigs, containerspolicy.Options{})
+	return res, len(sigs.Simple) + len(sigs.Sigstore), nil
 }
 
 // flagsNotFor is the usage error for flags given that do not apply to

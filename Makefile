@@ -51,7 +51,7 @@ interop-deps:
 	@bash .ci/interop-deps.sh $(INTEROP_CACHE)
 
 interop: interop-deps
-	TOTO_INTEROP_BIN=$(INTEROP_CACHE)/bin $(GO) test -count=1 -tags interop -timeout 30m ./interop/cosign/... ./interop/simplesigning/... ./interop/notation/... ./interop/dct/...
+	TOTO_INTEROP_BIN=$(INTEROP_CACHE)/bin $(GO) test -count=1 -tags interop -timeout 30m ./interop/cosign/... ./interop/simplesigning/... ./interop/notation/... ./interop/dct/... ./interop/tuf/...
 
 # man writes a man page for every command into man/, from the command tree
 # itself (so the pages say what --help says).

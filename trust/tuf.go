@@ -23,6 +23,7 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/trust/tufoci"
 )
 
 // Target naming conventions of a TUF repository carrying toto's trust
@@ -77,7 +78,9 @@ type TUF struct {
 	// published; the client walks forward from it). Required.
 	TrustedRoot []byte
 	// MetadataURL is where N.root.json, timestamp.json, N.snapshot.json
-	// and N.targets.json are served. Required unless Offline.
+	// and N.targets.json are served: an http(s) URL, or
+	// oci://REGISTRY/REPO[:TAG] for a repository pushed to a registry as
+	// an OCI artifact (package tufoci). Required unless Offline.
 	MetadataURL string
 	// TargetsURL is where targets are served; "" means MetadataURL +
 	// "/targets".
@@ -557,6 +560,13 @@ func (t TUF) updater(ctx context.Context) (*updater.Updater, error) {
 		hc = &http.Client{Timeout: time.Minute}
 	}
 	cfg.Fetcher = &ctxFetcher{ctx: ctx, client: hc}
+	if strings.HasPrefix(t.MetadataURL, tufoci.Scheme) {
+		// A repository pushed to a registry (toto trust publish
+		// --oci): the files are blobs of one artifact.
+		if cfg.Fetcher, err = tufoci.NewFetcher(ctx, t.MetadataURL, tufoci.Options{HTTPClient: hc}); err != nil {
+			return nil, fmt.Errorf("TUF metadata URL: %w", err)
+		}
+	}
 	if t.Offline {
 		if _, err := os.Stat(filepath.Join(mdDir, "timestamp.json")); err != nil {
 			return nil, fmt.Errorf("%w in %s: run once online first", ErrNoCache, t.CacheDir)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/trust/repository"
+	"github.com/toto-dev/toto/trust/tufoci"
 )
 
 func newTrustCmd() *cobra.Command {
@@ -344,12 +346,27 @@ func newTrustSignCmd(open openRepo) *cobra.Command {
 }
 
 func newTrustPublishCmd(open openRepo) *cobra.Command {
-	var snap, ts string
+	var snap, ts, ociRef string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "publish DIR --snapshot-key KEY --timestamp-key KEY",
+		Use:   "publish DIR --snapshot-key KEY --timestamp-key KEY [--oci REGISTRY/REPO[:TAG]]",
 		Short: "Check thresholds and publish staged metadata with new snapshot and timestamp",
-		Args:  cobra.ExactArgs(1),
+		Long: `Check the staged root, targets and delegated roles against their thresholds,
+then write what is new into DIR/public with a new snapshot and timestamp
+signed by the online keys. Serve DIR/public with any web server.
+
+--oci REGISTRY/REPO[:TAG] (tag default "tuf") also pushes DIR/public to a
+registry as one OCI artifact (artifact type
+application/vnd.toto.tuf.repository.v1; each file a layer named by its path,
+as oras push names files, so 'oras pull' writes the same tree), and moves
+the tag to it in one step. Consumers then use --tuf-url
+oci://REGISTRY/REPO[:TAG]. Credentials come from the Docker configuration
+(~/.docker/config.json and its credential helpers), as docker and oras
+read them; registries on localhost and 127.0.0.1 are reached over plain
+HTTP, as by every toto image command.`,
+		Example: `  toto trust publish repo --snapshot-key snapshot --timestamp-key timestamp
+  toto trust publish repo --snapshot-key snapshot --timestamp-key timestamp --oci registry.example/acme/trust`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := open(args[0])
 			if err != nil {
@@ -372,16 +389,29 @@ func newTrustPublishCmd(open openRepo) *cobra.Command {
 				return err
 			}
 			printWarnings(cmd.ErrOrStderr(), st.Warnings)
+			var pushed *tufoci.Pushed
+			if ociRef != "" {
+				if pushed, err = tufoci.Push(cmd.Context(), filepath.Join(args[0], repository.PublicDir), ociRef, tufoci.Options{}); err != nil {
+					return fmt.Errorf("published in %s, but not pushed to the registry: %w", filepath.Join(args[0], repository.PublicDir), err)
+				}
+			}
 			if asJSON {
-				return writeJSON(cmd, p)
+				return writeJSON(cmd, struct {
+					*repository.Published
+					OCI *tufoci.Pushed `json:"oci,omitempty"`
+				}{p, pushed})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "published root v%d, targets v%d, snapshot v%d, timestamp v%d (%d files)\n", p.Root, p.Targets, p.Snapshot, p.Timestamp, len(p.Written))
+			if pushed != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "pushed %d files (%d new blobs) to %s@%s\n", len(pushed.Files), pushed.Uploaded, pushed.Reference, pushed.Manifest.Digest)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&snap, "snapshot-key", "", "private snapshot key (online)")
 	cmd.Flags().StringVar(&ts, "timestamp-key", "", "private timestamp key (online)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was published as JSON")
+	cmd.Flags().StringVar(&ociRef, "oci", "", "also push the published repository to this registry repository (REGISTRY/REPO[:TAG]) as an OCI artifact")
 	_ = cmd.MarkFlagRequired("snapshot-key")
 	_ = cmd.MarkFlagRequired("timestamp-key")
 	return cmd

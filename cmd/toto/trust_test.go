@@ -1,12 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/toto-dev/toto/internal/oracle"
 )
 
 // A team's ceremony end to end with the CLI: keys, init, targets, each
@@ -190,5 +193,42 @@ func TestTrustDelegateCLI(t *testing.T) {
 	mustToto(t, dir, publish...)
 	if r := runToto(t, dir, verify...); r.Code == 0 {
 		t.Fatalf("the key of a removed delegation still verifies:\n%s", r.Stdout)
+	}
+}
+
+// toto trust publish --oci pushes the repository to a registry
+// (distribution 2.8 on 127.0.0.1) and image verify --tuf-url oci://...
+// reads the keys from it.
+func TestTrustPublishOCI(t *testing.T) {
+	host := oracle.Registry(t)
+	dir := t.TempDir()
+	for _, k := range []string{"root", "targets", "snapshot", "timestamp", "release"} {
+		mustToto(t, dir, "key", "generate", "--type", "ed25519", "-o", k)
+	}
+	mustToto(t, dir, "trust", "init", "repo", "--root-key", "root.pub", "--targets-key", "targets.pub",
+		"--snapshot-key", "snapshot.pub", "--timestamp-key", "timestamp.pub")
+	mustToto(t, dir, "trust", "add-target", "repo", "toto/keys/release.pub", "release.pub")
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "root", "--key", "root.key")
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "targets", "--key", "targets.key")
+	r := mustToto(t, dir, "trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key", "--oci", host+"/acme/trust:prod", "--json")
+	var out struct {
+		Root int64
+		OCI  struct {
+			Reference string
+			Files     []string
+		} `json:"oci"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil || out.Root != 1 || out.OCI.Reference != host+"/acme/trust:prod" || len(out.OCI.Files) == 0 {
+		t.Fatalf("publish --oci --json: %v\n%s", err, r.Stdout)
+	}
+	img, _ := randomLayout(t)
+	mustToto(t, dir, "image", "sign", "--key", "release.key", "oci-layout:"+img)
+	verify := []string{"image", "verify", "--tuf-root", filepath.Join("repo", "public", "1.root.json"), "--tuf-cache", "cache"}
+	wantCode(t, runToto(t, dir, append(verify, "--tuf-url", "oci://"+host+"/acme/trust:prod", "oci-layout:"+img)...), 0)
+	if r := runToto(t, dir, append(verify, "--tuf-url", "oci://"+host+"/acme/none:prod", "--tuf-cache", "cache2", "oci-layout:"+img)...); r.Code != 2 || !strings.Contains(r.Stderr, "acme/none") {
+		t.Fatalf("missing repository: exit %d %s", r.Code, r.Stderr)
+	}
+	if r := runToto(t, dir, "trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key", "--oci", "127.0.0.1:1/x@sha256:"+strings.Repeat("0", 64)); r.Code != 2 || !strings.Contains(r.Stderr, "push to a tag, not a digest") {
+		t.Fatalf("push to a digest: exit %d %s", r.Code, r.Stderr)
 	}
 }

@@ -228,7 +228,7 @@ type tufFlags struct {
 func (t *tufFlags) register(cmd *cobra.Command, what string) {
 	fl := cmd.Flags()
 	fl.StringVar(&t.root, "tuf-root", "", "pinned TUF root.json: "+what)
-	fl.StringVar(&t.url, "tuf-url", "", "TUF metadata URL (targets under URL/targets)")
+	fl.StringVar(&t.url, "tuf-url", "", "TUF metadata URL (targets under URL/targets), or oci://REGISTRY/REPO[:TAG] for a repository pushed with toto trust publish --oci")
 	fl.StringVar(&t.cache, "tuf-cache", "", "TUF metadata cache folder (default: per URL under the user cache folder)")
 	fl.BoolVar(&t.offline, "tuf-offline", false, "use the cached TUF metadata only (until it expires)")
 }

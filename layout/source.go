@@ -1,14 +1,11 @@
 package layout
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/toto-dev/toto/internal/boundedio"
+	"github.com/toto-dev/toto/internal/yamlpos"
 	"github.com/toto-dev/toto/keys"
 )
 
@@ -171,10 +169,9 @@ func ParseSource(file string, data []byte, opts SourceOptions) (*Source, error) 
 		},
 		keyOf: map[string]string{},
 	}
-	root, err := decodeSingleDocument(data)
+	root, err := decodeSingleDocument(file, data)
 	if err != nil {
-		line, msg := yamlErrorLine(err)
-		return nil, &SourceError{File: file, Line: line, Err: msg}
+		return nil, err
 	}
 	p.top(root)
 	if n := len(p.errs); n > maxSourceErrors {
@@ -186,38 +183,28 @@ func ParseSource(file string, data []byte, opts SourceOptions) (*Source, error) 
 	return p.src, nil
 }
 
-func decodeSingleDocument(data []byte) (*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if err == io.EOF {
-			return nil, errors.New("empty layout source")
-		}
-		return nil, err
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err != io.EOF {
-		if err != nil {
+// decodeSingleDocument parses the source's one YAML document, with syntax
+// errors at the line of the problem (internal/yamlpos).
+func decodeSingleDocument(file string, data []byte) (*yaml.Node, error) {
+	doc, err := yamlpos.Parse(file, data)
+	if err != nil {
+		var pe *yamlpos.Error
+		if !errors.As(err, &pe) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("line %d: more than one YAML document; a layout source is one document", extra.Line)
+		msg := pe.Err
+		switch {
+		case errors.Is(msg, yamlpos.ErrEmpty):
+			msg = errors.New("empty layout source")
+		case errors.Is(msg, yamlpos.ErrSecondDocument):
+			msg = errors.New("more than one YAML document; a layout source is one document")
+		}
+		return nil, &SourceError{File: file, Line: pe.Line, Err: msg}
 	}
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+	if len(doc.Content) == 1 {
 		return doc.Content[0], nil
 	}
-	return &doc, nil
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
-
-// yamlErrorLine digs the line number out of a yaml.v3 syntax error, which
-// carries it only in its text, and returns the rest of the message.
-func yamlErrorLine(err error) (int, error) {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n, errors.New(strings.TrimPrefix(err.Error(), m[0]))
-	}
-	return 0, err
+	return doc, nil
 }
 
 // Position returns the line and column in the source of the element loc

@@ -35,29 +35,44 @@ func (p *Policy) IsZero() bool {
 	return p == nil || len(p.DenyLicenses) == 0 && len(p.DenyComponents) == 0 && !p.RequireSBOM
 }
 
-// Validate checks every entry, naming the bad ones.
+// PolicyError is a bad entry of a policy: Field names it
+// ("denyLicenses[1]"), so a policy file's reader can say where it is.
+type PolicyError struct {
+	Field string
+	Err   error
+}
+
+func (e *PolicyError) Error() string { return "sbom policy: " + e.Field + " " + e.Err.Error() }
+func (e *PolicyError) Unwrap() error { return e.Err }
+
+// Validate checks every entry, naming the bad ones (each a *PolicyError,
+// joined).
 func (p *Policy) Validate() error {
 	var errs []error
+	bad := func(field string, format string, args ...any) {
+		errs = append(errs, &PolicyError{Field: field, Err: fmt.Errorf(format, args...)})
+	}
 	for i, l := range p.DenyLicenses {
 		s := strings.TrimSpace(l)
 		if s == "" || s == "*" || strings.ContainsAny(s, " ()") || strings.Count(s, "*") > 1 ||
 			strings.Contains(s, "*") && !strings.HasSuffix(s, "*") {
-			errs = append(errs, fmt.Errorf("sbom policy: denyLicenses[%d] %q: want one SPDX license id, optionally ending in '*'", i, l))
+			bad(fmt.Sprintf("denyLicenses[%d]", i), "%q: want one SPDX license id, optionally ending in '*'", l)
 		}
 	}
 	for i, c := range p.DenyComponents {
 		s := strings.TrimSpace(c)
+		field := fmt.Sprintf("denyComponents[%d]", i)
 		switch {
 		case s == "":
-			errs = append(errs, fmt.Errorf("sbom policy: denyComponents[%d] is empty", i))
+			bad(field, "is empty")
 		case strings.HasPrefix(s, "pkg:"):
 			if !strings.Contains(s, "/") {
-				errs = append(errs, fmt.Errorf("sbom policy: denyComponents[%d] %q: a purl prefix needs a type and a name (pkg:TYPE/NAME)", i, c))
+				bad(field, "%q: a purl prefix needs a type and a name (pkg:TYPE/NAME)", c)
 			}
 		default:
 			name, _ := splitNameVersion(s)
 			if name == "" || strings.HasPrefix(name, "@") && !strings.Contains(name, "/") {
-				errs = append(errs, fmt.Errorf("sbom policy: denyComponents[%d] %q: no component name (an npm scope needs @scope/name)", i, c))
+				bad(field, "%q: no component name (an npm scope needs @scope/name)", c)
 			}
 		}
 	}

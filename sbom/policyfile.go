@@ -1,15 +1,13 @@
 package sbom
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/toto-dev/toto/internal/boundedio"
+	"github.com/toto-dev/toto/internal/yamlpos"
 )
 
 // maxPolicyFileSize bounds a policy file read.
@@ -38,14 +36,34 @@ func DecodePolicy(name string, data []byte) (Policy, error) {
 		}
 		return p, nil
 	}
+	// Errors say FILE:LINE:COL: FIELD: what is wrong.
 	var p Policy
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&p); err != nil {
-		return Policy{}, fmt.Errorf("%s: sbom policy: %w", name, err)
+	doc, err := yamlpos.Decode(name, data, &p)
+	if err != nil {
+		return Policy{}, err
 	}
 	if err := p.Validate(); err != nil {
-		return Policy{}, fmt.Errorf("%s: %w", name, err)
+		return Policy{}, placePolicyErrors(doc, err)
 	}
 	return p, nil
+}
+
+// placePolicyErrors puts each *PolicyError of a YAML policy at its node.
+func placePolicyErrors(doc *yamlpos.Doc, err error) error {
+	var all []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		all = j.Unwrap()
+	} else {
+		all = []error{err}
+	}
+	out := make([]error, len(all))
+	for i, e := range all {
+		var pe *PolicyError
+		if errors.As(e, &pe) {
+			out[i] = doc.At(pe.Field, pe.Err)
+		} else {
+			out[i] = fmt.Errorf("%s: %w", doc.File, e)
+		}
+	}
+	return errors.Join(out...)
 }

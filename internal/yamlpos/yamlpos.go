@@ -1,0 +1,319 @@
+// Package yamlpos decodes YAML configuration strictly and says where in the
+// file a problem is, as FILE:LINE:COL and the field path
+// ("rules[0].images[1]"). yaml.v3 alone reports a line without a column
+// (ambiguous in flow style, `{a: 1, b: x}`), and the checks a caller makes
+// after decoding have no position at all; here both get one, from the
+// document's node tree.
+package yamlpos
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	yaml2 "go.yaml.in/yaml/v2"
+	"gopkg.in/yaml.v3"
+)
+
+// Error is a problem at a place in a YAML file.
+type Error struct {
+	File string
+	// Line and Column are 1-based; 0 when unknown.
+	Line, Column int
+	// Path is the field path of the node ("rules[0].images[1]"); "" for
+	// the document or when unknown.
+	Path string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+		if e.Column > 0 {
+			fmt.Fprintf(&b, ":%d", e.Column)
+		}
+	}
+	b.WriteString(": ")
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Doc is a decoded YAML document, for placing later errors.
+type Doc struct {
+	File string
+	Root *yaml.Node
+}
+
+// The Err of an *Error for a file that is not one YAML document.
+var (
+	ErrEmpty          = errors.New("empty document")
+	ErrSecondDocument = errors.New("a second YAML document: want one")
+)
+
+// Parse parses the one YAML document in data into its node tree (a
+// DocumentNode). Syntax errors are *Error with the line of the problem.
+func Parse(file string, data []byte) (*yaml.Node, error) {
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{File: file, Err: ErrEmpty}
+		}
+		return nil, syntaxError(file, data, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &Error{File: file, Line: extra.Line, Column: extra.Column, Err: ErrSecondDocument}
+	} else if !errors.Is(err, io.EOF) {
+		return nil, syntaxError(file, data, err)
+	}
+	return &root, nil
+}
+
+// Decode decodes the one YAML document in data into v, refusing fields v
+// does not have. Errors are *Error (several joined with errors.Join for
+// type errors), in file order.
+func Decode(file string, data []byte, v any) (*Doc, error) {
+	root, err := Parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	doc := &Doc{File: file, Root: root}
+	// Node.Decode has no KnownFields: decode the bytes once more with a
+	// strict decoder, and place its errors on the tree.
+	strict := yaml.NewDecoder(bytes.NewReader(data))
+	strict.KnownFields(true)
+	if err := strict.Decode(v); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, syntaxError(file, data, err)
+		}
+		var errs []*Error
+		for _, msg := range te.Errors {
+			errs = append(errs, doc.placeTypeError(msg))
+		}
+		sort.SliceStable(errs, func(i, j int) bool {
+			if errs[i].Line != errs[j].Line {
+				return errs[i].Line < errs[j].Line
+			}
+			return errs[i].Column < errs[j].Column
+		})
+		all := make([]error, len(errs))
+		for i, e := range errs {
+			all[i] = e
+		}
+		return nil, errors.Join(all...)
+	}
+	return doc, nil
+}
+
+var (
+	lineRe     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	notFoundRe = regexp.MustCompile("^field (.*) not found in type ")
+	unmarshal  = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `(.*)`)? into (.*)$")
+)
+
+// syntaxError turns "yaml: line N: msg" into FILE:N: msg (no column:
+// yaml.v3 gives none for syntax errors). yaml.v3 names the line where the
+// enclosing construct starts when it knows one ("did not find expected
+// ',' or ']'" at the "[" of a flow list ten lines up), and for parser
+// errors that line is 0-based, one too few. yaml.v2, the same parser,
+// names the line of the problem itself (also 0-based for parser errors),
+// so its line is taken when it refuses the document with the same words.
+func syntaxError(file string, data []byte, err error) *Error {
+	msg := err.Error()
+	m := lineRe.FindStringSubmatch(msg)
+	if m == nil {
+		return &Error{File: file, Err: errors.New(strings.TrimPrefix(msg, "yaml: "))}
+	}
+	n, _ := strconv.Atoi(m[1])
+	var any2 any
+	if err2 := yaml2.Unmarshal(data, &any2); err2 != nil {
+		if m2 := lineRe.FindStringSubmatch(err2.Error()); m2 != nil && m2[2] == m[2] {
+			n, _ = strconv.Atoi(m2[1])
+			if parserProblem(m2[2]) {
+				n++
+			}
+		}
+	}
+	// A problem found at the end of the stream (an unclosed list or
+	// quote) is shown on the last line with content, not past it.
+	if last := lastContentLine(data); n > last && last > 0 {
+		n = last
+	}
+	return &Error{File: file, Line: n, Err: errors.New(m[2])}
+}
+
+// lastContentLine is the 1-based number of the last line that is not
+// blank.
+func lastContentLine(data []byte) int {
+	lines := strings.Split(string(data), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.TrimSpace(lines[i]) != "" {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// parserProblem reports whether a libyaml problem comes from its parser
+// (whose marks yaml.v2 reports 0-based) rather than its scanner.
+func parserProblem(msg string) bool {
+	for _, p := range []string{"did not find expected ", "found duplicate %", "found incompatible YAML document", "found undefined tag handle"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// placeTypeError finds the node one of yaml.v3's "line N: ..." type errors
+// is about: the key of an unknown field, or the value of the tag (and
+// text) it names on that line.
+func (d *Doc) placeTypeError(msg string) *Error {
+	m := lineRe.FindStringSubmatch(msg)
+	if m == nil {
+		return &Error{File: d.File, Err: errors.New(msg)}
+	}
+	line, _ := strconv.Atoi(m[1])
+	text := m[2]
+	match := func(n *yaml.Node, key bool) bool { return false }
+	if f := notFoundRe.FindStringSubmatch(text); f != nil {
+		text = "unknown field " + strconv.Quote(f[1])
+		match = func(n *yaml.Node, key bool) bool { return key && n.Value == f[1] }
+	} else if u := unmarshal.FindStringSubmatch(text); u != nil {
+		text = fmt.Sprintf("want %s, got %s", friendlyType(u[3]), friendlyTag(u[1], u[2]))
+		match = func(n *yaml.Node, key bool) bool {
+			return !key && n.ShortTag() == u[1] && (n.Kind != yaml.ScalarNode || u[2] == "" || n.Value == u[2])
+		}
+	}
+	e := &Error{File: d.File, Line: line, Err: errors.New(text)}
+	var found bool
+	walk(d.Root, "", func(n *yaml.Node, path string, key bool) bool {
+		if n.Line == line && match(n, key) {
+			e.Column, e.Path, found = n.Column, path, true
+			return false
+		}
+		return true
+	})
+	if !found {
+		// At least the column of the first node on that line.
+		walk(d.Root, "", func(n *yaml.Node, path string, key bool) bool {
+			if n.Line == line {
+				e.Column, e.Path = n.Column, path
+				return false
+			}
+			return true
+		})
+	}
+	return e
+}
+
+// friendlyType words a Go type as the YAML a user should write.
+func friendlyType(goType string) string {
+	switch {
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "string":
+		return "a string"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case strings.HasPrefix(goType, "map["), strings.Contains(goType, "."):
+		return "a mapping"
+	}
+	return goType
+}
+
+func friendlyTag(tag, value string) string {
+	switch tag {
+	case "!!map":
+		return "a mapping"
+	case "!!seq":
+		return "a list"
+	case "!!null":
+		return "nothing"
+	}
+	if value != "" {
+		return strconv.Quote(value)
+	}
+	return tag
+}
+
+// walk visits every node depth first with its field path; key says the
+// node is a mapping key. visit returns false to stop.
+func walk(n *yaml.Node, path string, visit func(n *yaml.Node, path string, key bool) bool) bool {
+	if n == nil {
+		return true
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if !walk(c, path, visit) {
+				return false
+			}
+		}
+		return true
+	}
+	if !visit(n, path, false) {
+		return false
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := join(path, k.Value)
+			if !visit(k, p, true) || !walk(v, p, visit) {
+				return false
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if !walk(c, fmt.Sprintf("%s[%d]", path, i), visit) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// At places err at the node of path ("denyLicenses[1]", "rules[0].images")
+// or, when there is no such node, at its nearest ancestor.
+func (d *Doc) At(path string, err error) *Error {
+	e := &Error{File: d.File, Path: path, Err: err}
+	best := -1
+	walk(d.Root, "", func(n *yaml.Node, p string, key bool) bool {
+		if key || n.Kind == yaml.DocumentNode {
+			return true
+		}
+		if (p == path || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") || p == "") && len(p) > best {
+			best = len(p)
+			e.Line, e.Column = n.Line, n.Column
+		}
+		return true
+	})
+	return e
+}

@@ -77,6 +77,7 @@ type Policy struct {
 	mu            sync.Mutex
 	keys          map[string]*keys.Key
 	trustPolicies map[[2]string]notation.VerifyOptions
+	trust         trustFiles
 }
 
 // Rule says what the images matching one of its patterns require.
@@ -101,6 +102,7 @@ type Requirement struct {
 	Sigstore      *Sigstore      `yaml:"sigstore"`
 	Notation      *Notation      `yaml:"notation"`
 	InToto        *InToto        `yaml:"intoto"`
+	Predicate     *Predicate     `yaml:"predicate"`
 	SimpleSigning *SimpleSigning `yaml:"simpleSigning"`
 	DCT           *DCT           `yaml:"dct"`
 
@@ -121,6 +123,8 @@ type AtLeast struct {
 type Sigstore struct {
 	Keys           []string `yaml:"keys"`
 	PredicateTypes []string `yaml:"predicateTypes"`
+	// Keyless are the keyless, log and timestamp options (keyless.go).
+	Keyless `yaml:",inline"`
 }
 
 // Notation requires a Notary Project signature valid under a trust policy
@@ -141,6 +145,9 @@ func Load(file string) (*Policy, error) {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	p.dir = filepath.Dir(file)
+	if err := p.loadFiles(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
 	return p, nil
 }
 
@@ -179,13 +186,13 @@ func Parse(data []byte) (*Policy, error) {
 
 func check(r *Requirement, at string) error {
 	kinds := 0
-	for _, set := range []bool{len(r.All) > 0, len(r.Any) > 0, r.AtLeast != nil, r.Sigstore != nil, r.Notation != nil, r.InToto != nil, r.SimpleSigning != nil, r.DCT != nil} {
+	for _, set := range []bool{len(r.All) > 0, len(r.Any) > 0, r.AtLeast != nil, r.Sigstore != nil, r.Notation != nil, r.InToto != nil, r.Predicate != nil, r.SimpleSigning != nil, r.DCT != nil} {
 		if set {
 			kinds++
 		}
 	}
 	if kinds != 1 {
-		return fmt.Errorf("%w: %s: want exactly one of all, any, atLeast, sigstore, notation, intoto, simpleSigning, dct", ErrPolicy, at)
+		return fmt.Errorf("%w: %s: want exactly one of all, any, atLeast, sigstore, notation, intoto, predicate, simpleSigning, dct", ErrPolicy, at)
 	}
 	switch r.Action {
 	case "":
@@ -210,8 +217,8 @@ func check(r *Requirement, at string) error {
 		}
 	}
 	switch {
-	case r.Sigstore != nil && len(r.Sigstore.Keys) == 0:
-		return fmt.Errorf("%w: %s.sigstore: no keys", ErrPolicy, at)
+	case r.Sigstore != nil:
+		return r.Sigstore.Keyless.check(at+".sigstore", len(r.Sigstore.Keys))
 	case r.Notation != nil && (r.Notation.TrustPolicy == "" || r.Notation.TrustStore == ""):
 		return fmt.Errorf("%w: %s.notation: trustPolicy and trustStore are required", ErrPolicy, at)
 	case r.InToto != nil:
@@ -220,6 +227,8 @@ func check(r *Requirement, at string) error {
 		return r.SimpleSigning.check(at + ".simpleSigning")
 	case r.DCT != nil:
 		return r.DCT.check(at + ".dct")
+	case r.Predicate != nil:
+		return r.Predicate.check(at)
 	}
 	return nil
 }
@@ -314,6 +323,8 @@ func (p *Policy) evaluate(ctx context.Context, t *image.Target, r *Requirement) 
 		return p.simpleSigning(ctx, t, or(name, "simple signing signature"), r.Action, r.SimpleSigning)
 	case r.DCT != nil:
 		return p.dct(ctx, t, or(name, "Docker Content Trust signature"), r.Action, r.DCT)
+	case r.Predicate != nil:
+		return p.predicate(ctx, t, or(name, "attestation "+r.Predicate.Type), r.Action, r.Predicate)
 	default:
 		return p.notation(ctx, t, or(name, "notation signature"), r.Action, r.Notation)
 	}
@@ -334,11 +345,10 @@ func (p *Policy) file(name string) string {
 }
 
 func (p *Policy) sigstore(ctx context.Context, t *image.Target, name string, action decision.Action, s *Sigstore) (decision.Requirement, error) {
-	ks, err := p.loadKeys(s.Keys)
+	opts, err := p.verifyOptions(s.Keys, s.Keyless)
 	if err != nil {
 		return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
 	}
-	opts := image.VerifyOptions{Keys: ks}
 	for _, pt := range s.PredicateTypes {
 		u, _ := image.PredicateType(pt)
 		opts.PredicateTypes = append(opts.PredicateTypes, u)

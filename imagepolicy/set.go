@@ -256,6 +256,9 @@ func (s *Set) add(doc *yaml.Node, file, where string, seen map[string]string) er
 			return fmt.Errorf("%s: %w", where, err)
 		}
 		p.dir = filepath.Dir(file)
+		if err := p.loadFiles(); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
 		label := filepath.Base(file)
 		if i := strings.Index(where, " (document "); i >= 0 {
 			label += where[i:]

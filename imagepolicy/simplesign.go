@@ -12,6 +12,9 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/toto-dev/toto/containerspolicy"
 	"github.com/toto-dev/toto/decision"
@@ -181,9 +184,22 @@ func (p *Policy) simpleSigning(ctx context.Context, t *image.Target, name string
 		}
 		client = &http.Client{Transport: basicAuth{user: string(user), pass: string(pass), host: base.Host, rt: http.DefaultTransport}}
 	}
-	sigs, err := lookaside.Read(ctx, base, t.Digest(), lookaside.ReadOptions{Client: client})
-	if err != nil {
-		return decision.Check(name, action, fmt.Errorf("read signatures: %w", err)), nil
+	var sigs [][]byte
+	from := ""
+	if s.Lookaside == "" && s.RegistriesD == "" {
+		// No storage configured: the registry's own signature
+		// extension when it has one, as containers/image (and so
+		// Portieris) prefers it.
+		sigs, from, err = extensionSignatures(ctx, t)
+		if err != nil {
+			return decision.Check(name, action, fmt.Errorf("read signatures: %w", err)), nil
+		}
+	}
+	if from == "" {
+		from = base.Redacted()
+		if sigs, err = lookaside.Read(ctx, base, t.Digest(), lookaside.ReadOptions{Client: client}); err != nil {
+			return decision.Check(name, action, fmt.Errorf("read signatures: %w", err)), nil
+		}
 	}
 	labels := s.keyLabels()
 	keys := s.policy.LoadKeys(func(path string) ([]byte, error) {
@@ -205,8 +221,11 @@ func (p *Policy) simpleSigning(ctx context.Context, t *image.Target, name string
 		}
 	}
 	if len(errs) == 0 {
-		errs = append(errs, fmt.Errorf("%w (%d signatures read from %s)", containerspolicy.ErrNoSignature, len(sigs), base.Redacted()))
+		errs = append(errs, containerspolicy.ErrNoSignature)
 	}
+	// Say where signatures were looked for: an empty or wrong store is
+	// the usual cause.
+	errs = append(errs, fmt.Errorf("%d signatures read from %s", len(sigs), from))
 	return decision.Check(name, action, errs...), nil
 }
 
@@ -234,6 +253,34 @@ func (p *Policy) lookasideBase(s *SimpleSigning, named reference.Named) (*url.UR
 		return c.RepositoryBase(named, false)
 	}
 	return (&lookaside.Config{}).RepositoryBase(named, false)
+}
+
+// extensionSignatures reads t's signatures through its registry's
+// signature extension, authenticated as image reads are (anonymously,
+// with the registry's token flow). from is where they were read, or ""
+// when the registry has no extension (sigs nil: read the lookaside).
+func extensionSignatures(ctx context.Context, t *image.Target) ([][]byte, string, error) {
+	repo, err := name.NewRepository(t.Reference)
+	if err != nil {
+		return nil, "", err
+	}
+	reg := &url.URL{Scheme: repo.Registry.Scheme(), Host: repo.RegistryStr()}
+	ok, err := lookaside.SupportsExtension(ctx, http.DefaultClient, reg)
+	if err != nil || !ok {
+		return nil, "", err
+	}
+	rt, err := transport.NewWithContext(ctx, repo.Registry, authn.Anonymous, http.DefaultTransport, []string{repo.Scope(transport.PullScope)})
+	if err != nil {
+		return nil, "", fmt.Errorf("registry %s: %w", reg.Host, err)
+	}
+	sigs, err := lookaside.ReadExtension(ctx, &http.Client{Transport: rt}, reg, repo.RepositoryStr(), t.Digest())
+	if err != nil {
+		return nil, "", err
+	}
+	if sigs == nil {
+		sigs = [][]byte{}
+	}
+	return sigs, "the signature extension of " + reg.Host, nil
 }
 
 // basicAuth adds a Portieris storeSecret's credentials to requests to the

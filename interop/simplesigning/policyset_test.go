@@ -4,11 +4,20 @@ package simplesigning
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/toto-dev/toto/imagepolicy"
 	"github.com/toto-dev/toto/internal/corpus"
@@ -90,5 +99,93 @@ func TestPolicySetSkopeo(t *testing.T) {
 	res, err = one.Evaluate(ctx, "default", ref)
 	if err != nil || res.Decision.Allowed() || res.Digest != other {
 		t.Fatalf("retagged: %v allowed %v digest %s", err, res.Decision.Allowed(), res.Digest)
+	}
+}
+
+// sigRegistry is a registry with containers/image's signature API
+// extension (docs/signature-protocols.md): /v2/ says
+// X-Registry-Supports-Signatures: 1, and /extensions/v2/REPO/signatures/
+// DIGEST lists (GET) and adds (PUT) signatures, kept as they were PUT.
+type sigRegistry struct {
+	next http.Handler
+	mu   sync.Mutex
+	sigs map[string][]json.RawMessage
+	puts atomic.Int32
+}
+
+func (r *sigRegistry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.URL.Path == "/v2/" || req.URL.Path == "/v2" {
+		w.Header().Set("X-Registry-Supports-Signatures", "1")
+	}
+	rest, ok := strings.CutPrefix(req.URL.Path, "/extensions/v2/")
+	if !ok {
+		r.next.ServeHTTP(w, req)
+		return
+	}
+	key := strings.Replace(rest, "/signatures/", "@", 1)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch req.Method {
+	case http.MethodGet:
+		list := r.sigs[key]
+		if list == nil {
+			list = []json.RawMessage{}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"signatures": list})
+	case http.MethodPut:
+		b, err := io.ReadAll(req.Body)
+		if err != nil || !json.Valid(b) {
+			http.Error(w, "bad signature", http.StatusBadRequest)
+			return
+		}
+		r.sigs[key] = append(r.sigs[key], b)
+		r.puts.Add(1)
+		w.WriteHeader(http.StatusCreated)
+	default:
+		http.Error(w, "method", http.StatusMethodNotAllowed)
+	}
+}
+
+// skopeo copy --sign-by to a registry with the signature extension stores
+// the signature there (containers/image prefers it to any lookaside); a
+// Portieris policy without storeURL reads it from there.
+func TestPolicySetSkopeoExtension(t *testing.T) {
+	skopeo := oracle.Tool(t, "skopeo")
+	gpg := oracle.Tool(t, "gpg")
+	reg := &sigRegistry{next: ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))), sigs: map[string][]json.RawMessage{}}
+	srv := httptest.NewServer(reg)
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	dir := t.TempDir()
+	env, fpr := gpgHome(t, keyTypes["ed25519"])
+	insecure := write(t, filepath.Join(dir, "insecure.json"), `{"default":[{"type":"insecureAcceptAnything"}]}`)
+	pub := oracle.MustRun(t, "", env, gpg, "--batch", "--export", "--armor").Stdout
+	secrets := filepath.Join(dir, "secrets")
+	write(t, filepath.Join(secrets, "k.yaml"), fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: simple1pubkey\nstringData:\n  key: |\n    %s\n", strings.ReplaceAll(strings.TrimSpace(pub), "\n", "\n    ")))
+	policies := filepath.Join(dir, "policies")
+	data, err := os.ReadFile(corpus.Path(t, "portieris", "test", "e2e", "testdata", "clusterimagepolicy", "simple-signedby1.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(policies, "p.yaml"), strings.ReplaceAll(string(data), "icr.io/cise/", host+"/team/"))
+
+	digest := push(t, host, "src/app:1")
+	oracle.MustRun(t, dir, env, skopeo, "--policy", insecure, "--registries.d", filepath.Join(dir, "no-registries.d"), "copy",
+		"--src-tls-verify=false", "--dest-tls-verify=false", "--sign-by", fpr,
+		"docker://"+host+"/src/app:1", "docker://"+host+"/team/app:1")
+	if reg.puts.Load() != 1 {
+		t.Fatalf("skopeo stored %d signatures through the extension", reg.puts.Load())
+	}
+	s, err := imagepolicy.LoadSet(policies, imagepolicy.SetOptions{SecretsDir: secrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Evaluate(context.Background(), "default", host+"/team/app:1")
+	if err != nil || res.Err() != nil || res.Digest != digest {
+		t.Fatalf("signature from the extension: %v %v (pushed %s)", err, res.Err(), digest)
+	}
+	res, err = s.Evaluate(context.Background(), "default", host+"/src/app:1")
+	if err != nil || res.Decision.Allowed() {
+		t.Fatalf("src has no signature (another repository): %v %v", err, res.Err())
 	}
 }

@@ -61,6 +61,10 @@ type MaterialOptions struct {
 	Parse Options
 	// Verify holds the policy and how images are opened.
 	Verify VerifyOptions
+	// Digest hashes a Dockerfile as the runner hashed the materials (its
+	// algorithms, line-ending normalisation), to check that the bytes
+	// read are the bytes recorded; nil is plain sha256.
+	Digest func(data []byte) (link.DigestSet, error)
 }
 
 // VerifyMaterials checks, before a step runs, the images it builds on: the
@@ -86,11 +90,8 @@ func VerifyMaterials(ctx context.Context, materials link.Artifacts, opts Materia
 		if err != nil {
 			return nil, &Error{File: n, Err: err}
 		}
-		if want, ok := materials[n]["sha256"]; ok {
-			got := sha256.Sum256(data)
-			if hex.EncodeToString(got[:]) != want {
-				return nil, &Error{File: n, Err: errors.New("changed since it was recorded as a material")}
-			}
+		if err := sameAsRecorded(data, materials[n], opts.Digest); err != nil {
+			return nil, &Error{File: n, Err: err}
 		}
 		f, err := Parse(n, data, opts.Parse)
 		if err != nil {
@@ -135,4 +136,34 @@ func VerifyMaterials(ctx context.Context, materials link.Artifacts, opts Materia
 		materials[k] = v
 	}
 	return bases, nil
+}
+
+// sameAsRecorded checks data against the digest set recorded for it: every
+// algorithm both have must agree, and at least one must be shared.
+func sameAsRecorded(data []byte, recorded link.DigestSet, digest func([]byte) (link.DigestSet, error)) error {
+	var got link.DigestSet
+	if digest != nil {
+		var err error
+		if got, err = digest(data); err != nil {
+			return err
+		}
+	} else {
+		h := sha256.Sum256(data)
+		got = link.DigestSet{"sha256": hex.EncodeToString(h[:])}
+	}
+	shared := 0
+	for alg, want := range recorded {
+		g, ok := got[alg]
+		if !ok {
+			continue
+		}
+		if g != want {
+			return errors.New("changed since it was recorded as a material")
+		}
+		shared++
+	}
+	if shared == 0 {
+		return errors.New("cannot be checked against its recorded digests (no algorithm in common)")
+	}
+	return nil
 }

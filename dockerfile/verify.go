@@ -52,14 +52,21 @@ type VerifyOptions struct {
 // not an error (see Base.Allowed).
 func Resolve(ctx context.Context, f *File, opts VerifyOptions) ([]Base, error) {
 	var out []Base
+	seen := map[[2]string]Base{} // one resolution per image and platform
 	for _, fr := range f.Froms {
 		if fr.Kind != KindImage {
 			continue
 		}
-		b, err := resolve(ctx, f, fr, opts)
-		if err != nil {
-			return out, &Error{File: f.Name, Line: fr.Line, Err: err}
+		key := [2]string{fr.Image, fr.Platform}
+		b, ok := seen[key]
+		if !ok {
+			var err error
+			if b, err = resolve(ctx, f, fr, opts); err != nil {
+				return out, &Error{File: f.Name, Line: fr.Line, Err: err}
+			}
+			seen[key] = b
 		}
+		b.From = fr
 		out = append(out, b)
 	}
 	return out, nil

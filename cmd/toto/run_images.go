@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -63,6 +64,9 @@ func (m *materialImageFlags) verifier(hash runner.HashOptions) (func(context.Con
 			Images: m.images,
 			Parse:  dockerfile.Options{BuildArgs: ba, Platform: m.platform},
 			Verify: dockerfile.VerifyOptions{Policy: p},
+			Digest: func(data []byte) (link.DigestSet, error) {
+				return runner.Digest(bytes.NewReader(data), runner.DigestOptions{Algorithms: hash.Algorithms, NormalizeLineEndings: hash.NormalizeLineEndings})
+			},
 		})
 		for _, b := range bases {
 			verdict := "allowed"

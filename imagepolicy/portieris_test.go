@@ -344,3 +344,22 @@ mutateImage: maybe`, "line 2"},
 		}
 	}
 }
+
+// An ImagePolicy with no repositories blocks every image of its namespace
+// (the cluster's policies are not consulted), as POLICIES.md says.
+func TestEmptyImagePolicyBlocks(t *testing.T) {
+	dir := copyCorpus(t, "clusterimagepolicy/allow-all.yaml")
+	write(t, filepath.Join(dir, "block.yaml"), "apiVersion: portieris.cloud.ibm.com/v1\nkind: ImagePolicy\nmetadata: {name: block, namespace: locked}\nspec: {repositories: []}\n")
+	s, err := imagepolicy.LoadSet(dir, imagepolicy.SetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Evaluate(context.Background(), "locked", "registry.example/x:1")
+	if err != nil || !errors.Is(res.Err(), imagepolicy.ErrNoMatch) {
+		t.Fatalf("locked: %v %v", err, res.Err())
+	}
+	res, err = s.Evaluate(context.Background(), "open", "registry.example/x:1")
+	if err != nil || res.Err() != nil {
+		t.Fatalf("open: %v %v", err, res.Err())
+	}
+}

@@ -289,9 +289,12 @@ func (s *Set) add(doc *yaml.Node, file, where string, seen map[string]string) er
 		return fmt.Errorf("%w: %s: %s %s is also defined in %s", ErrPolicy, where, pd.kind, pd.displayName(), prev)
 	}
 	seen[key] = where
+	// Registered even without repositories: an ImagePolicy with an empty
+	// list still makes its namespace's policies exclusive, denying every
+	// image there (POLICIES.md).
+	sc := s.scopeOf(pd.namespace, pd.kind == kindImagePolicy)
 	for i := range pd.policy.Rules {
 		r := &pd.policy.Rules[i]
-		sc := s.scopeOf(pd.namespace, pd.kind == kindImagePolicy)
 		sc.entries = append(sc.entries, entry{
 			pattern: r.Images[0],
 			policy:  pd.policy,
@@ -401,8 +404,8 @@ func (s *Set) Evaluate(ctx context.Context, namespace, ref string) (*Result, err
 			return res, nil
 		}
 		res.Policy = "the " + sc.name + " policies"
-		d.Requirements = append(d.Requirements, decision.Check("a policy for "+ref, decision.Enforce,
-			fmt.Errorf("%w: no policy of the %s matches %s", ErrNoMatch, sc.name, ref)))
+		d.Requirements = append(d.Requirements, decision.Check("a matching policy", decision.Enforce,
+			fmt.Errorf("%w in the %s", ErrNoMatch, sc.name)))
 		return res, nil
 	}
 	res.Policy = e.where

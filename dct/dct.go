@@ -74,6 +74,10 @@ var (
 	// ErrRootCert: the pinned root certificate is unusable (expired, not
 	// yet valid).
 	ErrRootCert = errors.New("dct: root certificate")
+	// ErrUnauthorized: the notary server (or its token service) refused
+	// the credentials given, or asked for credentials and none were
+	// given. It comes wrapped in ErrTrustData.
+	ErrUnauthorized = errors.New("dct: notary server authentication")
 )
 
 // Options say where trust data comes from and what is required of it.
@@ -93,6 +97,11 @@ type Options struct {
 	// digest ("alice" means "targets/alice"), as Portieris's signer
 	// secrets require.
 	Signers []string
+	// Credentials answer the notary server's authentication challenge
+	// for a private repository (see Credential): a token service's, as
+	// docker and the notary client answer it, or HTTP Basic. Called with
+	// the notary server's host; nil or an empty Credential: anonymous.
+	Credentials func(ctx context.Context, host string) (Credential, error)
 	// Transport carries requests to the notary server (nil:
 	// http.DefaultTransport).
 	Transport http.RoundTripper
@@ -253,6 +262,9 @@ func lookup(tag name.Tag, opts Options) (*Result, error) {
 		if e := expiredRoot(opts.TrustDir, gun, opts.Now); e != nil {
 			return res, fmt.Errorf("%w: %s: %w (notary: %v)", ErrTrustData, gun, e, err)
 		}
+		if e := authError(rt); e != nil {
+			return res, fmt.Errorf("%w: %s: %w", ErrTrustData, gun, e)
+		}
 		return res, fmt.Errorf("%w: %s: %v", ErrTrustData, gun, err)
 	}
 	bySigner := map[string]Signature{}
@@ -408,7 +420,7 @@ func transport(gun string, opts Options) (http.RoundTripper, error) {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	return limitTransport{&tokenTransport{rt: rt}}, nil
+	return limitTransport{&tokenTransport{rt: rt, creds: opts.Credentials}}, nil
 }
 
 // openRepository opens gun's trust data read-only: metadata cached in

@@ -43,6 +43,9 @@ func Tags(repository string, opts Options) ([]string, error) {
 		if errors.As(err, &nrepo) || errors.As(err, &ninit) {
 			return nil, fmt.Errorf("%w: %s: no trust data for the repository: %v", ErrNotSigned, gun, err)
 		}
+		if e := authError(rt); e != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrTrustData, gun, e)
+		}
 		return nil, fmt.Errorf("%w: %s: %v", ErrTrustData, gun, err)
 	}
 	seen := map[string]bool{}

@@ -1,9 +1,13 @@
 package dct
 
 import (
+	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -51,57 +55,162 @@ func (b *limitBody) Read(p []byte) (int, error) {
 
 func (b *limitBody) Close() error { return b.rc.Close() }
 
-// tokenTransport answers a registry-style bearer challenge (a 401 with
-// `WWW-Authenticate: Bearer realm=…,service=…,scope=…`, as
-// notary.docker.io sends even for public repositories) by fetching an
-// anonymous token from the realm and retrying the request once with it.
+// Credential is a user name and password (or token) for a notary server.
+type Credential struct {
+	Username, Password string
+}
+
+// Empty says there is nothing to send.
+func (c Credential) Empty() bool { return c.Username == "" && c.Password == "" }
+
+// tokenTransport answers a notary server's authentication challenge and
+// retries the request once:
+//
+//   - Bearer (`WWW-Authenticate: Bearer realm=…,service=…,scope=…`, a
+//     registry-style token service, as notary.docker.io sends even for
+//     public repositories): a token is asked for from the realm — with the
+//     credentials as HTTP Basic when there are any, as docker and the
+//     notary client do, else anonymously;
+//   - Basic: the credentials as HTTP Basic.
+//
+// Credentials are never sent over plain HTTP except to a loopback host.
 // Only requests without a body are retried; verification only reads.
 type tokenTransport struct {
 	rt    http.RoundTripper
+	creds func(ctx context.Context, host string) (Credential, error)
 	mu    sync.Mutex
-	token map[string]string // notary server host → token
+	auth  map[string]string // notary server host → Authorization value
+	// failed is the last authentication failure, for the caller: the
+	// notary client reports transport errors without wrapping them.
+	failed error
+}
+
+// authError is the authentication failure rt (a transport made by
+// transport) met, if any.
+func authError(rt http.RoundTripper) error {
+	l, ok := rt.(limitTransport)
+	if !ok {
+		return nil
+	}
+	t, ok := l.rt.(*tokenTransport)
+	if !ok {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.failed
+}
+
+// fail records and returns an authentication failure.
+func (t *tokenTransport) fail(err error) error {
+	if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrUsage) {
+		t.mu.Lock()
+		t.failed = err
+		t.mu.Unlock()
+	}
+	return err
 }
 
 func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	key := req.URL.Host
 	t.mu.Lock()
-	tok := t.token[key]
+	authz := t.auth[key]
 	t.mu.Unlock()
-	if tok != "" {
-		req = withBearer(req, tok)
+	if authz != "" {
+		req = withAuthorization(req, authz)
 	}
 	resp, err := t.rt.RoundTrip(req)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || req.Body != nil {
 		return resp, err
 	}
-	params, ok := bearerChallenge(resp.Header.Get("WWW-Authenticate"))
-	if !ok {
+	challenge := resp.Header.Get("WWW-Authenticate")
+	cred, err := t.credential(req)
+	if err != nil {
+		resp.Body.Close()
+		return nil, t.fail(fmt.Errorf("%w: %w", ErrUnauthorized, err))
+	}
+	if params, ok := bearerChallenge(challenge); ok {
+		resp.Body.Close()
+		tok, err := t.fetchToken(req, params, cred)
+		if err != nil {
+			return nil, t.fail(err)
+		}
+		authz = "Bearer " + tok
+	} else if isBasicChallenge(challenge) && !cred.Empty() {
+		resp.Body.Close()
+		if err := plainHTTPAllowed(req.URL); err != nil {
+			return nil, t.fail(err)
+		}
+		authz = "Basic " + base64.StdEncoding.EncodeToString([]byte(cred.Username+":"+cred.Password))
+	} else {
+		if isBasicChallenge(challenge) {
+			resp.Body.Close()
+			return nil, t.fail(fmt.Errorf("%w: notary server %s asks for credentials (HTTP Basic) and none were given", ErrUnauthorized, req.URL.Host))
+		}
 		return resp, nil
 	}
-	resp.Body.Close()
-	tok, err = t.fetchToken(req, params)
-	if err != nil {
-		return nil, err
-	}
 	t.mu.Lock()
-	if t.token == nil {
-		t.token = map[string]string{}
+	if t.auth == nil {
+		t.auth = map[string]string{}
 	}
-	t.token[key] = tok
+	t.auth[key] = authz
 	t.mu.Unlock()
-	return t.rt.RoundTrip(withBearer(req, tok))
+	resp, err = t.rt.RoundTrip(withAuthorization(req, authz))
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		resp.Body.Close()
+		who := "anonymous access"
+		if !cred.Empty() {
+			who = "the credentials given for user " + strconvQuote(cred.Username)
+		}
+		return nil, t.fail(fmt.Errorf("%w: notary server %s refused %s", ErrUnauthorized, req.URL.Host, who))
+	}
+	return resp, err
 }
 
-func withBearer(req *http.Request, tok string) *http.Request {
+func (t *tokenTransport) credential(req *http.Request) (Credential, error) {
+	if t.creds == nil {
+		return Credential{}, nil
+	}
+	c, err := t.creds(req.Context(), req.URL.Host)
+	if err != nil {
+		return Credential{}, fmt.Errorf("credentials for notary server %s: %w", req.URL.Host, err)
+	}
+	return c, nil
+}
+
+// plainHTTPAllowed refuses to send credentials over plain HTTP, except
+// to a loopback host (a local notary server or test).
+func plainHTTPAllowed(u *url.URL) error {
+	if u.Scheme == "https" {
+		return nil
+	}
+	h := u.Hostname()
+	if h == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%w: not sending credentials over plain HTTP to %s", ErrUsage, u.Host)
+}
+
+func isBasicChallenge(h string) bool {
+	scheme, _, _ := strings.Cut(strings.TrimSpace(h), " ")
+	return strings.EqualFold(scheme, "basic")
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
+
+func withAuthorization(req *http.Request, v string) *http.Request {
 	r := req.Clone(req.Context())
-	r.Header.Set("Authorization", "Bearer "+tok)
+	r.Header.Set("Authorization", v)
 	return r
 }
 
 // maxTokenResponse bounds a token server's answer.
 const maxTokenResponse = 1 << 20
 
-func (t *tokenTransport) fetchToken(req *http.Request, p map[string]string) (string, error) {
+func (t *tokenTransport) fetchToken(req *http.Request, p map[string]string, cred Credential) (string, error) {
 	realm, err := url.Parse(p["realm"])
 	if err != nil || (realm.Scheme != "https" && realm.Scheme != "http") || realm.Host == "" {
 		return "", fmt.Errorf("notary server %s: bearer challenge with realm %q", req.URL.Host, p["realm"])
@@ -120,11 +229,23 @@ func (t *tokenTransport) fetchToken(req *http.Request, p map[string]string) (str
 	if err != nil {
 		return "", err
 	}
+	if !cred.Empty() {
+		if err := plainHTTPAllowed(realm); err != nil {
+			return "", err
+		}
+		treq.SetBasicAuth(cred.Username, cred.Password)
+	}
 	resp, err := t.rt.RoundTrip(treq)
 	if err != nil {
 		return "", fmt.Errorf("token from %s: %w", realm.Host, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		if cred.Empty() {
+			return "", fmt.Errorf("%w: token from %s: HTTP %d for anonymous access (the repository may be private: give credentials)", ErrUnauthorized, realm.Host, resp.StatusCode)
+		}
+		return "", fmt.Errorf("%w: token from %s: HTTP %d for user %q", ErrUnauthorized, realm.Host, resp.StatusCode, cred.Username)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("token from %s: HTTP %d", realm.Host, resp.StatusCode)
 	}

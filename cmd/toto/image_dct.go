@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 
@@ -20,11 +24,14 @@ type dctVerifyFlags struct {
 	server, trustDir, rootCert string
 	signers                    []string
 	offline                    bool
+	username                   string
+	passwordStdin              bool
+	cmd                        *cobra.Command
 }
 
 // dctVerifyFlagNames are the flags only DCT mode takes (besides
 // --dct-server and --dct-offline, which select it).
-var dctVerifyFlagNames = []string{"dct-trust-dir", "dct-root-cert", "dct-signer"}
+var dctVerifyFlagNames = []string{"dct-trust-dir", "dct-root-cert", "dct-signer", "dct-username", "dct-password-stdin"}
 
 func (f *dctVerifyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.server, "dct-server", "", "notary server URL: verify IMAGE:TAG with Docker Content Trust (Notary v1) instead")
@@ -32,6 +39,61 @@ func (f *dctVerifyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.trustDir, "dct-trust-dir", "", "with --dct-server/--dct-offline: notary trust directory (default $DOCKER_CONFIG/trust or ~/.docker/trust)")
 	cmd.Flags().StringVar(&f.rootCert, "dct-root-cert", "", "with --dct-server/--dct-offline: PEM root certificate the repository's root must use (default: trust on first use)")
 	cmd.Flags().StringArrayVar(&f.signers, "dct-signer", nil, "with --dct-server/--dct-offline: delegation role that must sign the tag, NAME or targets/NAME (repeatable)")
+	cmd.Flags().StringVar(&f.username, "dct-username", "", "with --dct-server: user name for a private repository's notary server (password from --dct-password-stdin; default: NOTARY_AUTH, else the Docker configuration's credentials for the server)")
+	cmd.Flags().BoolVar(&f.passwordStdin, "dct-password-stdin", false, "with --dct-username: read the password (or token) from standard input")
+	f.cmd = cmd
+}
+
+// credentials are the notary server credentials, in the order the
+// notary CLI and docker look for them: --dct-username with
+// --dct-password-stdin; NOTARY_AUTH (base64 of USER:PASSWORD, the notary
+// CLI's variable); else what the Docker configuration
+// (~/.docker/config.json, its credential helpers) holds for the notary
+// server's host — for notary.docker.io, Docker Hub's, as docker uses.
+func (f *dctVerifyFlags) credentials() (func(ctx context.Context, host string) (dct.Credential, error), error) {
+	switch {
+	case f.username != "" && !f.passwordStdin:
+		return nil, errors.New("--dct-username needs --dct-password-stdin (a password on the command line would show in the process list)")
+	case f.username == "" && f.passwordStdin:
+		return nil, errors.New("--dct-password-stdin needs --dct-username")
+	case f.username != "":
+		b, err := io.ReadAll(io.LimitReader(f.cmd.InOrStdin(), 64<<10))
+		if err != nil {
+			return nil, fmt.Errorf("--dct-password-stdin: %w", err)
+		}
+		c := dct.Credential{Username: f.username, Password: strings.TrimRight(string(b), "\r\n")}
+		if c.Password == "" {
+			return nil, errors.New("--dct-password-stdin: empty password on standard input")
+		}
+		return func(context.Context, string) (dct.Credential, error) { return c, nil }, nil
+	}
+	if v, ok := os.LookupEnv("NOTARY_AUTH"); ok {
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		user, pass, found := strings.Cut(string(raw), ":")
+		if err != nil || !found || user == "" {
+			return nil, errors.New("NOTARY_AUTH: want base64 of USER:PASSWORD, as the notary CLI reads it")
+		}
+		c := dct.Credential{Username: user, Password: pass}
+		return func(context.Context, string) (dct.Credential, error) { return c, nil }, nil
+	}
+	return func(ctx context.Context, host string) (dct.Credential, error) {
+		if host == "notary.docker.io" {
+			host = name.DefaultRegistry
+		}
+		reg, err := name.NewRegistry(host)
+		if err != nil {
+			return dct.Credential{}, nil
+		}
+		a, err := authn.DefaultKeychain.Resolve(reg)
+		if err != nil {
+			return dct.Credential{}, fmt.Errorf("docker configuration: %w", err)
+		}
+		cfg, err := authn.Authorization(ctx, a)
+		if err != nil {
+			return dct.Credential{}, fmt.Errorf("docker configuration: %w", err)
+		}
+		return dct.Credential{Username: cfg.Username, Password: cfg.Password}, nil
+	}, nil
 }
 
 // selected reports whether DCT mode was asked for.
@@ -76,6 +138,16 @@ func (f *dctVerifyFlags) options() (dct.Options, error) {
 		if s == "" || strings.ContainsAny(s, " \t") {
 			return opts, fmt.Errorf("--dct-signer %q: not a role name", s)
 		}
+	}
+	if f.server == "" && (f.username != "" || f.passwordStdin) {
+		return opts, errors.New("--dct-username and --dct-password-stdin need --dct-server (offline reads no server)")
+	}
+	if f.server != "" {
+		creds, err := f.credentials()
+		if err != nil {
+			return opts, err
+		}
+		opts.Credentials = creds
 	}
 	return opts, nil
 }

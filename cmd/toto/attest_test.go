@@ -21,6 +21,16 @@ func TestSchemaFilesListed(t *testing.T) {
 		if !slices.Contains(allSchemas, filepath.Base(f)) {
 			t.Errorf("%s is not in allSchemas", f)
 		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var head struct {
+			ID string `json:"$id"`
+		}
+		if err := json.Unmarshal(b, &head); err != nil || head.ID != schemaBaseURL+filepath.Base(f) {
+			t.Errorf("%s: $id %q, want %q (%v)", f, head.ID, schemaBaseURL+filepath.Base(f), err)
+		}
 	}
 }
 

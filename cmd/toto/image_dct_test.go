@@ -47,6 +47,7 @@ func TestImageVerifyDCTOffline(t *testing.T) {
 	if r.Code != 1 {
 		t.Fatalf("exit %d: %s %s", r.Code, r.Stdout, r.Stderr)
 	}
+	validateAgainst(t, dctSchema, r.Stdout)
 	var rep struct {
 		Verified bool
 		Error    string

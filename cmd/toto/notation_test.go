@@ -36,6 +36,7 @@ func TestNotationCLI(t *testing.T) {
 		}
 	}
 	r = mustToto(t, dir, "notation", "verify", "--json", "--policy", "trustpolicy.json", "--trust-store", ".", ref)
+	validateAgainst(t, notationSchema, r.Stdout)
 	var rep struct {
 		Signatures []struct {
 			Verified bool
@@ -58,6 +59,11 @@ func TestNotationCLI(t *testing.T) {
 	r = runToto(t, dir, "notation", "verify", "--policy", "trustpolicy.json", "--trust-store", "truststore", ref)
 	if r.Code != 1 || !strings.Contains(r.Stderr, "does not contain any trusted certificate") {
 		t.Fatalf("untrusted: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if r := runToto(t, dir, "notation", "verify", "--json", "--policy", "trustpolicy.json", "--trust-store", "truststore", ref); r.Code != 1 {
+		t.Errorf("untrusted --json: exit %d", r.Code)
+	} else {
+		validateAgainst(t, notationSchema, r.Stdout)
 	}
 	// A duplicate member: exit 2 for the policy, not for a missing file.
 	bad := strings.Replace(policy, `"name": "app",`, `"name": "app", "name": "b",`, 1)
@@ -116,6 +122,7 @@ func TestImageNotationFlags(t *testing.T) {
 	}
 	writeNotationTrust(t, dir, "pki/signer.ca.crt", "local/app")
 	r = mustToto(t, dir, "image", "verify", "--notation-policy", "trustpolicy.json", "--trust-store", "truststore", ref)
+	validateAgainst(t, notationSchema, mustToto(t, dir, "image", "verify", "--notation-policy", "trustpolicy.json", "--trust-store", "truststore", "--json", ref).Stdout)
 	if !strings.Contains(r.Stdout, "application/cose): verified") {
 		t.Errorf("verify output:\n%s", r.Stdout)
 	}
@@ -165,6 +172,7 @@ func TestImageVerifyPolicy(t *testing.T) {
 	}
 	mustToto(t, dir, "image", "sign", "--format", "notation", "--key", "pki/signer.key", "--cert-chain", "pki/signer.crt", ref)
 	r = mustToto(t, dir, "image", "verify", "--policy", "policy.yaml", "--json", ref)
+	validateAgainst(t, imagePolicySchema, r.Stdout)
 	var out struct {
 		Allowed  bool
 		Decision struct {

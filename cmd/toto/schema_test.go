@@ -25,21 +25,48 @@ const (
 	errorSchema  = "error.schema.json"
 	attestSchema = "attest.schema.json"
 	attRepSchema = "attestation-report.schema.json"
+	// The other modes of toto image verify.
+	imagePolicySchema = "image-policy-report.schema.json"
+	dctSchema         = "dct-report.schema.json"
+	notationSchema    = "notation-report.schema.json"
+	containersSchema  = "containers-policy-report.schema.json"
+	decisionSchema    = "decision.schema.json"
 )
 
 // allSchemas are every schema in docs/schema; TestSchemaFilesListed keeps
-// the list complete.
-var allSchemas = []string{verifySchema, imageSchema, errorSchema, attestSchema, attRepSchema}
+// the list complete. decision comes first: the others refer to it by its
+// $id.
+var allSchemas = []string{decisionSchema, verifySchema, imageSchema, errorSchema, attestSchema, attRepSchema,
+	imagePolicySchema, dctSchema, notationSchema, containersSchema}
+
+// schemaBaseURL is where the schemas are published: their $id's prefix.
+const schemaBaseURL = "https://github.com/toto-dev/toto/blob/main/docs/schema/"
 
 var jsonSchemas = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	out := map[string]*jsonschema.Schema{}
+	// Each schema is also known by its $id, which the others' $refs use
+	// (the published URL; nothing is fetched).
+	for _, name := range allSchemas {
+		f, err := os.Open(filepath.Join("..", "..", "docs", "schema", name))
+		if err != nil {
+			return nil, err
+		}
+		doc, err := jsonschema.UnmarshalJSON(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if err := c.AddResource(schemaBaseURL+name, doc); err != nil {
+			return nil, err
+		}
+	}
 	for _, name := range allSchemas {
 		// Compiling also validates the schema against the draft 2020-12
 		// meta-schema.
-		s, err := c.Compile(filepath.Join("..", "..", "docs", "schema", name))
+		s, err := c.Compile(schemaBaseURL + name)
 		if err != nil {
 			return nil, err
 		}

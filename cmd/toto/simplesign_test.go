@@ -54,6 +54,7 @@ func TestSimpleSigningCLI(t *testing.T) {
 	}
 	r = verify(good, "--json")
 	wantCode(t, r, 0)
+	validateAgainst(t, containersSchema, r.Stdout)
 	var res struct {
 		Allowed      bool
 		Scope        string
@@ -69,6 +70,9 @@ func TestSimpleSigningCLI(t *testing.T) {
 
 	r = verify(policy("wrongkey.json", "other.pub", `{"type":"exactReference","dockerReference":"`+identity+`"}`))
 	wantCode(t, r, 1)
+	rj := verify(filepath.Join(dir, "wrongkey.json"), "--json")
+	wantCode(t, rj, 1)
+	validateAgainst(t, containersSchema, rj.Stdout)
 	if !strings.Contains(r.Stdout, "signature-2: signed by a key not trusted here") {
 		t.Errorf("wrong key: %s", r.Stdout)
 	}

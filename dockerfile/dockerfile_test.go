@@ -252,3 +252,10 @@ func TestIsDockerfile(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRefusesHugeFiles(t *testing.T) {
+	data := []byte("FROM a\n" + strings.Repeat("#", dockerfile.MaxSize))
+	if _, err := dockerfile.Parse("Dockerfile", data, dockerfile.Options{}); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("parsed %d bytes: %v", len(data), err)
+	}
+}

@@ -6,12 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/toto-dev/toto/internal/boundedio"
 	"github.com/toto-dev/toto/link"
 )
 
@@ -86,7 +86,7 @@ func VerifyMaterials(ctx context.Context, materials link.Artifacts, opts Materia
 	var bases []Base
 	for _, n := range names {
 		file := filepath.Join(opts.Dir, filepath.FromSlash(n))
-		data, err := os.ReadFile(file)
+		data, err := boundedio.ReadFile(file, MaxSize)
 		if err != nil {
 			return nil, &Error{File: n, Err: err}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/toto-dev/toto/image"
 	"github.com/toto-dev/toto/imagepolicy"
 	"github.com/toto-dev/toto/internal/atomicfile"
+	"github.com/toto-dev/toto/internal/boundedio"
 )
 
 func init() {
@@ -128,7 +129,7 @@ type dockerfileFrom struct {
 }
 
 func dockerfileVerify(cmd *cobra.Command, file string, p *imagepolicy.Policy, policyPath string, opts dockerfile.Options, out string, asJSON bool) error {
-	data, err := os.ReadFile(file)
+	data, err := boundedio.ReadFile(file, dockerfile.MaxSize)
 	if err != nil {
 		return err
 	}

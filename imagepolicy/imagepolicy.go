@@ -49,7 +49,6 @@ import (
 
 	"github.com/toto-dev/toto/decision"
 	"github.com/toto-dev/toto/image"
-	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/notation"
 )
 
@@ -67,15 +66,17 @@ type Policy struct {
 	Namespace string `yaml:"namespace"`
 	// MutateImage asks admission to rewrite a matching image to the
 	// digest that was verified (each rule may say otherwise).
-	MutateImage bool   `yaml:"mutateImage"`
-	dir         string // the document's folder, for relative paths
+	MutateImage bool `yaml:"mutateImage"`
+	// Trust declares where "tuf:" trust material comes from
+	// (trustsource.go).
+	Trust *Trust `yaml:"trust"`
+	dir   string // the document's folder, for relative paths
 	// k8s is set for a Portieris document: whose secrets it reads.
 	k8s *k8sSource
 
 	// mu guards the trust material read from the document's files, read
 	// once and kept: a policy is evaluated for many images.
 	mu            sync.Mutex
-	keys          map[string]*keys.Key
 	trustPolicies map[[2]string]notation.VerifyOptions
 	trust         trustFiles
 }
@@ -167,6 +168,9 @@ func Parse(data []byte) (*Policy, error) {
 	case "deny", "allow":
 	default:
 		return nil, fmt.Errorf("%w: default %q: want deny or allow", ErrPolicy, p.Default)
+	}
+	if err := p.Trust.check(); err != nil {
+		return nil, err
 	}
 	for i, r := range p.Rules {
 		if len(r.Images) == 0 {
@@ -345,9 +349,9 @@ func (p *Policy) file(name string) string {
 }
 
 func (p *Policy) sigstore(ctx context.Context, t *image.Target, name string, action decision.Action, s *Sigstore) (decision.Requirement, error) {
-	opts, err := p.verifyOptions(s.Keys, s.Keyless)
+	opts, err := p.verifyOptions(ctx, s.Keys, s.Keyless)
 	if err != nil {
-		return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
+		return materialErr(name, action, err)
 	}
 	for _, pt := range s.PredicateTypes {
 		u, _ := image.PredicateType(pt)
@@ -412,29 +416,6 @@ func globMatch(pattern, s string) bool {
 		}
 	}
 	return s == ""
-}
-
-// loadKeys returns the public keys in files, each read once per policy.
-func (p *Policy) loadKeys(files []string) ([]*keys.Key, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.keys == nil {
-		p.keys = map[string]*keys.Key{}
-	}
-	out := make([]*keys.Key, 0, len(files))
-	for _, f := range files {
-		k, ok := p.keys[f]
-		if !ok {
-			loaded, err := keys.Load(p.file(f))
-			if err != nil {
-				return nil, err
-			}
-			k = loaded.Public()
-			p.keys[f] = k
-		}
-		out = append(out, k)
-	}
-	return out, nil
 }
 
 // loadNotation returns a notation requirement's trust policy and store,

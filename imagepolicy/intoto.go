@@ -2,9 +2,9 @@ package imagepolicy
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -28,8 +28,9 @@ type InToto struct {
 	OwnerKeys []string          `yaml:"ownerKeys"`
 	Params    map[string]string `yaml:"params"`
 
-	mu  sync.Mutex
-	env *envelope.Envelope // the layout, read once
+	mu     sync.Mutex
+	env    *envelope.Envelope // the layout as last read
+	envSum [32]byte           // and the SHA-256 of its bytes
 }
 
 // ErrNotProduced is wrapped when no step of a verified chain has the
@@ -51,33 +52,35 @@ func (r *InToto) check(at string) error {
 	return nil
 }
 
-// layoutEnvelope reads the requirement's layout once.
-func (p *Policy) layoutEnvelope(r *InToto) (*envelope.Envelope, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.env != nil {
-		return r.env, nil
-	}
-	data, err := os.ReadFile(p.file(r.Layout))
+// layoutEnvelope reads the requirement's layout (a file, read once, or a
+// TUF target), parsed again only when its content changes.
+func (p *Policy) layoutEnvelope(ctx context.Context, r *InToto) (*envelope.Envelope, error) {
+	data, err := p.material(ctx, r.Layout, maxTrustFile)
 	if err != nil {
 		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.env != nil && r.envSum == sum {
+		return r.env, nil
 	}
 	env, err := envelope.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("layout %s: %w", r.Layout, err)
 	}
-	r.env = env
+	r.env, r.envSum = env, sum
 	return env, nil
 }
 
 func (p *Policy) intoto(ctx context.Context, t *image.Target, name string, action decision.Action, r *InToto) (decision.Requirement, error) {
-	env, err := p.layoutEnvelope(r)
+	env, err := p.layoutEnvelope(ctx, r)
 	if err != nil {
-		return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
+		return materialErr(name, action, err)
 	}
-	owners, err := p.loadKeys(r.OwnerKeys)
+	owners, err := p.loadKeys(ctx, r.OwnerKeys)
 	if err != nil {
-		return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
+		return materialErr(name, action, err)
 	}
 	src, err := image.LinkSource(ctx, t)
 	if err != nil {

@@ -1,12 +1,14 @@
 package imagepolicy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/toto-dev/toto/image"
 	"github.com/toto-dev/toto/internal/boundedio"
+	"github.com/toto-dev/toto/keys"
 )
 
 // maxTrustedRoot bounds a trusted_root.json read (as the CLI's metadata).
@@ -57,8 +59,8 @@ func (k *Keyless) check(at string, keys int) error {
 
 // verifyOptions maps keys and keyless options onto image.VerifyOptions as
 // `toto image verify` maps its flags, the trust material read once.
-func (p *Policy) verifyOptions(keyFiles []string, k Keyless) (image.VerifyOptions, error) {
-	ks, err := p.loadKeys(keyFiles)
+func (p *Policy) verifyOptions(ctx context.Context, keyFiles []string, k Keyless) (image.VerifyOptions, error) {
+	ks, err := p.loadKeys(ctx, keyFiles)
 	if err != nil {
 		return image.VerifyOptions{}, err
 	}
@@ -69,7 +71,7 @@ func (p *Policy) verifyOptions(keyFiles []string, k Keyless) (image.VerifyOption
 		RequireTlog: k.RequireTlog, RequireTimestamp: k.RequireTimestamp,
 	}
 	if k.TrustedRoot != "" {
-		if opts.TrustedRoot, err = p.readOnce(k.TrustedRoot, maxTrustedRoot); err != nil {
+		if opts.TrustedRoot, err = p.material(ctx, k.TrustedRoot, maxTrustedRoot); err != nil {
 			return image.VerifyOptions{}, err
 		}
 	}
@@ -82,11 +84,17 @@ func (p *Policy) verifyOptions(keyFiles []string, k Keyless) (image.VerifyOption
 	return opts, nil
 }
 
-// trustFiles holds the trust material files of a policy, each read once:
-// a policy is evaluated for many images.
+// trustFiles holds the trust material of a policy: files, each read once
+// (a policy is evaluated for many images), keys by content, and the state
+// of its TUF repository (trustsource.go).
 type trustFiles struct {
 	mu    sync.Mutex
 	files map[string][]byte
+	keys  map[[32]byte]*keys.Key
+	// tufMu serialises the TUF repository's use: go-tuf's updater
+	// writes the cache folder.
+	tufMu sync.Mutex
+	tuf   *tufState
 }
 
 // readOnce reads a file of the policy once, bounded.

@@ -260,9 +260,9 @@ func (p *Policy) predicate(ctx context.Context, t *image.Target, name string, ac
 	if err := r.load(p); err != nil {
 		return decision.Requirement{}, err
 	}
-	opts, err := p.verifyOptions(r.Keys, r.Keyless)
+	opts, err := p.verifyOptions(ctx, r.Keys, r.Keyless)
 	if err != nil {
-		return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
+		return materialErr(name, action, err)
 	}
 	uri, _ := image.PredicateType(r.Type)
 	opts.SBOMPolicy = r.sbom

@@ -321,6 +321,7 @@ func FuzzParseKinds(f *testing.F) {
 	f.Add([]byte("rules:\n  - images: [\"*\"]\n    require: {intoto: {layout: root.layout, ownerKeys: [a.pub], params: {OUT: out}}}\n"))
 	f.Add([]byte("rules:\n  - images: [\"*\"]\n    require: {predicate: {keys: [a.pub], type: spdxjson, rego: \"package toto\\nallow if input.predicate.x == 1\\n\"}}\n"))
 	f.Add([]byte("rules:\n  - images: [\"*\"]\n    require: {predicate: {identity: a, issuer: b, trustedRoot: tr.json, type: x, regoTimeout: 1s, rego: \"package toto\\ndeny contains \\\"no\\\"\\n\"}}\n"))
+	f.Add([]byte("trust: {tuf: {root: root.json, url: \"http://127.0.0.1:1/\", refresh: 5m}}\nrules:\n  - images: [\"*\"]\n    require: {sigstore: {keys: [\"tuf:toto/keys/a.pub\"]}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if _, err := imagepolicy.Parse(data); err != nil && !errors.Is(err, imagepolicy.ErrPolicy) {
 			t.Fatalf("untyped error %v", err)

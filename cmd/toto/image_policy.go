@@ -28,9 +28,9 @@ func (f *setFlags) register(cmd *cobra.Command) {
 
 // imagePolicyVerify is toto image verify --policy: the image policy
 // (package imagepolicy) evaluated for IMAGE. A single toto document is
-// evaluated on its own; a directory, or any --namespace or --secrets-dir,
-// makes it a policy set (imagepolicy.Set) evaluated as the admission
-// webhook does.
+// evaluated on its own; a directory, a file of Portieris resources or of
+// several documents, or any --namespace or --secrets-dir makes it a
+// policy set (imagepolicy.Set) evaluated as the admission webhook does.
 func imagePolicyVerify(cmd *cobra.Command, ref, policyPath string, sf *setFlags, asJSON bool) error {
 	st, err := os.Stat(policyPath)
 	if err != nil {
@@ -41,6 +41,11 @@ func imagePolicyVerify(cmd *cobra.Command, ref, policyPath string, sf *setFlags,
 	}
 	p, err := imagepolicy.Load(policyPath)
 	if err != nil {
+		// Not one toto document: Portieris resources, several
+		// documents — a set of one file.
+		if _, serr := imagepolicy.LoadSet(policyPath, imagepolicy.SetOptions{}); serr == nil {
+			return imageSetVerify(cmd, ref, policyPath, sf, asJSON)
+		}
 		return err
 	}
 	t, err := openImage(cmd, ref)

@@ -101,6 +101,13 @@ spec:
 	if !strings.Contains(res.Stdout, digest.String()) {
 		t.Fatalf("single document: %s", res.Stdout)
 	}
+	// One file of Portieris resources needs no --namespace: the cluster's
+	// policy applies.
+	writeFile(t, filepath.Join(dir, "portieris.yaml"), fmt.Sprintf("apiVersion: portieris.cloud.ibm.com/v1\nkind: ClusterImagePolicy\nmetadata: {name: any}\nspec: {repositories: [{name: \"%s/*\", policy: {}}]}\n", host))
+	res = mustToto(t, dir, "image", "verify", "--policy", "portieris.yaml", ref)
+	if !strings.Contains(res.Stdout, "ALLOWED") || !strings.Contains(res.Stdout, "ClusterImagePolicy any") {
+		t.Fatalf("portieris file: %s", res.Stdout)
+	}
 	// A missing secret directory's secret, and --namespace without
 	// --policy, are input errors.
 	args = []string{"image", "verify", "--policy", "policies", "--namespace", "default", ref}

@@ -28,12 +28,14 @@ build:
 # (libxml2-utils) to validate CycloneDX XML against its XSD, and Chromium,
 # in which verifier/report lays out the HTML report headless and checks
 # its boxes (the test finds /usr/bin/chromium; it must run when CI is set),
-# and Debian's docker-registry (distribution 2.8), the registry the
-# admission webhook's tests verify images in.
+# Debian's docker-registry (distribution 2.8), the registry the admission
+# webhook's tests verify images in, and kubectl (Debian's package
+# kubernetes-client), which reads deploy/ in its test.
 deps:
 	@pkgs=""; \
 	command -v in-toto-verify >/dev/null 2>&1 || pkgs="$$pkgs in-toto"; \
 	command -v docker-registry >/dev/null 2>&1 || pkgs="$$pkgs docker-registry"; \
+	command -v kubectl >/dev/null 2>&1 || pkgs="$$pkgs kubernetes-client"; \
 	command -v xmllint >/dev/null 2>&1 || pkgs="$$pkgs libxml2-utils"; \
 	command -v chromium >/dev/null 2>&1 || pkgs="$$pkgs chromium"; \
 	if [ -n "$$pkgs" ]; then \

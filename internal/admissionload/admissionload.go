@@ -37,6 +37,11 @@ type Options struct {
 	// Cases are sent round-robin (each worker starting at its own
 	// offset).
 	Cases []Case
+	// Partition gives each worker its own cases (worker w sends those
+	// whose index is w modulo Workers), so that no two reviews in flight
+	// name the same image and a cold run is not helped by verifications
+	// shared between concurrent reviews. Needs len(Cases) >= Workers.
+	Partition bool
 }
 
 // Report is what a run measured.
@@ -74,6 +79,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if len(opts.Cases) == 0 || opts.Workers < 1 || opts.Duration <= 0 {
 		return nil, fmt.Errorf("admissionload: need cases, workers and a duration")
 	}
+	if opts.Partition && len(opts.Cases) < opts.Workers {
+		return nil, fmt.Errorf("admissionload: %d cases cannot be partitioned among %d workers", len(opts.Cases), opts.Workers)
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Duration)
 	defer cancel()
 	type result struct {
@@ -90,8 +98,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			defer wg.Done()
 			res := &results[w]
 			res.lat = make([]time.Duration, 0, 1<<14)
+			mine := opts.Cases
+			if opts.Partition {
+				mine = nil
+				for i := w; i < len(opts.Cases); i += opts.Workers {
+					mine = append(mine, opts.Cases[i])
+				}
+			}
 			for i := w; ctx.Err() == nil; i++ {
-				c := opts.Cases[i%len(opts.Cases)]
+				c := mine[i%len(mine)]
 				t0 := time.Now()
 				resp, err := post(ctx, opts.Client, opts.URL, c.Body)
 				if ctx.Err() != nil {

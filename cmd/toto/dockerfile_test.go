@@ -124,6 +124,7 @@ func TestDockerfileVerifyCLI(t *testing.T) {
 	mustToto(t, dir, "dockerfile", "verify", "--policy", "policy.yaml", "pinned")
 
 	r = mustToto(t, dir, "dockerfile", "verify", "--policy", "policy.yaml", "--build-arg", regArg, "--json", "Dockerfile")
+	validateAgainst(t, dockerfileSchema, r.Stdout)
 	var out struct {
 		Allowed bool
 		Froms   []struct {
@@ -160,6 +161,13 @@ func TestDockerfileVerifyCLI(t *testing.T) {
 	r = runToto(t, dir, "dockerfile", "verify", "--policy", "policy.yaml", "--build-arg", regArg, "Dockerfile")
 	if r.Code != 1 || !strings.Contains(r.Stdout, "DENIED  "+host+"/base@") {
 		t.Fatalf("moved tag: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = runToto(t, dir, "dockerfile", "verify", "--policy", "policy.yaml", "--build-arg", regArg, "--json", "Dockerfile")
+	if r.Code != 1 {
+		t.Fatalf("moved tag, --json: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if doc := validateAgainst(t, dockerfileSchema, r.Stdout); doc["allowed"] != false {
+		t.Errorf("moved tag, --json: %s", r.Stdout)
 	}
 
 	// Bad input: exit 2 naming file:line.

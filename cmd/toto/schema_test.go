@@ -31,13 +31,14 @@ const (
 	notationSchema    = "notation-report.schema.json"
 	containersSchema  = "containers-policy-report.schema.json"
 	decisionSchema    = "decision.schema.json"
+	dockerfileSchema  = "dockerfile-report.schema.json"
 )
 
 // allSchemas are every schema in docs/schema; TestSchemaFilesListed keeps
 // the list complete. decision comes first: the others refer to it by its
 // $id.
 var allSchemas = []string{decisionSchema, verifySchema, imageSchema, errorSchema, attestSchema, attRepSchema,
-	imagePolicySchema, dctSchema, notationSchema, containersSchema}
+	imagePolicySchema, dctSchema, notationSchema, containersSchema, dockerfileSchema}
 
 // schemaBaseURL is where the schemas are published: their $id's prefix.
 const schemaBaseURL = "https://github.com/toto-dev/toto/blob/main/docs/schema/"

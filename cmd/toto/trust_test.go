@@ -159,6 +159,9 @@ func TestTrustDelegateCLI(t *testing.T) {
 		}
 	}
 	publish := []string{"trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key"}
+	if r := mustToto(t, dir, "trust", "status", "repo"); !strings.Contains(r.Stderr, "team-keys: staged version 1 has 0 of 1 signatures") || !strings.Contains(r.Stdout, "team-keys") {
+		t.Errorf("status lists the delegated role: %s%s", r.Stdout, r.Stderr)
+	}
 	mustToto(t, dir, "trust", "sign", "repo", "--role", "root", "--key", "root.key")
 	mustToto(t, dir, "trust", "sign", "repo", "--role", "targets", "--key", "targets.key")
 	if r := runToto(t, dir, publish...); r.Code != 2 || !strings.Contains(r.Stderr, "delegated role team-keys") {

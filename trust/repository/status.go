@@ -64,15 +64,19 @@ func (r *Repository) Status() (*Status, error) {
 	now := r.now()
 	st := &Status{}
 	add := func(rs RoleStatus) {
-		role := cur.Signed.Roles[rs.Role]
-		rs.Threshold, rs.KeyIDs = role.Threshold, slices.Clone(role.KeyIDs)
+		warnBefore := WarnBefore[rs.Role]
+		if role, ok := cur.Signed.Roles[rs.Role]; ok {
+			rs.Threshold, rs.KeyIDs = role.Threshold, slices.Clone(role.KeyIDs)
+		} else {
+			warnBefore = WarnBefore[metadata.TARGETS] // a delegated targets role
+		}
 		switch {
 		case rs.Published == 0:
 			st.Warnings = append(st.Warnings, fmt.Sprintf("%s: never published", rs.Role))
 		case !rs.Expires.After(now):
 			rs.expired = true
 			st.Warnings = append(st.Warnings, fmt.Sprintf("%s: version %d EXPIRED at %s", rs.Role, rs.Published, rs.Expires.Format(time.RFC3339)))
-		case rs.Expires.Before(now.Add(WarnBefore[rs.Role])):
+		case rs.Expires.Before(now.Add(warnBefore)):
 			st.Warnings = append(st.Warnings, fmt.Sprintf("%s: version %d expires in %s (%s): re-sign and publish", rs.Role, rs.Published, rs.Expires.Sub(now).Round(time.Hour), rs.Expires.Format(time.RFC3339)))
 		}
 		if rs.Pending && len(rs.Signed) < rs.Threshold {
@@ -102,6 +106,26 @@ func (r *Repository) Status() (*Status, error) {
 	rs.Pending = rs.Staged > rs.Published
 	rs.Signed = validSigs(cur, cur.Signed.Roles[metadata.TARGETS], stT)
 	add(rs)
+
+	if d := stT.Signed.Delegations; d != nil {
+		for _, dr := range d.Roles {
+			m, err := readTargets(r.staged(dr.Name + ".json"))
+			if err != nil {
+				return nil, fmt.Errorf("delegated role %s: %w", dr.Name, err)
+			}
+			rs := RoleStatus{Role: dr.Name, Staged: m.Signed.Version, Threshold: dr.Threshold, KeyIDs: slices.Clone(dr.KeyIDs)}
+			if pub, err := readTargets(r.public(dr.Name + ".json")); err == nil {
+				rs.Published, rs.Expires = pub.Signed.Version, pub.Signed.Expires
+			}
+			rs.Pending = rs.Staged > rs.Published
+			for _, id := range dr.KeyIDs {
+				if k, ok := d.Keys[id]; ok && verifyOne(k, id, m) {
+					rs.Signed = append(rs.Signed, id)
+				}
+			}
+			add(rs)
+		}
+	}
 
 	rs = RoleStatus{Role: metadata.SNAPSHOT}
 	if pubS != nil {

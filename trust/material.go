@@ -22,7 +22,15 @@ const (
 	// "toto/keyrings/NAME" (binary or armored): the keys a
 	// containers-policy.json's signedBy requirements name by keyPath.
 	TargetKeyringsDir = "toto/keyrings/"
+	// TargetDCTDir holds Docker Content Trust root certificates, one
+	// "toto/dct/GUN/root.pem" per repository (GUN as notary names it,
+	// e.g. docker.io/acme/app): the pin toto image verify --dct-server
+	// uses instead of trusting the first root it sees.
+	TargetDCTDir = "toto/dct/"
 )
+
+// DCTRootTarget is the target of gun's DCT root certificate.
+func DCTRootTarget(gun string) string { return TargetDCTDir + gun + "/root.pem" }
 
 // NotationTypes are the trust store types notation reads.
 var NotationTypes = []string{"ca", "signingAuthority", "tsa"}

@@ -41,6 +41,9 @@ type Root struct {
 	// Keyrings are OpenPGP public keyrings by name, as read, from TUF
 	// targets under TargetKeyringsDir.
 	Keyrings map[string][]byte
+	// DCTRoots are Docker Content Trust root certificates (PEM) by GUN,
+	// from TUF targets DCTRootTarget(GUN).
+	DCTRoots map[string][]byte
 	// TUF describes the TUF metadata the Root came from; nil for Files.
 	TUF *RootInfo
 }

@@ -262,6 +262,20 @@ func (t TUF) Fetch(ctx context.Context) (*Root, *RootInfo, error) {
 		}
 		root.Keyrings[base] = b
 	}
+	for _, name := range prefixed(top, TargetDCTDir) {
+		gun, ok := strings.CutSuffix(strings.TrimPrefix(name, TargetDCTDir), "/root.pem")
+		if !ok || gun == "" {
+			return nil, nil, fmt.Errorf("%w: %s: want %sGUN/root.pem", ErrBadTarget, name, TargetDCTDir)
+		}
+		b, err := get(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if root.DCTRoots == nil {
+			root.DCTRoots = map[string][]byte{}
+		}
+		root.DCTRoots[gun] = b
+	}
 	if !t.NoLayout && len(root.LayoutOwners) == 0 {
 		return nil, nil, fmt.Errorf("%w: no layout owner keys (targets %s*)", ErrNoTarget, TargetOwnersDir)
 	}

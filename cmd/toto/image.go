@@ -294,7 +294,9 @@ With --tuf-root ROOT.json --tuf-url URL, the trusted keys (targets
 toto/keys/*.pub) and, unless --trusted-root is given, the Sigstore trusted
 root (toto/sigstore/trusted_root.json) come from that TUF repository, as
 refreshed and verified by go-tuf (see docs/trust.md); --key adds to them.
-With --containers-policy, --tuf-root makes every keyPath read from the TUF
+With --dct-server, --tuf-root pins the repository's DCT root certificate
+to the TUF target toto/dct/GUN/root.pem instead of trusting the first root
+seen. With --containers-policy, --tuf-root makes every keyPath read from the TUF
 target toto/keyrings/BASENAME instead of the file; with --notation-policy,
 tuf:SET as the policy or --trust-store reads them from the targets under
 toto/notation/SET/.
@@ -367,9 +369,10 @@ lookaside server error).`,
 				"require-tlog", "require-timestamp"}
 			if df.selected() {
 				if err := flagsNotFor(cmd, "with --dct-server/--dct-offline: the trust data names the signers",
-					slices.Concat(keyModeFlags, tufFlagNames, policyOnlyFlagNames, notationVerifyFlagNames, []string{"containers-policy", "notation-policy", "policy"})...); err != nil {
+					slices.Concat(keyModeFlags, policyOnlyFlagNames, notationVerifyFlagNames, []string{"containers-policy", "notation-policy", "policy"})...); err != nil {
 					return err
 				}
+				df.tuf = &tuf
 				return dctVerify(cmd, args[0], &df, asJSON)
 			}
 			if err := flagsNotFor(cmd, "without --dct-server or --dct-offline", dctVerifyFlagNames...); err != nil {

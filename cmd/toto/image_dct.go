@@ -17,6 +17,7 @@ import (
 
 	"github.com/toto-dev/toto/dct"
 	"github.com/toto-dev/toto/decision"
+	"github.com/toto-dev/toto/trust"
 )
 
 // dctVerifyFlags are image verify's Docker Content Trust flags.
@@ -27,6 +28,32 @@ type dctVerifyFlags struct {
 	username                   string
 	passwordStdin              bool
 	cmd                        *cobra.Command
+	// tuf, when its --tuf-root is given, delivers the repository's root
+	// certificate (trust.DCTRootTarget) instead of --dct-root-cert.
+	tuf *tufFlags
+}
+
+// pinFromTUF sets opts.RootCert to the root certificate the TUF
+// repository delivers for repository's GUN, through trust.TUF (the one
+// path): a TUF-distributed pin instead of trust on first use.
+func (f *dctVerifyFlags) pinFromTUF(cmd *cobra.Command, repository name.Repository, opts *dct.Options) error {
+	if f.tuf == nil || f.tuf.root == "" {
+		return nil
+	}
+	if f.rootCert != "" {
+		return errors.New("--dct-root-cert and --tuf-root: give one (the TUF repository delivers the root certificate)")
+	}
+	r, err := f.tuf.material(cmd)
+	if err != nil {
+		return err
+	}
+	gun := dct.GUN(repository)
+	pem, ok := r.DCTRoots[gun]
+	if !ok {
+		return fmt.Errorf("TUF %s: %w: %s (the root certificate of %s)", f.tuf.url, trust.ErrNoTarget, trust.DCTRootTarget(gun), gun)
+	}
+	opts.RootCert = pem
+	return nil
 }
 
 // dctVerifyFlagNames are the flags only DCT mode takes (besides
@@ -167,6 +194,11 @@ func dctVerify(cmd *cobra.Command, ref string, f *dctVerifyFlags, asJSON bool) e
 	opts, err := f.options()
 	if err != nil {
 		return err
+	}
+	if r, perr := name.ParseReference(ref); perr == nil {
+		if err := f.pinFromTUF(cmd, r.Context(), &opts); err != nil {
+			return err
+		}
 	}
 	res, err := dct.Verify(cmd.Context(), ref, opts)
 	if err != nil && (errors.Is(err, dct.ErrUsage) || errors.Is(err, dct.ErrRegistry)) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"github.com/toto-dev/toto/dct"
@@ -24,6 +25,7 @@ func newImageMigrateDCTCmd() *cobra.Command {
 	var keyPath, format string
 	var lf logFlags
 	var nf notationSignFlags
+	var tuf tufFlags
 	var dryRun, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "migrate-dct --dct-server URL (--key KEY [--rekor-url URL] [--tsa-url URL] | --format notation --key KEY --cert-chain CHAIN [--envelope jws|cose] [--tsa-url URL --tsa-root-cert PEM] [--expiry D] | --dry-run) [--dct-trust-dir DIR] [--dct-root-cert PEM] [--dct-signer NAME]... REPOSITORY",
@@ -59,6 +61,12 @@ Exit codes: 0 every signed tag verified and was re-signed, 1 some did not,
 			opts, err := df.options()
 			if err != nil {
 				return err
+			}
+			df.tuf = &tuf
+			if repo, err := name.NewRepository(args[0]); err == nil {
+				if err := df.pinFromTUF(cmd, repo, &opts); err != nil {
+					return err
+				}
 			}
 			if keyPath == "" && !dryRun {
 				return errors.New("give --key KEY to sign with, or --dry-run")
@@ -168,6 +176,7 @@ Exit codes: 0 every signed tag verified and was re-signed, 1 some did not,
 	cmd.Flags().StringVarP(&keyPath, "key", "k", "", "private key to sign with (as toto image sign --key)")
 	lf.register(cmd)
 	nf.register(cmd)
+	tuf.register(cmd, "pin the repository's DCT root certificate to its target toto/dct/GUN/root.pem")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only verify every signed tag")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one entry per tag as JSON")
 	return cmd

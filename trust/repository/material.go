@@ -62,6 +62,23 @@ func checkNotation(name string, data []byte) error {
 	return nil
 }
 
+// checkDCTRoot holds a toto/dct/ target to GUN/root.pem holding one PEM
+// certificate, as dct.Options.RootCert takes it.
+func checkDCTRoot(name string, data []byte) error {
+	gun, ok := strings.CutSuffix(strings.TrimPrefix(name, trust.TargetDCTDir), "/root.pem")
+	if !ok || gun == "" {
+		return fmt.Errorf("%w: %s: want %sGUN/root.pem", ErrContent, name, trust.TargetDCTDir)
+	}
+	b, _ := pem.Decode(data)
+	if b == nil {
+		return fmt.Errorf("%w: %s: not a PEM certificate (the repository's root certificate, as notary key list shows it)", ErrContent, name)
+	}
+	if _, err := parseCertificates(data); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrContent, name, err)
+	}
+	return nil
+}
+
 // parseCertificates reads PEM CERTIFICATE blocks, or DER, as notation's
 // trust store files are.
 func parseCertificates(data []byte) ([]*x509.Certificate, error) {

@@ -685,6 +685,8 @@ func checkContent(name string, data []byte) error {
 		return checkKeyring(name, data)
 	case strings.HasPrefix(name, trust.TargetNotationDir):
 		return checkNotation(name, data)
+	case strings.HasPrefix(name, trust.TargetDCTDir):
+		return checkDCTRoot(name, data)
 	case name == trust.TargetLayout || (strings.HasPrefix(name, "toto/") && strings.HasSuffix(name, ".layout")):
 		if _, err := envelope.Parse(data); err != nil {
 			return fmt.Errorf("%w: %s: not a signed layout: %w", ErrContent, name, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/keys/kms"
 )
 
 // Environment variables that hold the password of an encrypted private
@@ -85,6 +87,11 @@ func newKeyPassword(path string) ([]byte, error) {
 // encrypted private key (cosign's format or encrypted PKCS#8) as
 // passwordFor does.
 func loadKey(path string) (*keys.Key, error) {
+	// hashivault://NAME: a key that stays in Vault (VAULT_ADDR,
+	// VAULT_TOKEN), signing by requests to it.
+	if kms.IsReference(path) {
+		return kms.Load(context.Background(), path)
+	}
 	// toto key generate -o NAME writes NAME.key: --key NAME finds it.
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		if _, err := os.Stat(path + ".key"); err == nil {

@@ -1,6 +1,7 @@
 package imagepolicy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,9 +47,9 @@ type SimpleSigning struct {
 	// password).
 	keySecrets  []secretRef
 	storeSecret *secretRef
-	// policy is the requirement as a containers-policy.json, its keys
-	// named by keyLabels (read at evaluation).
-	policy *containerspolicy.Policy
+	// identity is signedIdentity as containers-policy.json writes it
+	// (nil: the default), checked by check.
+	identity *SignedIdentity
 }
 
 // SignedIdentity is containers-policy.json's signedIdentity. Portieris's
@@ -73,10 +74,6 @@ func (s *SimpleSigning) check(at string) error {
 	if s.Lookaside != "" && s.RegistriesD != "" {
 		return fmt.Errorf("%w: %s: lookaside and registriesD: give one", ErrPolicy, at)
 	}
-	// The key "paths" are labels for messages; LoadKeys's read func
-	// maps them back to files and secrets.
-	paths := s.keyLabels()
-	req := map[string]any{"type": "signedBy", "keyType": containerspolicy.KeyTypeGPGKeys, "keyPaths": paths}
 	if id := s.SignedIdentity; id != nil {
 		c := *id
 		switch c.Type {
@@ -87,18 +84,32 @@ func (s *SimpleSigning) check(at string) error {
 		case "matchExactRepository":
 			c.Type = "exactRepository"
 		}
-		req["signedIdentity"] = c
+		s.identity = &c
+	}
+	// Checked as containers-policy.json's own parser checks it.
+	if _, err := s.containersPolicy("signedBy", s.keyLabels()); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrPolicy, at, err)
+	}
+	return nil
+}
+
+// containersPolicy is the requirement as a containers-policy.json whose
+// only requirement is typ (signedBy for OpenPGP keys, sigstoreSigned for
+// PEM keys and cosign's signatures), over the keys named labels (read
+// through LoadKeys's read func).
+func (s *SimpleSigning) containersPolicy(typ string, labels []string) (*containerspolicy.Policy, error) {
+	req := map[string]any{"type": typ, "keyPaths": labels}
+	if typ == "signedBy" {
+		req["keyType"] = containerspolicy.KeyTypeGPGKeys
+	}
+	if s.identity != nil {
+		req["signedIdentity"] = s.identity
 	}
 	raw, err := json.Marshal(map[string]any{"default": []any{req}})
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrPolicy, at, err)
+		return nil, err
 	}
-	p, err := containerspolicy.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrPolicy, at, err)
-	}
-	s.policy = p
-	return nil
+	return containerspolicy.Parse(raw)
 }
 
 // keyLabels name the keys in messages: the file as written, or
@@ -168,56 +179,69 @@ func (p *Policy) simpleSigning(ctx context.Context, t *image.Target, name string
 	if err != nil {
 		return decision.Check(name, action, err), nil
 	}
-	base, err := p.lookasideBase(s, named)
-	if err != nil {
-		return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
-	}
-	client := http.DefaultClient
-	if s.storeSecret != nil {
-		user, err := p.secret(ctx, *s.storeSecret, "username")
-		if err != nil {
-			return decision.Requirement{}, fmt.Errorf("%w: %s: storeSecret: %w", ErrPolicy, name, err)
-		}
-		pass, err := p.secret(ctx, *s.storeSecret, "password")
-		if err != nil {
-			return decision.Requirement{}, fmt.Errorf("%w: %s: storeSecret: %w", ErrPolicy, name, err)
-		}
-		client = &http.Client{Transport: basicAuth{user: string(user), pass: string(pass), host: base.Host, rt: http.DefaultTransport}}
-	}
-	var sigs [][]byte
-	from := ""
-	if s.Lookaside == "" && s.RegistriesD == "" {
-		// No storage configured: the registry's own signature
-		// extension when it has one, as containers/image (and so
-		// Portieris) prefers it.
-		sigs, from, err = extensionSignatures(ctx, t)
-		if err != nil {
-			return decision.Check(name, action, fmt.Errorf("read signatures: %w", err)), nil
-		}
-	}
-	if from == "" {
-		from = base.Redacted()
-		if sigs, err = lookaside.Read(ctx, base, t.Digest(), lookaside.ReadOptions{Client: client}); err != nil {
-			return decision.Check(name, action, fmt.Errorf("read signatures: %w", err)), nil
-		}
-	}
+	// OpenPGP keys judge the simple signing signatures of the lookaside
+	// (or the registry's extension); PEM keys, cosign's .sig signatures
+	// (containers-policy.json's sigstoreSigned).
 	labels := s.keyLabels()
-	keys := s.policy.LoadKeys(func(path string) ([]byte, error) {
+	var gpgLabels, pemLabels []string
+	for i, b := range rings {
+		if isOpenPGP(b) {
+			gpgLabels = append(gpgLabels, labels[i])
+		} else {
+			pemLabels = append(pemLabels, labels[i])
+		}
+	}
+	read := func(path string) ([]byte, error) {
 		for i, l := range labels {
-			if l == path && i < len(rings) {
+			if l == path {
 				return rings[i], nil
 			}
 		}
 		return nil, fmt.Errorf("no key %s", path)
-	})
-	res := containerspolicy.Evaluate(s.policy, keys, img, t.Digest(), sigs, containerspolicy.Options{})
-	if res.Allowed {
-		return decision.Check(name, action), nil
 	}
-	var errs []error
-	for _, rr := range res.Requirements {
-		if !rr.Satisfied && rr.Err != nil {
-			errs = append(errs, rr.Err)
+	var all containerspolicy.Signatures
+	var errs, where []error
+	if len(gpgLabels) > 0 {
+		sigs, from, err := p.simpleSignatures(ctx, t, named, s)
+		if err != nil {
+			return decision.Requirement{}, fmt.Errorf("%w: %s: %w", ErrPolicy, name, err)
+		}
+		if sigs == nil && from != "" {
+			return decision.Check(name, action, fmt.Errorf("read signatures from %s", from)), nil
+		}
+		all.Simple = sigs
+		where = append(where, fmt.Errorf("%d signatures read from %s", len(sigs), from))
+	}
+	if len(pemLabels) > 0 {
+		cs, err := t.CosignSignatures(ctx)
+		if err != nil {
+			return decision.Check(name, action, fmt.Errorf("read cosign signatures: %w", err)), nil
+		}
+		for _, c := range cs {
+			all.Sigstore = append(all.Sigstore, containerspolicy.SigstoreSignature{Payload: c.Payload, Signature: c.Signature})
+		}
+		where = append(where, fmt.Errorf("%d cosign signatures read from the %s tag", len(cs), image.CosignTag(t.Descriptor.Digest, image.SuffixSignatures)))
+	}
+	// Keys of either kind: a signature by any of them counts.
+	for _, k := range []struct {
+		typ    string
+		labels []string
+	}{{"signedBy", gpgLabels}, {"sigstoreSigned", pemLabels}} {
+		if len(k.labels) == 0 {
+			continue
+		}
+		cp, err := s.containersPolicy(k.typ, k.labels)
+		if err != nil {
+			return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
+		}
+		res := containerspolicy.EvaluateSignatures(cp, cp.LoadKeys(read), img, t.Digest(), all, containerspolicy.Options{})
+		if res.Allowed {
+			return decision.Check(name, action), nil
+		}
+		for _, rr := range res.Requirements {
+			if !rr.Satisfied && rr.Err != nil {
+				errs = append(errs, rr.Err)
+			}
 		}
 	}
 	if len(errs) == 0 {
@@ -225,8 +249,56 @@ func (p *Policy) simpleSigning(ctx context.Context, t *image.Target, name string
 	}
 	// Say where signatures were looked for: an empty or wrong store is
 	// the usual cause.
-	errs = append(errs, fmt.Errorf("%d signatures read from %s", len(sigs), from))
-	return decision.Check(name, action, errs...), nil
+	return decision.Check(name, action, append(errs, where...)...), nil
+}
+
+// isOpenPGP tells an OpenPGP key (armored, or a binary packet, whose tag
+// byte has its high bit set) from a PEM public key.
+func isOpenPGP(b []byte) bool {
+	t := bytes.TrimSpace(b)
+	return bytes.HasPrefix(t, []byte("-----BEGIN PGP")) || (len(t) > 0 && t[0]&0x80 != 0)
+}
+
+// simpleSignatures reads t's simple signing signatures: from the
+// configured lookaside (or registries.d), else from the registry's
+// signature extension when it has one (as containers/image, and so
+// Portieris, prefers it), else containers/image's built-in lookaside. A
+// store that cannot be read is nil signatures and where it was; an
+// unusable configuration is the error.
+func (p *Policy) simpleSignatures(ctx context.Context, t *image.Target, named reference.Named, s *SimpleSigning) ([][]byte, string, error) {
+	if s.Lookaside == "" && s.RegistriesD == "" {
+		sigs, from, err := extensionSignatures(ctx, t)
+		if err != nil {
+			return nil, fmt.Sprintf("the registry (%v)", err), nil
+		}
+		if from != "" {
+			return sigs, from, nil
+		}
+	}
+	base, err := p.lookasideBase(s, named)
+	if err != nil {
+		return nil, "", err
+	}
+	client := http.DefaultClient
+	if s.storeSecret != nil {
+		user, err := p.secret(ctx, *s.storeSecret, "username")
+		if err != nil {
+			return nil, "", fmt.Errorf("storeSecret: %w", err)
+		}
+		pass, err := p.secret(ctx, *s.storeSecret, "password")
+		if err != nil {
+			return nil, "", fmt.Errorf("storeSecret: %w", err)
+		}
+		client = &http.Client{Transport: basicAuth{user: string(user), pass: string(pass), host: base.Host, rt: http.DefaultTransport}}
+	}
+	sigs, err := lookaside.Read(ctx, base, t.Digest(), lookaside.ReadOptions{Client: client})
+	if err != nil {
+		return nil, fmt.Sprintf("%s (%v)", base.Redacted(), err), nil
+	}
+	if sigs == nil {
+		sigs = [][]byte{}
+	}
+	return sigs, base.Redacted(), nil
 }
 
 // lookasideBase is where named's signatures are read.

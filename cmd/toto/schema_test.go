@@ -32,13 +32,16 @@ const (
 	containersSchema  = "containers-policy-report.schema.json"
 	decisionSchema    = "decision.schema.json"
 	dockerfileSchema  = "dockerfile-report.schema.json"
+	// toto image migrate-dct --json: validated by interop/dct, which
+	// runs it against notary-server.
+	migrateDCTSchema = "migrate-dct-report.schema.json"
 )
 
 // allSchemas are every schema in docs/schema; TestSchemaFilesListed keeps
 // the list complete. decision comes first: the others refer to it by its
 // $id.
 var allSchemas = []string{decisionSchema, verifySchema, imageSchema, errorSchema, attestSchema, attRepSchema,
-	imagePolicySchema, dctSchema, notationSchema, containersSchema, dockerfileSchema}
+	imagePolicySchema, dctSchema, notationSchema, containersSchema, dockerfileSchema, migrateDCTSchema}
 
 // schemaBaseURL is where the schemas are published: their $id's prefix.
 const schemaBaseURL = "https://github.com/toto-dev/toto/blob/main/docs/schema/"

@@ -72,6 +72,7 @@ func TestMigrate(t *testing.T) {
 	if err := json.Unmarshal([]byte(out[:strings.LastIndex(out, "]")+1]), &ms); err != nil || code != 1 {
 		t.Fatalf("dry run: exit %d, %v\n%s", code, err, out)
 	}
+	validateMigration(t, out[:strings.LastIndex(out, "]")+1])
 	if len(ms) != 3 || ms[0].Tag != "rel" || ms[1].Tag != "v1" || ms[2].Tag != "v2" || ms[0].Signed || ms[1].Signed || !strings.Contains(ms[2].Error, "registry digest differs") {
 		t.Fatalf("dry run: %+v", ms)
 	}
@@ -168,6 +169,7 @@ func TestMigrateNotation(t *testing.T) {
 	if err := json.Unmarshal([]byte(out[:strings.LastIndex(out, "]")+1]), &ms); err != nil || code != 1 {
 		t.Fatalf("migrate: exit %d, %v\n%s", code, err, out)
 	}
+	validateMigration(t, out[:strings.LastIndex(out, "]")+1])
 	if len(ms) != 3 || !ms[0].Signed || !ms[1].Signed || ms[2].Signed || !strings.HasPrefix(ms[0].Signature, "sha256:") || ms[0].Signature == ms[1].Signature || !strings.Contains(ms[2].Error, "registry digest differs") {
 		t.Fatalf("migrations: %+v", ms)
 	}

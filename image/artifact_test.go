@@ -24,3 +24,19 @@ func TestArtifactName(t *testing.T) {
 		}
 	}
 }
+
+func TestBaseName(t *testing.T) {
+	for in, want := range map[string]string{
+		"alpine:3":                        "docker.io/library/alpine:3",
+		"registry.example:5000/base:3":    "registry.example:5000/base:3",
+		"ghcr.io/org/base":                "ghcr.io/org/base",
+		"docker.io/library/alpine:latest": "docker.io/library/alpine:latest",
+	} {
+		if got, err := image.BaseName(in); err != nil || got != want {
+			t.Errorf("BaseName(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := image.BaseName("Not A Ref"); err == nil {
+		t.Error("a bad reference was accepted")
+	}
+}

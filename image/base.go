@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/distribution/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -73,7 +74,9 @@ func AnnotateBase(ctx context.Context, t *Target, baseName string, base *Target,
 			return nil, fmt.Errorf("%s: annotations: %w", t, err)
 		}
 	}
-	ann[AnnotationBaseName] = baseName
+	if ann[AnnotationBaseName], err = BaseName(baseName); err != nil {
+		return nil, err
+	}
 	ann[AnnotationBaseDigest] = base.Digest()
 	if m["annotations"], err = json.Marshal(ann); err != nil {
 		return nil, err
@@ -101,6 +104,16 @@ func AnnotateBase(ctx context.Context, t *Target, baseName string, base *Target,
 	}
 	rs.cache(h, out)
 	return &Target{Reference: t.Reference, Descriptor: v1.Descriptor{MediaType: mt, Digest: h, Size: size}, Tag: opts.Tag, store: rs}, nil
+}
+
+// BaseName is baseName as AnnotateBase records it: fully qualified, as the
+// image-spec asks ("alpine:3" → "docker.io/library/alpine:3").
+func BaseName(baseName string) (string, error) {
+	named, err := reference.ParseNormalizedNamed(baseName)
+	if err != nil {
+		return "", fmt.Errorf("%w: base name %q: %v", ErrReference, baseName, err)
+	}
+	return named.String(), nil
 }
 
 // builtOn says whether layers begin with all the layers of base (of one of

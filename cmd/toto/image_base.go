@@ -30,7 +30,7 @@ func newImageAnnotateBaseCmd() *cobra.Command {
 		Use:   "annotate-base --base BASE IMAGE",
 		Short: "Record in an image's manifest the base image it was built on",
 		Long: `Write a copy of IMAGE's manifest annotated with the image-spec's
-org.opencontainers.image.base.name (BASE as given) and
+org.opencontainers.image.base.name (BASE fully qualified, tag kept) and
 org.opencontainers.image.base.digest (BASE's digest, resolved once), in
 IMAGE's repository, and print it by its new digest (annotations are part of
 the manifest; config and layers are unchanged). --tag also points TAG at it.
@@ -63,13 +63,14 @@ Exit codes: 0 written, 1 IMAGE is not built on BASE, 2 bad input.`,
 				return err
 			}
 			if asJSON {
-				return writeJSON(cmd, map[string]string{"image": out.String(), "baseName": baseRef, "baseDigest": base.Digest()})
+				bn, _ := image.BaseName(baseRef) // AnnotateBase parsed it
+				return writeJSON(cmd, map[string]string{"image": out.String(), "baseName": bn, "baseDigest": base.Digest()})
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), out)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&baseRef, "base", "", "the base image `REF` IMAGE was built from (recorded as given)")
+	cmd.Flags().StringVar(&baseRef, "base", "", "the base image `REF` IMAGE was built from (recorded fully qualified)")
 	cmd.Flags().StringVar(&tag, "tag", "", "also tag the annotated image `TAG` in IMAGE's repository")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print {image, baseName, baseDigest} as JSON")
 	return cmd

@@ -68,6 +68,11 @@ func TestSignedBaseLayerCLI(t *testing.T) {
 	if m.Annotations["org.opencontainers.image.base.name"] != host+"/base:3" || m.Annotations["org.opencontainers.image.base.digest"] != baseDigest.String() {
 		t.Fatalf("annotations %v", m.Annotations)
 	}
+	// The same again, --json: the same manifest, so the same digest.
+	r = mustToto(t, dir, "image", "annotate-base", "--json", "--base", host+"/base:3", host+"/app@"+app.String())
+	if !strings.Contains(r.Stdout, `"image": "`+annotated+`"`) || !strings.Contains(r.Stdout, `"baseDigest": "`+baseDigest.String()+`"`) {
+		t.Errorf("--json: %s", r.Stdout)
+	}
 	if tagged := manifestOf(t, host+"/app:1-annotated"); tagged.Annotations["org.opencontainers.image.base.digest"] != baseDigest.String() {
 		t.Fatalf("--tag: %v", tagged.Annotations)
 	}

@@ -205,12 +205,19 @@ func TestTrustDelegateCLI(t *testing.T) {
 func TestTrustPublishOCI(t *testing.T) {
 	host := oracle.Registry(t)
 	dir := t.TempDir()
-	for _, k := range []string{"root", "targets", "snapshot", "timestamp", "release"} {
+	for _, k := range []string{"root", "targets", "snapshot", "timestamp", "release", "alice"} {
 		mustToto(t, dir, "key", "generate", "--type", "ed25519", "-o", k)
 	}
+	layout := `{"_type":"layout","expires":"2099-01-01T00:00:00Z","readme":"","keys":{},"steps":[],"inspect":[]}`
+	if err := os.WriteFile(filepath.Join(dir, "root.layout"), []byte(layout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustToto(t, dir, "sign", "--key", "alice.key", "root.layout")
 	mustToto(t, dir, "trust", "init", "repo", "--root-key", "root.pub", "--targets-key", "targets.pub",
 		"--snapshot-key", "snapshot.pub", "--timestamp-key", "timestamp.pub")
 	mustToto(t, dir, "trust", "add-target", "repo", "toto/keys/release.pub", "release.pub")
+	mustToto(t, dir, "trust", "add-target", "repo", "toto/owners/alice.pub", "alice.pub")
+	mustToto(t, dir, "trust", "add-target", "repo", "toto/root.layout", "root.layout")
 	mustToto(t, dir, "trust", "sign", "repo", "--role", "root", "--key", "root.key")
 	mustToto(t, dir, "trust", "sign", "repo", "--role", "targets", "--key", "targets.key")
 	r := mustToto(t, dir, "trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key", "--oci", host+"/acme/trust:prod", "--json")
@@ -228,6 +235,10 @@ func TestTrustPublishOCI(t *testing.T) {
 	mustToto(t, dir, "image", "sign", "--key", "release.key", "oci-layout:"+img)
 	verify := []string{"image", "verify", "--tuf-root", filepath.Join("repo", "public", "1.root.json"), "--tuf-cache", "cache"}
 	wantCode(t, runToto(t, dir, append(verify, "--tuf-url", "oci://"+host+"/acme/trust:prod", "oci-layout:"+img)...), 0)
+	// The layout and its owner from the same artifact.
+	if r := mustToto(t, dir, "verify", "--tuf-root", filepath.Join("repo", "public", "1.root.json"), "--tuf-url", "oci://"+host+"/acme/trust:prod", "--tuf-cache", "cache3", "--links", t.TempDir()); !strings.HasPrefix(r.Stdout, "PASS") {
+		t.Errorf("toto verify from oci://: %s", r.Stdout)
+	}
 	if r := runToto(t, dir, append(verify, "--tuf-url", "oci://"+host+"/acme/none:prod", "--tuf-cache", "cache2", "oci-layout:"+img)...); r.Code != 2 || !strings.Contains(r.Stderr, "acme/none") {
 		t.Fatalf("missing repository: exit %d %s", r.Code, r.Stderr)
 	}

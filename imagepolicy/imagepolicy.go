@@ -371,9 +371,15 @@ func (p *Policy) sigstore(ctx context.Context, t *image.Target, name string, act
 }
 
 func (p *Policy) notation(ctx context.Context, t *image.Target, name string, action decision.Action, n *Notation) (decision.Requirement, error) {
-	opts, err := p.loadNotation(n)
+	var opts notation.VerifyOptions
+	var err error
+	if n.fromTUF() {
+		opts, err = p.notationTUF(ctx, n)
+	} else {
+		opts, err = p.loadNotation(n)
+	}
 	if err != nil {
-		return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
+		return materialErr(name, action, err)
 	}
 	r, err := notation.Verify(ctx, t, opts)
 	if err != nil {

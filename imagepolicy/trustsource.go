@@ -3,14 +3,19 @@ package imagepolicy
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/toto-dev/toto/decision"
 	"github.com/toto-dev/toto/internal/boundedio"
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/notation"
 	"github.com/toto-dev/toto/trust"
 )
 
@@ -87,6 +92,11 @@ type tufState struct {
 	src     *trust.TUF
 	refresh time.Duration
 	targets map[string]tufTarget
+	// root is the repository's trust material as a whole, for notation
+	// sets; notation the options loaded from their folders.
+	root     *trust.Root
+	rootAt   time.Time
+	notation map[[2]string]notation.VerifyOptions
 }
 
 type tufTarget struct {
@@ -147,9 +157,10 @@ func (p *Policy) tufState() (*tufState, error) {
 		refresh, _ = time.ParseDuration(s.Refresh) // checked by Parse
 	}
 	p.trust.tuf = &tufState{
-		src:     &trust.TUF{TrustedRoot: root, MetadataURL: s.URL, TargetsURL: s.TargetsURL, CacheDir: cache, Offline: s.Offline, NoLayout: true},
-		refresh: refresh,
-		targets: map[string]tufTarget{},
+		src:      &trust.TUF{TrustedRoot: root, MetadataURL: s.URL, TargetsURL: s.TargetsURL, CacheDir: cache, Offline: s.Offline, NoLayout: true},
+		refresh:  refresh,
+		targets:  map[string]tufTarget{},
+		notation: map[[2]string]notation.VerifyOptions{},
 	}
 	return p.trust.tuf, nil
 }
@@ -196,4 +207,118 @@ func materialErr(name string, action decision.Action, err error) (decision.Requi
 		return decision.Check(name, action, err), nil
 	}
 	return decision.Requirement{}, fmt.Errorf("%w: %s: %w", ErrPolicy, name, err)
+}
+
+// fromTUF says whether a notation requirement's trust policy or store is
+// a "tuf:SET".
+func (n *Notation) fromTUF() bool {
+	return strings.HasPrefix(n.TrustPolicy, TUFPrefix) || strings.HasPrefix(n.TrustStore, TUFPrefix)
+}
+
+// notationTUF returns the options of a notation requirement whose trust
+// policy or trust store is a notation set of the TUF repository,
+// "tuf:SET": the targets under toto/notation/SET/, as `toto image verify
+// --notation-policy/--trust-store tuf:SET` reads them (trust.Root's
+// Notation). A set is written once per content into a folder of the TUF
+// cache, which notation-go's own trust store reader then reads; the
+// repository is asked again once Refresh has passed.
+func (p *Policy) notationTUF(ctx context.Context, n *Notation) (notation.VerifyOptions, error) {
+	if p.Trust == nil || p.Trust.TUF == nil {
+		return notation.VerifyOptions{}, fmt.Errorf("notation tuf:SET: the document declares no trust.tuf repository")
+	}
+	p.trust.tufMu.Lock()
+	defer p.trust.tufMu.Unlock()
+	st, err := p.tufState()
+	if err != nil {
+		return notation.VerifyOptions{}, err
+	}
+	if st.root == nil || time.Since(st.rootAt) >= st.refresh {
+		r, err := st.src.Root(ctx)
+		if err != nil {
+			st.root = nil
+			return notation.VerifyOptions{}, err
+		}
+		st.root, st.rootAt = r, time.Now()
+	}
+	dir := func(set string, need string) (string, error) {
+		c := st.root.Notation[set]
+		switch {
+		case c == nil:
+			return "", fmt.Errorf("tuf:%s: %w: no targets under %s%s/", set, trust.ErrNoTarget, trust.TargetNotationDir, set)
+		case need == "policy" && c.TrustPolicy == nil:
+			return "", fmt.Errorf("tuf:%s: %w: %s%s/trustpolicy.json", set, trust.ErrNoTarget, trust.TargetNotationDir, set)
+		case need == "store" && len(c.Certificates) == 0:
+			return "", fmt.Errorf("tuf:%s: %w: no certificates under %s%s/truststore/", set, trust.ErrNoTarget, trust.TargetNotationDir, set)
+		}
+		return notationDir(st.src.CacheDir, c)
+	}
+	policyPath, storeDir := p.file(n.TrustPolicy), p.file(n.TrustStore)
+	if set, ok := strings.CutPrefix(n.TrustPolicy, TUFPrefix); ok {
+		d, err := dir(set, "policy")
+		if err != nil {
+			return notation.VerifyOptions{}, err
+		}
+		policyPath = filepath.Join(d, "trustpolicy.json")
+	}
+	if set, ok := strings.CutPrefix(n.TrustStore, TUFPrefix); ok {
+		if storeDir, err = dir(set, "store"); err != nil {
+			return notation.VerifyOptions{}, err
+		}
+	}
+	key := [2]string{policyPath, storeDir}
+	if o, ok := st.notation[key]; ok {
+		return o, nil
+	}
+	tp, err := notation.LoadPolicy(policyPath)
+	if err != nil {
+		return notation.VerifyOptions{}, err
+	}
+	ts, err := notation.OpenTrustStore(storeDir)
+	if err != nil {
+		return notation.VerifyOptions{}, err
+	}
+	o := notation.VerifyOptions{Policy: tp, TrustStore: ts}
+	st.notation[key] = o
+	return o, nil
+}
+
+// notationDir writes a notation set into cache/imagepolicy-notation/HASH
+// (HASH of its content), once: a changed set gets a new folder.
+func notationDir(cache string, c *trust.NotationConfig) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "trustpolicy.json\x00%d\x00", len(c.TrustPolicy))
+	h.Write(c.TrustPolicy)
+	names := make([]string, 0, len(c.Certificates))
+	for n := range c.Certificates {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "%s\x00%d\x00", n, len(c.Certificates[n]))
+		h.Write(c.Certificates[n])
+	}
+	base := filepath.Join(cache, "imagepolicy-notation")
+	dir := filepath.Join(base, hex.EncodeToString(h.Sum(nil))[:32])
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(base, ".tmp-")
+	if err != nil {
+		return "", err
+	}
+	if err := c.WriteDir(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		if _, serr := os.Stat(dir); serr == nil {
+			return dir, nil // another process wrote it first
+		}
+		return "", err
+	}
+	return dir, nil
 }

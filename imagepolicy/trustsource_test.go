@@ -11,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/toto-dev/toto/decision"
+	"github.com/toto-dev/toto/image"
 	"github.com/toto-dev/toto/imagepolicy"
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/notation"
 	"github.com/toto-dev/toto/trust"
 	"github.com/toto-dev/toto/trust/repository"
 )
@@ -255,4 +257,66 @@ func (f *fixture) evaluateErr(t *testing.T, doc string) (*decision.Decision, err
 		t.Fatal(err)
 	}
 	return p.Evaluate(context.Background(), f.ref, f.target)
+}
+
+// A notation requirement's trust policy and trust store as a notation set
+// of the TUF repository (targets under toto/notation/prod/); the CA
+// removed from the set in a new targets version, the same policy denies.
+func TestEvaluateTUFNotation(t *testing.T) {
+	f := newFixture(t)
+	if _, err := notation.Sign(context.Background(), f.target, f.ntn.Certs.Key, f.ntn.Certs.Chain(), notation.SignOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ref, tg := f.ref, f.target
+	var err error
+	if tg, err = image.Open(context.Background(), ref, image.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	set := map[string][]byte{}
+	var certs []string
+	err = filepath.WalkDir(f.ntn.Dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(f.ntn.Dir, p)
+		rel = filepath.ToSlash(rel)
+		if rel == "trustpolicy.json" || strings.HasPrefix(rel, "truststore/") {
+			set["toto/notation/prod/"+rel] = readFile(t, p)
+			if rel != "trustpolicy.json" {
+				certs = append(certs, "toto/notation/prod/"+rel)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(certs) == 0 {
+		t.Fatalf("notation fixture: %v, %d certificates", err, len(certs))
+	}
+	r := newTUFRepo(t, set)
+	r.pin(f.dir)
+	file := filepath.Join(f.dir, "policy.yaml")
+	if err := os.WriteFile(file, []byte(`
+trust:
+  tuf: {root: root.json, url: "`+r.srv.URL+`", cache: `+t.TempDir()+`, refresh: 0s}
+rules:
+  - images: ["oci-layout:*"]
+    require: {name: notary, notation: {trustPolicy: "tuf:prod", trustStore: "tuf:prod"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := imagepolicy.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := p.Evaluate(context.Background(), ref, tg)
+	if err != nil || !d.Allowed() {
+		t.Fatalf("with the set in TUF: %v, %v", err, d.Err())
+	}
+	r.release(nil, certs)
+	d, err = p.Evaluate(context.Background(), ref, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Allowed() || !errors.Is(d.Err(), trust.ErrNoTarget) || !strings.Contains(d.Err().Error(), "no certificates") {
+		t.Fatalf("without the CA: %v", d.Err())
+	}
+	t.Log(d.Err())
 }

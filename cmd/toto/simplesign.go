@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,10 +11,6 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/spf13/cobra"
 
 	"github.com/toto-dev/toto/containerspolicy"
@@ -311,8 +304,12 @@ func (f *policyFlags) evaluate(ctx context.Context, policy *containerspolicy.Pol
 			return nil, 0, err
 		}
 		if si.policy.Docker != nil && (f.attachments || c.UseSigstoreAttachments(si.policy.Docker)) {
-			if sigs.Sigstore, err = cosignSignatures(ctx, si.policy.Docker, si.target.Descriptor.Digest); err != nil {
-				return nil, 0, err
+			cs, err := si.target.CosignSignatures(ctx)
+			if err != nil {
+				return nil, 0, fmt.Errorf("cosign signatures: %w", err)
+			}
+			for _, c := range cs {
+				sigs.Sigstore = append(sigs.Sigstore, containerspolicy.SigstoreSignature{Payload: c.Payload, Signature: c.Signature})
 			}
 		}
 	}
@@ -400,63 +397,4 @@ func printPolicyResult(cmd *cobra.Command, res *containerspolicy.Result, nsigs i
 	} else {
 		fmt.Fprintln(w, "rejected")
 	}
-}
-
-// Bounds of a .sig tag read.
-const (
-	maxCosignLayers  = 128
-	maxCosignPayload = 1 << 20
-)
-
-// cosignSignatures reads cosign v2's signatures of the image: the layers
-// of the sha256-HEX.sig tag in its repository, each a simple-signing
-// payload with its signature in an annotation. No tag: no signatures.
-func cosignSignatures(ctx context.Context, ref reference.Named, digest v1.Hash) ([]containerspolicy.SigstoreSignature, error) {
-	repo, err := name.NewRepository(reference.Domain(ref) + "/" + reference.Path(ref))
-	if err != nil {
-		return nil, err
-	}
-	tag := repo.Tag(image.CosignTag(digest, image.SuffixSignatures))
-	desc, err := remote.Get(tag, remote.WithContext(ctx))
-	if err != nil {
-		var te *transport.Error
-		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("cosign signatures %s: %w", tag, err)
-	}
-	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
-	if err != nil {
-		return nil, fmt.Errorf("cosign signatures %s: %w", tag, err)
-	}
-	if len(m.Layers) > maxCosignLayers {
-		return nil, fmt.Errorf("cosign signatures %s: %d layers, more than %d", tag, len(m.Layers), maxCosignLayers)
-	}
-	var out []containerspolicy.SigstoreSignature
-	for _, l := range m.Layers {
-		if string(l.MediaType) != image.MediaTypeSimpleSigning {
-			continue
-		}
-		if l.Size > maxCosignPayload {
-			return nil, fmt.Errorf("cosign signature layer %s: %d bytes, more than %d", l.Digest, l.Size, maxCosignPayload)
-		}
-		layer, err := remote.Layer(repo.Digest(l.Digest.String()), remote.WithContext(ctx))
-		if err != nil {
-			return nil, fmt.Errorf("cosign signature layer %s: %w", l.Digest, err)
-		}
-		rc, err := layer.Compressed()
-		if err != nil {
-			return nil, fmt.Errorf("cosign signature layer %s: %w", l.Digest, err)
-		}
-		payload, err := io.ReadAll(io.LimitReader(rc, maxCosignPayload+1))
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("cosign signature layer %s: %w", l.Digest, err)
-		}
-		if h, _, _ := v1.SHA256(bytes.NewReader(payload)); h != l.Digest || int64(len(payload)) > maxCosignPayload {
-			return nil, fmt.Errorf("cosign signature layer %s: content does not match its digest or is too large", l.Digest)
-		}
-		out = append(out, containerspolicy.SigstoreSignature{Payload: payload, Signature: l.Annotations[image.AnnotationCosignSignature]})
-	}
-	return out, nil
 }

@@ -18,9 +18,10 @@ const (
 	// (TYPE ca, signingAuthority or tsa), laid out as notation's own
 	// configuration folder is (~/.config/notation).
 	TargetNotationDir = "toto/notation/"
-	// TargetKeyringsDir holds OpenPGP public keyrings,
-	// "toto/keyrings/NAME" (binary or armored): the keys a
-	// containers-policy.json's signedBy requirements name by keyPath.
+	// TargetKeyringsDir holds the key files a containers-policy.json
+	// names by keyPath, "toto/keyrings/NAME": OpenPGP public keyrings
+	// (binary or armored) for signedBy, PEM public keys for
+	// sigstoreSigned.
 	TargetKeyringsDir = "toto/keyrings/"
 	// TargetDCTDir holds Docker Content Trust root certificates, one
 	// "toto/dct/GUN/root.pem" per repository (GUN as notary names it,

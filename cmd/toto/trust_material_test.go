@@ -52,7 +52,8 @@ func TestTrustNotationAndKeyrings(t *testing.T) {
 		want string
 	}{
 		{[]string{"toto/keyrings/secret.gpg", "release"}, "holds the private key"},
-		{[]string{"toto/keyrings/notakey.gpg", "timestamp.pub"}, "not an OpenPGP keyring"},
+		{[]string{"toto/keyrings/notakey.gpg", "cfg/trustpolicy.json"}, "not an OpenPGP keyring nor a PEM public key"},
+		{[]string{"toto/keyrings/cosign.key", "timestamp.key"}, "is a private key"},
 		{[]string{"toto/notation/prod/truststore/x509/ca/example/bad.crt", "release.pub"}, "neither PEM certificates nor DER"},
 		{[]string{"toto/notation/prod/truststore/x509/root/example/ca.crt", "pki/signer.ca.crt"}, `trust store type "root"`},
 		{[]string{"toto/notation/prod/trustpolicy.json", "release.pub"}, "toto/notation/prod/trustpolicy.json"},

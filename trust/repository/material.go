@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/toto-dev/toto/internal/boundedio"
+	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/notation"
 	"github.com/toto-dev/toto/simplesigning"
 	"github.com/toto-dev/toto/trust"
@@ -21,16 +22,27 @@ import (
 // maxMaterialFile bounds one file AddNotationDir stages.
 const maxMaterialFile = 1 << 20
 
-// checkKeyring holds a toto/keyrings/ target to an OpenPGP keyring of
-// public keys only, as a containers-policy.json keyPath names one.
+// checkKeyring holds a toto/keyrings/ target to what a
+// containers-policy.json keyPath names: an OpenPGP keyring of public keys
+// (signedBy), or a PEM public key (sigstoreSigned, as cosign writes it).
 func checkKeyring(name string, data []byte) error {
 	base := strings.TrimPrefix(name, trust.TargetKeyringsDir)
 	if base == "" || strings.Contains(base, "/") {
 		return fmt.Errorf("%w: %s: want %sNAME, one file name", ErrContent, name, trust.TargetKeyringsDir)
 	}
+	if b, _ := pem.Decode(data); b != nil {
+		k, err := keys.Parse(data)
+		if err != nil {
+			return fmt.Errorf("%w: %s: not a public key: %w", ErrContent, name, err)
+		}
+		if k.IsPrivate() {
+			return fmt.Errorf("%w: %s is a private key: publish its public half", ErrContent, name)
+		}
+		return nil
+	}
 	el, err := simplesigning.ReadKeyring(data)
 	if err != nil {
-		return fmt.Errorf("%w: %s: not an OpenPGP keyring: %w", ErrContent, name, err)
+		return fmt.Errorf("%w: %s: not an OpenPGP keyring nor a PEM public key: %w", ErrContent, name, err)
 	}
 	if len(el) == 0 {
 		return fmt.Errorf("%w: %s: no keys in the keyring", ErrContent, name)

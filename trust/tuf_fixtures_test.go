@@ -32,9 +32,11 @@ func goTUFFixtures(t *testing.T) string {
 
 // The fixtures claim consistent snapshots but are laid out without
 // version or hash prefixes; serve them under the names a client asks for.
+// A target listing sha256 and sha512 is asked for under either (go-tuf
+// takes the first of a map), so both lengths are hash prefixes.
 var (
 	versioned = regexp.MustCompile(`^/([0-9]+)\.(snapshot|targets|role1|role2)\.json$`)
-	hashed    = regexp.MustCompile(`^/targets/[0-9a-f]{64}\.(.+)$`)
+	hashed    = regexp.MustCompile(`^/targets/(?:[0-9a-f]{64}|[0-9a-f]{128})\.(.+)$`)
 )
 
 func serveFixtures(t *testing.T, dir string) *httptest.Server {

@@ -1,10 +1,17 @@
 package image
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/toto-dev/toto/verifier"
 	"github.com/toto-dev/toto/verifier/evidencetest"
@@ -91,4 +98,69 @@ func TestLinkSourceBadLayer(t *testing.T) {
 	if len(files) != 1 || files[0].Err == nil || !strings.Contains(files[0].Err.Error(), "exactly one") {
 		t.Fatalf("got %+v", files)
 	}
+}
+
+// FuzzLinkSource attaches a link referrer with fuzzed annotations, file
+// name and content (as anyone with write access to the repository could)
+// and reads the image's evidence back: no panic, no error for the whole
+// source, and every file read has an envelope or says why not.
+func FuzzLinkSource(f *testing.F) {
+	f.Add("build", "", "build.12345678.link", []byte(`{"signed":{"_type":"link","name":"build"},"signatures":[]}`))
+	f.Add("inner", "package.12345678", "inner.12345678.link", []byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}`))
+	f.Add("x", "a/../b", "", []byte("not an envelope"))
+	f.Add("", "//", "../../etc/passwd", []byte{})
+	dir, _ := newLayout(f, 1)
+	index, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, step, sub, name string, data []byte) {
+		// Each input starts from the image alone.
+		if err := os.WriteFile(filepath.Join(dir, "index.json"), index, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		tg := mustOpen(t, "oci-layout:"+dir+":v1")
+		lh, lsize, _ := v1.SHA256(bytes.NewReader(data))
+		eh, esize, _ := v1.SHA256(bytes.NewReader(emptyJSON))
+		m := v1.Manifest{
+			SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: ArtifactTypeLink,
+			Config:      v1.Descriptor{MediaType: MediaTypeEmpty, Digest: eh, Size: esize},
+			Layers:      []v1.Descriptor{{MediaType: ArtifactTypeLink, Digest: lh, Size: lsize, Annotations: map[string]string{AnnotationTitle: name}}},
+			Annotations: map[string]string{AnnotationLinkStep: step, AnnotationLinkSublayout: sub},
+			Subject:     &v1.Descriptor{MediaType: tg.Descriptor.MediaType, Digest: tg.Descriptor.Digest, Size: tg.Descriptor.Size},
+		}
+		raw, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tg.Attach(ctx, Referrer{Manifest: raw, Blobs: [][]byte{emptyJSON, data}}); err != nil {
+			t.Fatal(err)
+		}
+		src, err := LinkSource(ctx, mustOpen(t, "oci-layout:"+dir+":v1"))
+		if err != nil {
+			t.Fatalf("LinkSource: %v", err)
+		}
+		var walk func(s *verifier.MemSource, depth int)
+		walk = func(s *verifier.MemSource, depth int) {
+			if depth > 64 {
+				t.Fatal("sublayouts nest deeper than the path allows")
+			}
+			for st, files := range s.Steps {
+				got, err := s.Links(ctx, st)
+				if err != nil || len(got) != len(files) {
+					t.Fatalf("Links(%q): %d files, %v", st, len(got), err)
+				}
+				for _, lf := range files {
+					if (lf.Envelope == nil) == (lf.Err == nil) {
+						t.Fatalf("%s: envelope %v and error %v", lf.Name, lf.Envelope != nil, lf.Err)
+					}
+				}
+			}
+			for _, c := range s.Sublayouts {
+				walk(c, depth+1)
+			}
+		}
+		walk(src, 0)
+	})
 }

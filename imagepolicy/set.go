@@ -67,22 +67,22 @@ type entry struct {
 
 // Result is a Set's verdict on one image.
 type Result struct {
-	Decision *decision.Decision
+	Decision *decision.Decision `json:"decision"`
 	// Image is the reference as given.
-	Image string
+	Image string `json:"image"`
 	// Digest is the manifest digest that was verified ("sha256:..."):
 	// the tag is resolved once and only this digest is checked. Empty
 	// when no signature had to be checked for an image named by tag.
-	Digest string
+	Digest string `json:"digest,omitempty"`
 	// Pinned is the image by digest, repository@sha256:... (no tag).
-	Pinned string
+	Pinned string `json:"pinned,omitempty"`
 	// Mutate: the matching policy asks for the image to be rewritten to
 	// Pinned (Portieris mutateImage, default true there; toto documents'
 	// mutateImage, default false).
-	Mutate bool
+	Mutate bool `json:"mutate"`
 	// Policy names what decided: "policy.yaml rules[0]",
 	// "ClusterImagePolicy default (repositories[2] docker.io/*)".
-	Policy string
+	Policy string `json:"policy"`
 }
 
 // Err is nil when the image is allowed, else an error naming the image,

@@ -35,6 +35,7 @@ var jsonOutputs = map[string]string{
 	"toto bundle create":       "",
 	"toto bundle verify":       "",
 	"toto image annotate-base": "",
+	"toto image attach-links":  "",
 	"toto image attest":        "",
 	"toto image sign":          "",
 	"toto layout lint":         "",

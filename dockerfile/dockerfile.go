@@ -134,6 +134,10 @@ func Parse(name string, data []byte, opts Options) (*File, error) {
 	if err != nil {
 		return nil, fail(0, "%v", err)
 	}
+	vs := &vars{m: map[string]string{}, long: map[string]bool{}}
+	for k, v := range args {
+		vs.set(k, v)
+	}
 	lex := shell.NewLex(res.EscapeToken)
 	f := &File{Name: name, data: data, escape: res.EscapeToken}
 	stages := map[string]bool{}
@@ -152,20 +156,28 @@ func Parse(name string, data []byte, opts Options) (*File, error) {
 					return nil, fail(n.StartLine, "ARG names no variable: %q", w.Value)
 				}
 				if v, ok := opts.BuildArgs[key]; ok {
-					args[key] = v
+					vs.set(key, v)
 					continue
 				}
 				if !hasDef {
 					continue
 				}
-				v, _, err := lex.ProcessWord(def, envOf(args))
-				if err != nil {
+				v, err := vs.expand(lex, def)
+				var tl *tooLongError
+				switch {
+				case errors.As(err, &tl):
+					// Only an error if a FROM uses it: a long global ARG
+					// may be meant for RUN lines.
+					vs.long[key] = true
+					delete(vs.m, key)
+				case err != nil:
 					return nil, fail(n.StartLine, "ARG %s: %v", key, err)
+				default:
+					vs.set(key, v)
 				}
-				args[key] = v
 			}
 		case "from":
-			fr, err := parseFrom(n, lex, args, stages)
+			fr, err := parseFrom(n, lex, vs, stages)
 			if err != nil {
 				return nil, fail(n.StartLine, "%v", err)
 			}
@@ -182,11 +194,11 @@ func Parse(name string, data []byte, opts Options) (*File, error) {
 	if len(f.Froms) == 0 {
 		return nil, fail(0, "no FROM instruction")
 	}
-	f.Args = args
+	f.Args = vs.m
 	return f, nil
 }
 
-func parseFrom(n *parser.Node, lex *shell.Lex, args map[string]string, stages map[string]bool) (From, error) {
+func parseFrom(n *parser.Node, lex *shell.Lex, vs *vars, stages map[string]bool) (From, error) {
 	fr := From{Line: n.StartLine, EndLine: n.EndLine, flags: n.Flags}
 	var words []string
 	for w := n.Next; w != nil; w = w.Next {
@@ -207,7 +219,7 @@ func parseFrom(n *parser.Node, lex *shell.Lex, args map[string]string, stages ma
 		if !ok {
 			return fr, fmt.Errorf("FROM: unknown flag %q (only --platform)", fl)
 		}
-		p, _, err := lex.ProcessWord(v, envOf(args))
+		p, err := vs.expand(lex, v)
 		if err != nil {
 			return fr, fmt.Errorf("FROM --platform: %v", err)
 		}
@@ -219,7 +231,7 @@ func parseFrom(n *parser.Node, lex *shell.Lex, args map[string]string, stages ma
 		}
 		fr.Platform = p
 	}
-	img, _, err := lex.ProcessWord(fr.Original, envOf(args))
+	img, err := vs.expand(lex, fr.Original)
 	if err != nil {
 		return fr, fmt.Errorf("FROM %s: %v", fr.Original, err)
 	}
@@ -283,15 +295,84 @@ func (f *File) Images() []From {
 	return out
 }
 
-type env map[string]string
+// MaxWord bounds a word expanded for a FROM (its base name, --platform, the
+// defaults of the ARGs before it): the words, and what their variables
+// contribute. BuildKit's ${VAR/pattern/replacement} and ARG A=$A$A (each
+// doubling) would otherwise let a Dockerfile of a few lines ask for
+// gigabytes. Image references are far shorter (a repository name is at
+// most 255 bytes).
+const MaxWord = 4096
 
-func envOf(m map[string]string) shell.EnvGetter { return env(m) }
+// vars are the variables FROM lines see.
+type vars struct {
+	m    map[string]string
+	long map[string]bool // ARGs over MaxWord: an error if a FROM uses one
+}
 
-func (e env) Get(k string) (string, bool) { v, ok := e[k]; return v, ok }
+func (vs *vars) set(k, v string) {
+	if len(v) > MaxWord {
+		vs.long[k] = true
+		delete(vs.m, k)
+		return
+	}
+	delete(vs.long, k)
+	vs.m[k] = v
+}
 
-func (e env) Keys() []string {
-	ks := make([]string, 0, len(e))
-	for k := range e {
+// tooLongError is a word, or a variable it uses, over MaxWord.
+type tooLongError struct{ what string }
+
+func (e *tooLongError) Error() string {
+	return fmt.Sprintf("%s is longer than %d bytes", e.what, MaxWord)
+}
+
+// expand substitutes the variables in word, within MaxWord.
+func (vs *vars) expand(lex *shell.Lex, word string) (string, error) {
+	if len(word) > MaxWord {
+		return "", &tooLongError{what: "the word"}
+	}
+	e := &budgetEnv{vs: vs, left: MaxWord}
+	out, _, err := lex.ProcessWord(word, e)
+	if e.err != nil {
+		return "", e.err
+	}
+	if err != nil {
+		return "", err
+	}
+	if len(out) > MaxWord {
+		return "", &tooLongError{what: "its expansion"}
+	}
+	return out, nil
+}
+
+// budgetEnv hands the lexer variables until they add up to more than its
+// budget, then empty strings and an error: what the lexer builds stays
+// bounded.
+type budgetEnv struct {
+	vs   *vars
+	left int
+	err  error
+}
+
+func (e *budgetEnv) Get(k string) (string, bool) {
+	if e.err != nil {
+		return "", true
+	}
+	if e.vs.long[k] {
+		e.err = &tooLongError{what: "ARG " + k}
+		return "", true
+	}
+	v, ok := e.vs.m[k]
+	if e.left -= len(v); e.left < 0 {
+		e.err = &tooLongError{what: "what its variables expand to"}
+		return "", true
+	}
+	return v, ok
+}
+
+func (e *budgetEnv) Keys() []string {
+	ks := make([]string, 0, len(e.vs.m))
+	for k := range e.vs.m {
 		ks = append(ks, k)
 	}
 	sort.Strings(ks)

@@ -259,3 +259,30 @@ func TestParseRefusesHugeFiles(t *testing.T) {
 		t.Fatalf("parsed %d bytes: %v", len(data), err)
 	}
 }
+
+// A few lines must not make Parse build gigabytes: ARG doubling and
+// ${VAR/pattern/replacement} stay within MaxWord, and a long ARG is only an
+// error when a FROM uses it.
+func TestParseBoundsExpansion(t *testing.T) {
+	doubling := "ARG A=xxxxxxxxxxxxxxxx\n" + strings.Repeat("ARG A=$A$A\n", 60) + "FROM img:$A\n"
+	replace := "ARG A=" + strings.Repeat("y", 4000) + "\nFROM ${A//?/" + strings.Repeat("z", 3000) + "}\n"
+	for name, src := range map[string]string{"doubling": doubling, "replacement": replace} {
+		t.Run(name, func(t *testing.T) {
+			_, err := dockerfile.Parse("Dockerfile", []byte(src), dockerfile.Options{})
+			if err == nil || !strings.Contains(err.Error(), "longer than 4096 bytes") {
+				t.Fatalf("err %v", err)
+			}
+		})
+	}
+	long := "ARG PACKAGES=\"" + strings.Repeat("pkg ", 3000) + "\"\nARG BASE=alpine:3\nFROM $BASE\nRUN apk add $PACKAGES\n"
+	f, err := dockerfile.Parse("Dockerfile", []byte(long), dockerfile.Options{})
+	if err != nil || f.Froms[0].Image != "alpine:3" {
+		t.Fatalf("a long ARG no FROM uses: %v", err)
+	}
+	if _, err := dockerfile.Parse("Dockerfile", []byte(long+"FROM x${PACKAGES}\n"), dockerfile.Options{}); err == nil || !strings.Contains(err.Error(), "Dockerfile:5: FROM x${PACKAGES}: ARG PACKAGES is longer than") {
+		t.Fatalf("a long ARG in FROM: %v", err)
+	}
+	if _, err := dockerfile.Parse("Dockerfile", []byte("ARG B\nFROM a$B\n"), dockerfile.Options{BuildArgs: map[string]string{"B": strings.Repeat("b", 5000)}}); err == nil {
+		t.Fatal("a long build arg in FROM was used")
+	}
+}

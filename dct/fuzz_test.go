@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -44,6 +45,33 @@ func FuzzParseMetadata(f *testing.F) {
 					_ = d.CheckPaths(name)
 				}
 			}
+		}
+	})
+}
+
+// FuzzBearerChallenge: whatever WWW-Authenticate header a notary server
+// sends, the challenge parser does not panic, and a challenge it accepts
+// has a realm and came from a Bearer header.
+func FuzzBearerChallenge(f *testing.F) {
+	for _, s := range []string{
+		`Bearer realm="https://auth.docker.io/token",service="notary.docker.io",scope="repository:docker.io/library/alpine:pull"`,
+		`Bearer realm=https://a/t, service=s`, `Basic realm="x"`, `Bearer realm="unterminated`, `bearer realm="",,,=`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		p, ok := bearerChallenge(h)
+		if !ok {
+			return
+		}
+		if p["realm"] == "" {
+			t.Fatalf("%q: accepted without a realm: %v", h, p)
+		}
+		if scheme, _, _ := strings.Cut(strings.TrimSpace(h), " "); !strings.EqualFold(scheme, "bearer") {
+			t.Fatalf("%q: accepted a %q challenge", h, scheme)
+		}
+		if isBasicChallenge(h) {
+			t.Fatalf("%q: both Bearer and Basic", h)
 		}
 	})
 }

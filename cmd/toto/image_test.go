@@ -87,11 +87,13 @@ func TestImageSignAttestVerifyLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := mustToto(t, work, "image", "sign", "--key", "signer.key", img)
+	r := mustToto(t, work, "image", "sign", "--key", "signer.key", "--json", img)
+	validateAgainst(t, imageSignSchema, r.Stdout)
 	if !strings.Contains(r.Stdout, digest.String()) {
 		t.Errorf("sign output does not name the digest: %s", r.Stdout)
 	}
 	r = mustToto(t, work, "image", "attest", "--key", "attester.key", "--predicate-type", "https://spdx.dev/Document", "--predicate", "sbom.json", "--json", img)
+	validateAgainst(t, imageSignSchema, r.Stdout)
 	var att struct{ Referrer, KeyID string }
 	if err := json.Unmarshal([]byte(r.Stdout), &att); err != nil || att.KeyID != attester.ID() || !strings.HasPrefix(att.Referrer, "sha256:") {
 		t.Fatalf("attest --json: %v %s", err, r.Stdout)
@@ -213,6 +215,12 @@ func TestBundleCreateVerifyCLI(t *testing.T) {
 	}
 	mustToto(t, work, "bundle", "create", "--key", "build.key", "--statement", "s.json", "-o", "s.sigstore.json")
 	r := mustToto(t, work, "bundle", "verify", "--bundle", "s.sigstore.json", "--key", "build.pub", "--artifact-digest", "sha256:"+strings.Repeat("ab", 32), "--json")
+	validateAgainst(t, bundleVerifySchema, r.Stdout)
+	if bad := runToto(t, work, "bundle", "verify", "--bundle", "s.sigstore.json", "--key", "build.pub", "--artifact-digest", "sha256:"+strings.Repeat("cd", 32), "--json"); bad.Code != 1 {
+		t.Errorf("wrong digest: exit %d", bad.Code)
+	} else {
+		validateAgainst(t, bundleVerifySchema, bad.Stdout)
+	}
 	var res struct {
 		Verified bool
 		KeyID    string

@@ -27,6 +27,9 @@ func TestJSONOnWritingCommands(t *testing.T) {
 		{[]string{"bundle", "create", "--key", "owner", "--statement", "st.json", "-o", "st.sigstore.json", "--json"}, []string{"file", "keyid", "keyHint", "tlog", "timestamped"}},
 	} {
 		r := mustToto(t, dir, tc.args...)
+		if tc.args[0] == "bundle" {
+			validateAgainst(t, bundleCreateSchema, r.Stdout)
+		}
 		var got map[string]any
 		if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
 			t.Fatalf("toto %v: stdout is not one JSON object: %v\n%s", tc.args, err, r.Stdout)

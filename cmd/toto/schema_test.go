@@ -42,6 +42,9 @@ const (
 	signSchema         = "sign.schema.json"
 	layoutCreateSchema = "layout-create.schema.json"
 	versionSchema      = "version.schema.json"
+	bundleCreateSchema = "bundle-create.schema.json"
+	bundleVerifySchema = "bundle-verify.schema.json"
+	imageSignSchema    = "image-sign.schema.json"
 )
 
 // allSchemas are every schema in docs/schema; TestSchemaFilesListed keeps
@@ -49,7 +52,8 @@ const (
 // $id.
 var allSchemas = []string{decisionSchema, verifySchema, imageSchema, errorSchema, attestSchema, attRepSchema,
 	imagePolicySchema, dctSchema, notationSchema, containersSchema, dockerfileSchema, migrateDCTSchema,
-	runSchema, keyGenerateSchema, keyIDSchema, signSchema, layoutCreateSchema, versionSchema}
+	runSchema, keyGenerateSchema, keyIDSchema, signSchema, layoutCreateSchema, versionSchema,
+	bundleCreateSchema, bundleVerifySchema, imageSignSchema}
 
 // schemaBaseURL is where the schemas are published: their $id's prefix.
 const schemaBaseURL = "https://github.com/toto-dev/toto/blob/main/docs/schema/"

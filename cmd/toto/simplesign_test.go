@@ -131,6 +131,7 @@ func TestSimpleSigningCLI(t *testing.T) {
 	}
 	// The sign --json output names the signature written.
 	r = mustToto(t, dir, "image", "sign", "--format", "simple-signing", "--json", "--gpg-key", "release", "--identity", identity, "--lookaside", sigs, img)
+	validateAgainst(t, imageSignSchema, r.Stdout)
 	var signed struct {
 		Identity, Fingerprint, Signature string
 		Index                            int

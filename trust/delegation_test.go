@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
@@ -138,6 +140,16 @@ func TestTUFDelegation(t *testing.T) {
 	root, err := tr.source(cache).Root(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	exp := root.TUF.Expires["team-keys"]
+	if exp.IsZero() {
+		t.Fatalf("the delegated role's expiry is not reported: %v", root.TUF.Expires)
+	}
+	if w := strings.Join(root.TUF.ExpiryWarnings(exp.Add(-time.Hour)), "\n"); !strings.Contains(w, "TUF team-keys metadata expires") {
+		t.Fatalf("warnings an hour before the delegated role lapses: %s", w)
+	}
+	if w := strings.Join(root.TUF.ExpiryWarnings(time.Now()), "\n"); strings.Contains(w, "team-keys") {
+		t.Fatalf("warnings now: %s", w)
 	}
 	if !hasKey(root, app) || len(root.LayoutOwners) != 2 {
 		t.Fatalf("delegated key not trusted: %d keys, %d owners", len(root.Keys), len(root.LayoutOwners))

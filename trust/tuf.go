@@ -14,6 +14,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -134,7 +135,8 @@ type RootInfo struct {
 	RootVersion int64
 	// TargetsVersion is the version of the trusted targets.json.
 	TargetsVersion int64
-	// Expires maps each top-level role to its expiry.
+	// Expires maps each top-level role, and each delegated role the
+	// targets search loaded, to its expiry.
 	Expires map[string]time.Time
 	// Targets are the names of the targets the Root was built from.
 	Targets []string
@@ -278,6 +280,13 @@ func (t TUF) Fetch(ctx context.Context) (*Root, *RootInfo, error) {
 	}
 	if !t.NoLayout && len(root.LayoutOwners) == 0 {
 		return nil, nil, fmt.Errorf("%w: no layout owner keys (targets %s*)", ErrNoTarget, TargetOwnersDir)
+	}
+	// Delegated roles the search loaded expire too (and fail every
+	// verification that needs them once they do).
+	for role, m := range up.GetTrustedMetadataSet().Targets {
+		if role != metadata.TARGETS {
+			info.Expires[role] = m.Signed.Expires
+		}
 	}
 	root.TUF = info
 	return root, info, nil
@@ -647,12 +656,24 @@ func (i *RootInfo) ExpiryWarnings(now time.Time) []string {
 		return nil
 	}
 	var out []string
-	for _, role := range []string{metadata.TIMESTAMP, metadata.SNAPSHOT, metadata.TARGETS, metadata.ROOT} {
+	roles := []string{metadata.TIMESTAMP, metadata.SNAPSHOT, metadata.TARGETS, metadata.ROOT}
+	var delegated []string
+	for role := range i.Expires {
+		if !slices.Contains(roles, role) {
+			delegated = append(delegated, role)
+		}
+	}
+	sort.Strings(delegated)
+	for _, role := range append(roles, delegated...) {
 		exp, ok := i.Expires[role]
 		if !ok {
 			continue
 		}
-		if left := exp.Sub(now); left < expiryNotice[role] {
+		notice, ok := expiryNotice[role]
+		if !ok {
+			notice = expiryNotice[metadata.TARGETS] // a delegated targets role
+		}
+		if left := exp.Sub(now); left < notice {
 			out = append(out, fmt.Sprintf("TUF %s metadata expires %s (in %s); after that, verifications that rely on it fail until the repository is re-published",
 				role, exp.UTC().Format(time.RFC3339), left.Round(time.Minute)))
 		}

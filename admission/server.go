@@ -241,7 +241,7 @@ func (s *Server) deadline(r *http.Request) time.Duration {
 	d := s.opts.Timeout
 	if q := r.URL.Query().Get("timeout"); q != "" {
 		if api, err := time.ParseDuration(q); err == nil && api > 0 {
-			margin := max(api/10, 250*time.Millisecond)
+			margin := max(api/10, 500*time.Millisecond)
 			d = min(d, max(api-margin, api/2))
 		}
 	}

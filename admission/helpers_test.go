@@ -130,6 +130,7 @@ func (s *syncBuffer) String() string {
 // webhook is a Server serving over real TLS on loopback.
 type webhook struct {
 	s      *admission.Server
+	tls    servingTLS
 	url    string
 	client *http.Client
 	logs   *syncBuffer
@@ -150,7 +151,7 @@ func startWebhook(t testing.TB, opts admission.Options) *webhook {
 	st := newServingTLS(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", oracle.FreePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &webhook{s: s, url: "https://" + addr, client: st.client(), logs: logs, done: make(chan error, 1), cancel: cancel}
+	w := &webhook{s: s, tls: st, url: "https://" + addr, client: st.client(), logs: logs, done: make(chan error, 1), cancel: cancel}
 	go func() {
 		w.done <- admission.ListenAndServe(ctx, s, admission.ServeOptions{Addr: addr, CertFile: st.certFile, KeyFile: st.keyFile, ShutdownTimeout: 10 * time.Second})
 	}()

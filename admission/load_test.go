@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -95,6 +96,24 @@ func (s *servedCLI) metric(t testing.TB, name string) float64 {
 	}
 	v, _ := strconv.ParseFloat(string(m[1]), 64)
 	return v
+}
+
+// cpu is the CPU time (user and system) the server process has used,
+// from /proc (zero where there is none).
+func (s *servedCLI) cpu() time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which is in parentheses): utime
+	// and stime are the 12th and 13th, in clock ticks of 1/100 s.
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
 }
 
 func loadDuration(t testing.TB) time.Duration {
@@ -192,12 +211,16 @@ func TestLoad(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			cpu0 := s.cpu()
 			rep, err := admissionload.Run(ctx, admissionload.Options{URL: s.url + "/validate", Client: s.client, Duration: dur, Workers: sc.workers, Cases: sc.cases, Partition: sc.partition})
 			if err != nil {
 				t.Fatal(err)
 			}
+			cpu := s.cpu() - cpu0
 			verif := s.metric(t, "toto_admission_verifications_total")
-			t.Logf("%s (%d workers, --cache-ttl %s): %s; %.0f image verifications against the registry", sc.name, sc.workers, sc.cacheTTL, rep, verif)
+			t.Logf("%s (%d workers, --cache-ttl %s): %s; %.0f image verifications against the registry; webhook CPU %s (%.0f%% of one core, %s per review)",
+				sc.name, sc.workers, sc.cacheTTL, rep, verif, cpu.Round(10*time.Millisecond), 100*cpu.Seconds()/rep.Elapsed.Seconds(),
+				(cpu / time.Duration(max(rep.Requests, 1))).Round(time.Microsecond))
 			if rep.Errors != 0 || rep.Wrong != 0 {
 				t.Errorf("%s: %d errors, %d wrong decisions", sc.name, rep.Errors, rep.Wrong)
 			}

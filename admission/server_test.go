@@ -3,9 +3,11 @@ package admission_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -185,6 +187,41 @@ func TestShutdownDrains(t *testing.T) {
 	r := <-done
 	if r == nil || !r.Allowed {
 		t.Fatalf("review in flight not answered: %+v", r)
+	}
+}
+
+// TestCertificateRotation: new certificate files (another CA) are served
+// to new connections without a restart.
+func TestCertificateRotation(t *testing.T) {
+	ev := &countingEvaluator{}
+	w := startWebhook(t, admission.Options{Load: func() (admission.Evaluator, error) { return ev, nil }})
+	next := newServingTLS(t)
+	for _, f := range [][2]string{{next.certFile, w.tls.certFile}, {next.keyFile, w.tls.keyFile}} {
+		data, err := os.ReadFile(f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, f[1], data)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c := next.client()
+		resp, err := c.Get(w.url + "/healthz")
+		c.CloseIdleConnections()
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the rotated certificate is not served: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The old CA no longer verifies new connections.
+	old := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: w.tls.pool}}}
+	if resp, err := old.Get(w.url + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Error("the old certificate is still served")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ import (
 
 // attested is an OCI layout image with an SPDX SBOM (one GPL package) and
 // SLSA provenance attested by build.pub; other.pub attested nothing.
-func attested(t *testing.T) (dir, ref string, tg *image.Target) {
+func attested(t testing.TB) (dir, ref string, tg *image.Target) {
 	t.Helper()
 	ctx := context.Background()
 	dir = t.TempDir()
@@ -327,4 +328,26 @@ func FuzzParseKinds(f *testing.F) {
 			t.Fatalf("untyped error %v", err)
 		}
 	})
+}
+
+// BenchmarkEvaluatePredicate is one evaluation of a Rego requirement over
+// an image's attestations (image.Verify of two referrers, then the
+// prepared query), the cost admission pays per image.
+func BenchmarkEvaluatePredicate(b *testing.B) {
+	dir, ref, tg := attested(b)
+	file := filepath.Join(dir, "policy.yaml")
+	doc := "rules:\n  - images: [\"*\"]\n    require: {predicate: {keys: [build.pub], type: spdxjson, rego: " + strconv.Quote(licenseRego) + "}}\n"
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	p, err := imagepolicy.Load(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := p.Evaluate(context.Background(), ref, tg); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package imagepolicy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -319,4 +320,42 @@ rules:
 		t.Fatalf("without the CA: %v", d.Err())
 	}
 	t.Log(d.Err())
+}
+
+// Admission evaluates one policy for many images at once: a predicate
+// requirement (one prepared Rego query) beside a key fetched from TUF on
+// every evaluation, from 8 goroutines (run under -race).
+func TestEvaluateConcurrent(t *testing.T) {
+	dir, ref, tg := attested(t)
+	r := newTUFRepo(t, map[string][]byte{"toto/keys/build.pub": readFile(t, filepath.Join(dir, "build.pub"))})
+	r.pin(dir)
+	p, err := load(t, dir, `
+trust:
+  tuf: {root: root.json, url: "`+r.srv.URL+`", cache: `+t.TempDir()+`, refresh: 0s}
+rules:
+  - images: ["oci-layout:*"]
+    require:
+      all:
+        - predicate: {keys: ["tuf:toto/keys/build.pub"], type: slsaprovenance1, rego: "package toto\nallow if input.predicate.runDetails.builder.id == \"https://ci.example/builder\"\n"}
+        - predicate: {keys: [build.pub], type: spdxjson, regoFile: license.rego}
+`, map[string]string{"license.rego": licenseRego})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			d, err := p.Evaluate(context.Background(), ref, tg)
+			if err == nil && len(d.Requirements) == 2 && d.Requirements[0].Outcome == "satisfied" && d.Requirements[1].Outcome == "violated" {
+				errs <- nil
+				return
+			}
+			errs <- fmt.Errorf("%v: %+v", err, d)
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/notation/notationtest"
 	"github.com/toto-dev/toto/trust"
 	"github.com/toto-dev/toto/trust/repository"
 )
@@ -243,5 +244,38 @@ func TestTUFDelegation(t *testing.T) {
 	tr2.publish()
 	if root, err := tr2.source(cache2).Root(ctx); err != nil || !hasKey(root, app) {
 		t.Fatalf("delegated again: %v", err)
+	}
+}
+
+// A notation set staged into a delegated role (whose paths cover the
+// trust policy and the trust store's files) reaches the consumer; a set
+// the role's paths do not cover is refused before anything is staged.
+func TestTUFDelegatedNotationSet(t *testing.T) {
+	ctx := context.Background()
+	tr := newTestRepo(t)
+	team := genKey(t, keys.Ed25519)
+	n := notationtest.New(t, notationtest.Options{})
+	err := tr.repo.Delegate(repository.DelegateOptions{Role: "pki", Keys: []*keys.Key{team.Public()},
+		Paths: []string{"toto/notation/prod/trustpolicy.json", "toto/notation/prod/truststore/x509/*/*/*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.repo.AddNotationDirTo("pki", "staging", n.Dir); !errors.Is(err, repository.ErrOutsidePaths) {
+		t.Fatalf("a set outside the role's paths: %v", err)
+	}
+	names, err := tr.repo.AddNotationDirTo("pki", "prod", n.Dir)
+	if err != nil || len(names) != 2 {
+		t.Fatalf("staged %v: %v", names, err)
+	}
+	tr.sign("targets", tr.targets...)
+	tr.sign("pki", team)
+	tr.publish()
+	root, err := tr.source(t.TempDir()).Root(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := root.Notation["prod"]
+	if c == nil || c.TrustPolicy == nil || len(c.Certificates) != 1 || c.Certificates["x509/ca/toto/ca.pem"] == nil {
+		t.Fatalf("notation set from the delegated role: %+v", c)
 	}
 }

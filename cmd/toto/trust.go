@@ -182,13 +182,10 @@ verify --tuf-root ... --notation-policy tuf:SET --trust-store tuf:SET.`,
 				return err
 			}
 			if notationSet != "" {
-				if role != "targets" {
-					return fmt.Errorf("--notation stages into targets, not --role %s", role)
-				}
 				if remove || custom != "" || len(args) != 2 {
 					return fmt.Errorf("--notation takes DIR FOLDER (and neither --remove nor --custom)")
 				}
-				names, err := r.AddNotationDir(notationSet, args[1])
+				names, err := r.AddNotationDirTo(role, notationSet, args[1])
 				if err != nil {
 					return err
 				}

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+
 	"github.com/toto-dev/toto/internal/boundedio"
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/notation"
@@ -133,6 +135,14 @@ func parseCertificates(data []byte) ([]*x509.Certificate, error) {
 // set is exactly the folder: a CA taken out of the trust store is taken
 // out of the repository. It returns the staged target names.
 func (r *Repository) AddNotationDir(name, dir string) ([]string, error) {
+	return r.AddNotationDirTo(metadata.TARGETS, name, dir)
+}
+
+// AddNotationDirTo is AddNotationDir into role: "targets", or a delegated
+// role whose paths cover every file of the set (TUF patterns match one
+// path element each: e.g. toto/notation/SET/trustpolicy.json and
+// toto/notation/SET/truststore/x509/*/*/*).
+func (r *Repository) AddNotationDirTo(role, name, dir string) ([]string, error) {
 	prefix := trust.TargetNotationDir + name + "/"
 	if _, _, _, err := trust.SplitNotationTarget(prefix + "trustpolicy.json"); err != nil {
 		return nil, err
@@ -195,23 +205,31 @@ func (r *Repository) AddNotationDir(name, dir string) ([]string, error) {
 		if err := checkName(n); err != nil {
 			return nil, err
 		}
+		if err := r.checkDelegatedPath(role, n); err != nil {
+			return nil, err
+		}
 		if err := checkContent(n, files[n]); err != nil {
 			return nil, err
 		}
 	}
-	t, err := readTargets(r.staged("targets.json"))
+	if role != metadata.TARGETS {
+		if err := r.checkDelegated(role); err != nil {
+			return nil, err
+		}
+	}
+	t, err := readTargets(r.staged(role + ".json"))
 	if err != nil {
 		return nil, err
 	}
 	for old := range t.Signed.Targets {
 		if strings.HasPrefix(old, prefix) && files[old] == nil {
-			if err := r.RemoveTarget(old); err != nil {
+			if err := r.RemoveTargetFrom(role, old); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for _, n := range names {
-		if err := r.AddTarget(n, files[n], nil); err != nil {
+		if err := r.AddTargetTo(role, n, files[n], nil); err != nil {
 			return nil, err
 		}
 	}

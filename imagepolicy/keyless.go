@@ -2,9 +2,12 @@ package imagepolicy
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/toto-dev/toto/image"
 	"github.com/toto-dev/toto/internal/boundedio"
@@ -74,6 +77,9 @@ func (p *Policy) verifyOptions(ctx context.Context, keyFiles []string, k Keyless
 		if opts.TrustedRoot, err = p.material(ctx, k.TrustedRoot, maxTrustedRoot); err != nil {
 			return image.VerifyOptions{}, err
 		}
+		if err := p.checkTrustedRoot(opts.TrustedRoot); err != nil {
+			return image.VerifyOptions{}, fmt.Errorf("trustedRoot %s: %w", k.TrustedRoot, err)
+		}
 	}
 	if err := opts.Check(); err != nil {
 		return image.VerifyOptions{}, err
@@ -91,6 +97,8 @@ type trustFiles struct {
 	mu    sync.Mutex
 	files map[string][]byte
 	keys  map[[32]byte]*keys.Key
+	// roots are the trusted roots that parsed, by content.
+	roots map[[32]byte]bool
 	// tufMu serialises the TUF repository's use: go-tuf's updater
 	// writes the cache folder.
 	tufMu sync.Mutex
@@ -113,4 +121,27 @@ func (p *Policy) readOnce(name string, max int64) ([]byte, error) {
 	}
 	p.trust.files[name] = b
 	return b, nil
+}
+
+// checkTrustedRoot parses a trusted root once per content: one that does
+// not parse is the policy's error, where image.Verify would only find
+// that no entry verifies.
+func (p *Policy) checkTrustedRoot(data []byte) error {
+	sum := sha256.Sum256(data)
+	p.trust.mu.Lock()
+	ok := p.trust.roots[sum]
+	p.trust.mu.Unlock()
+	if ok {
+		return nil
+	}
+	if _, err := root.NewTrustedRootFromJSON(data); err != nil {
+		return err
+	}
+	p.trust.mu.Lock()
+	if p.trust.roots == nil {
+		p.trust.roots = map[[32]byte]bool{}
+	}
+	p.trust.roots[sum] = true
+	p.trust.mu.Unlock()
+	return nil
 }

@@ -351,3 +351,36 @@ func BenchmarkEvaluatePredicate(b *testing.B) {
 		}
 	}
 }
+
+// The log and timestamp requirements reach image.Verify: a trusted root
+// listing no log, a toto signature without a log entry: violated, with
+// the reason; without the requirement the same root and key allow.
+func TestEvaluateSigstoreRequireTlog(t *testing.T) {
+	f := newFixture(t)
+	if err := os.WriteFile(filepath.Join(f.dir, "trusted_root.json"), []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.dir, "bad_root.json"), []byte(`{"mediaType": 12`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ opts, reason string }{
+		{"trustedRoot: trusted_root.json", ""},
+		{"trustedRoot: trusted_root.json, requireTlog: true", "transparency-log entry"},
+		{"trustedRoot: trusted_root.json, requireTimestamp: true", "RFC 3161 timestamp"},
+	} {
+		d := f.evaluate(t, `
+rules:
+  - images: ["oci-layout:*"]
+    require: {name: release, sigstore: {keys: [release.pub], `+tc.opts+`}}`)
+		if d.Allowed() != (tc.reason == "") || tc.reason != "" && !strings.Contains(d.Err().Error(), tc.reason) {
+			t.Errorf("%s: allowed %v: %v", tc.opts, d.Allowed(), d.Err())
+		}
+	}
+	d, err := f.evaluateErr(t, `
+rules:
+  - images: ["oci-layout:*"]
+    require: {name: release, sigstore: {keys: [release.pub], trustedRoot: bad_root.json}}`)
+	if !errors.Is(err, imagepolicy.ErrPolicy) || !strings.Contains(err.Error(), "trustedRoot bad_root.json") {
+		t.Errorf("a trusted root that does not parse: %v, %v", err, d)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/toto-dev/toto/keys"
 	"github.com/toto-dev/toto/link"
 	"github.com/toto-dev/toto/runner"
+	"github.com/toto-dev/toto/sbom"
 	"github.com/toto-dev/toto/statement"
 	"github.com/toto-dev/toto/trust"
 )
@@ -195,6 +196,7 @@ func newVerifyAttestationCmd() *cobra.Command {
 	var (
 		keyPaths, subjects []string
 		predType           string
+		sbomPolicy         string
 		asJSON             bool
 		tf                 trustFlags
 		rf                 requireFlags
@@ -252,7 +254,15 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 			if predType != "" {
 				want, _ = image.PredicateType(predType)
 			}
-			rep := verifyFileAttestation(cmd, env, opts, args[0], want, subs)
+			var policy *sbom.Policy
+			if sbomPolicy != "" {
+				p, err := sbom.LoadPolicy(sbomPolicy)
+				if err != nil {
+					return err
+				}
+				policy = &p
+			}
+			rep := verifyFileAttestation(cmd, env, opts, args[0], want, subs, policy)
 			if asJSON {
 				if err := writeJSON(cmd, rep); err != nil {
 					return err
@@ -273,6 +283,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 	f.StringArrayVarP(&keyPaths, "key", "k", nil, "trusted public key (repeatable)")
 	f.StringVar(&predType, "type", "", "required predicate type: a URI or a cosign name (spdxjson, cyclonedx, slsaprovenance1, ...)")
 	f.StringArrayVar(&subjects, "subject", nil, "file the attestation must be about (repeatable; required)")
+	f.StringVar(&sbomPolicy, "sbom-policy", "", "SBOM policy file (YAML or JSON, as toto sbom check): an SBOM attestation's components must pass it")
 	tf.register(cmd)
 	rf.register(cmd)
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON (docs/schema/attestation-report.schema.json)")
@@ -281,7 +292,7 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 
 // verifyFileAttestation runs the one attestation verifier and words its
 // result per subject file.
-func verifyFileAttestation(cmd *cobra.Command, env *envelope.Envelope, opts attestation.Options, path, wantType string, subs []statement.Subject) *attestationReport {
+func verifyFileAttestation(cmd *cobra.Command, env *envelope.Envelope, opts attestation.Options, path, wantType string, subs []statement.Subject, policy *sbom.Policy) *attestationReport {
 	rep := &attestationReport{SchemaVersion: attestationSchemaVersion, Attestation: path, RequiredType: wantType, Subjects: make([]subjectCheck, len(subs)), Failures: []attestationFailure{}}
 	digests := make([]link.DigestSet, len(subs))
 	for i, s := range subs {
@@ -317,6 +328,23 @@ func verifyFileAttestation(cmd *cobra.Command, env *envelope.Envelope, opts atte
 				Message: fmt.Sprintf("%s (sha256 %s) is not a subject of the attestation", s.File, s.Digest["sha256"])})
 		}
 	}
+	if policy != nil {
+		// The one SBOM policy evaluation (as image verify and toto
+		// verify apply it), for each file the SBOM is about.
+		if !sbom.IsSBOMPredicateType(rep.PredicateType) {
+			rep.Failures = append(rep.Failures, attestationFailure{Type: "sbomPolicy",
+				Message: fmt.Sprintf("--sbom-policy: predicate type %s is not an SBOM", rep.PredicateType)})
+		}
+		for _, s := range rep.Subjects {
+			if !s.Matched {
+				continue
+			}
+			res := sbom.Evaluate(*policy, sbom.Artifact{Name: s.File, Digests: s.Digest}, []sbom.Attestation{{Source: path, Statement: v.Statement}})
+			for _, viol := range res.Violations {
+				rep.Failures = append(rep.Failures, attestationFailure{Type: "sbomPolicy", Artifact: s.File, Message: viol.Message})
+			}
+		}
+	}
 	rep.Verified = len(rep.Failures) == 0
 	return rep
 }
@@ -336,7 +364,7 @@ func printAttestationReport(w io.Writer, rep *attestationReport) {
 		fmt.Fprintf(w, "FAIL  %s\n", rep.Attestation)
 	}
 	for _, f := range rep.Failures {
-		if f.Type != "subject" && f.Type != "predicateType" {
+		if f.Type != "subject" && f.Type != "predicateType" && f.Type != "sbomPolicy" {
 			// Nothing after the signature was checked.
 			fmt.Fprintf(w, "  FAIL %s: %s\n", f.Type, f.Message)
 			return
@@ -350,7 +378,7 @@ func printAttestationReport(w io.Writer, rep *attestationReport) {
 		fmt.Fprintf(w, "  %s subject %s sha256:%s\n", mark, s.File, s.Digest["sha256"])
 	}
 	for _, f := range rep.Failures {
-		if f.Type == "predicateType" {
+		if f.Type == "predicateType" || f.Type == "sbomPolicy" {
 			fmt.Fprintf(w, "  FAIL %s: %s\n", f.Type, f.Message)
 		}
 	}

@@ -175,3 +175,53 @@ func TestVerifyAttestationOfRunProvenance(t *testing.T) {
 		t.Errorf("swapped product: exit %d\n%s", r.Code, r.Stdout)
 	}
 }
+
+// --sbom-policy applies the SBOM policy (sbom.Evaluate, as toto sbom check
+// and image verify do) to a verified SBOM attestation about the files.
+func TestVerifyAttestationSBOMPolicy(t *testing.T) {
+	dir := attestDir(t)
+	bom := `{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[` +
+		`{"type":"library","name":"left-pad","version":"1.0.0","purl":"pkg:npm/left-pad@1.0.0","licenses":[{"license":{"id":"GPL-3.0-only"}}]},` +
+		`{"type":"library","name":"ok","version":"2.0.0","purl":"pkg:npm/ok@2.0.0","licenses":[{"license":{"id":"MIT"}}]}]}`
+	for name, body := range map[string]string{
+		"bom.json":   bom,
+		"deny.yaml":  "denyLicenses: [GPL-3.0-only]\n",
+		"allow.yaml": "denyLicenses: [AGPL-*]\ndenyComponents: [pkg:npm/evil]\n",
+		"bad.yaml":   "denyLicenses: [MIT]\nrequireSBOM: sometimes\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustToto(t, dir, "attest", "-k", "build", "--type", "cyclonedx", "--predicate", "bom.json", "--subject", "app.tar.gz", "-o", "bom.att.json")
+	mustToto(t, dir, "verify-attestation", "-k", "build.pub", "--subject", "app.tar.gz", "--sbom-policy", "allow.yaml", "bom.att.json")
+
+	r := runToto(t, dir, "verify-attestation", "-k", "build.pub", "--subject", "app.tar.gz", "--sbom-policy", "deny.yaml", "--json", "bom.att.json")
+	if r.Code != 1 {
+		t.Fatalf("denied license: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	rep := validateAgainst(t, attRepSchema, r.Stdout)
+	fs := rep["failures"].([]any)
+	if len(fs) != 1 {
+		t.Fatalf("failures %v", fs)
+	}
+	f := fs[0].(map[string]any)
+	if f["type"] != "sbomPolicy" || f["artifact"] != "app.tar.gz" || !strings.Contains(f["message"].(string), "left-pad@1.0.0 has license GPL-3.0-only, denied by policy") {
+		t.Errorf("failure %v", f)
+	}
+	r = runToto(t, dir, "verify-attestation", "-k", "build.pub", "--subject", "app.tar.gz", "--sbom-policy", "deny.yaml", "bom.att.json")
+	if r.Code != 1 || strings.Count(r.Stdout, "left-pad") != 1 || !strings.Contains(r.Stdout, "FAIL sbomPolicy: ") {
+		t.Errorf("text: exit %d\n%s", r.Code, r.Stdout)
+	}
+	// A policy about an attestation that is no SBOM fails, saying so.
+	mustToto(t, dir, "attest", "-k", "build", "--type", "https://example.com/x", "--predicate", "pred.json", "--subject", "app.tar.gz", "-o", "x.att.json")
+	r = runToto(t, dir, "verify-attestation", "-k", "build.pub", "--subject", "app.tar.gz", "--sbom-policy", "allow.yaml", "x.att.json")
+	if r.Code != 1 || !strings.Contains(r.Stdout, "is not an SBOM") {
+		t.Errorf("not an SBOM: exit %d\n%s", r.Code, r.Stdout)
+	}
+	// A malformed policy is an input error naming its line and column.
+	r = runToto(t, dir, "verify-attestation", "-k", "build.pub", "--subject", "app.tar.gz", "--sbom-policy", "bad.yaml", "bom.att.json")
+	if r.Code != 2 || !strings.Contains(r.Stderr, `bad.yaml:2:14: requireSBOM: want true or false, got "sometimes"`) {
+		t.Errorf("bad policy: exit %d\n%s", r.Code, r.Stderr)
+	}
+}

@@ -177,7 +177,7 @@ func (p *Policy) loadFiles() error {
 func compileRego(name, src string) (*rego.PreparedEvalQuery, error) {
 	mod, err := ast.ParseModuleWithOpts(name, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
 	if err != nil {
-		return nil, err
+		return nil, regoErr(err)
 	}
 	if got := mod.Package.Path.String(); got != "data.toto" {
 		return nil, fmt.Errorf("%s: package %s: the module must be package toto (the query is %s)", name, strings.TrimPrefix(got, "data."), regoQuery)
@@ -192,9 +192,23 @@ func compileRego(name, src string) (*rego.PreparedEvalQuery, error) {
 		rego.StrictBuiltinErrors(true),
 	).PrepareForEval(context.Background())
 	if err != nil {
-		return nil, err
+		return nil, regoErr(err)
 	}
 	return &q, nil
+}
+
+// regoErr keeps OPA's compile errors (FILE:LINE: kind: message) without
+// the wrapping of its bundle machinery, which a policy author never sees.
+func regoErr(err error) error {
+	var errs ast.Errors
+	if !errors.As(err, &errs) || len(errs) == 0 {
+		return err
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // regoInput is what a module sees of one attestation.

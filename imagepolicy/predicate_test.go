@@ -248,12 +248,12 @@ rules:
 rules:
   - images: ["*"]
     require: {predicate: {keys: [k.pub], type: spdxjson, regoFile: bad.rego}}
-`, map[string]string{"bad.rego": "package toto\n\nallow if {\n  input.x ==\n"}, "bad.rego:"},
+`, map[string]string{"bad.rego": "package toto\n\nallow if {\n  input.x ==\n"}, "bad.rego:5: rego_parse_error"},
 		{"inline bad Rego names the requirement", `
 rules:
   - images: ["*"]
     require: {predicate: {keys: [k.pub], type: spdxjson, rego: "package toto\nallow if [\n"}}
-`, nil, "rules[0].require.predicate.rego:"},
+`, nil, "rules[0].require.predicate.rego:3: rego_parse_error"},
 		{"another package", `
 rules:
   - images: ["*"]

@@ -209,7 +209,8 @@ verify verifies an image's attestations: a signature by a trusted --key (or,
 with --trusted-root and --identity/--issuer, a keyless bundle), an in-toto
 Statement, of predicate type --type if given (a URI or a cosign name), whose
 subjects include every --subject FILE by digest (SHA-256 and SHA-512, as far
-as the statement gives them).
+as the statement gives them). --sbom-policy applies an SBOM policy (as
+toto sbom check) to an SBOM attestation's components.
 
 Reads what toto attest, toto run --attest/--provenance/--sbom and cosign
 attest-blob write.

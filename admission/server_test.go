@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -280,4 +281,66 @@ func pointer(v any, path string) (any, bool) {
 		}
 	}
 	return v, v != nil
+}
+
+// FuzzServeReview posts arbitrary bodies to the webhook's handler: it
+// answers 400, or 200 with a well-formed AdmissionReview echoing the
+// request's uid, and never allows what it could not read.
+func FuzzServeReview(f *testing.F) {
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"version":"v1","kind":"Pod"},"operation":"CREATE","object":{"spec":{"containers":[{"name":"a","image":"r.example/good:1"}]}}}}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"group":"batch","version":"v1","kind":"CronJob"},"operation":"UPDATE","object":{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"image":"r.example/bad"}]}}}}}},"oldObject":{}}}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"version":"v1","kind":"Pod"},"operation":"CREATE","object":null}}`))
+	f.Add([]byte(`[]`))
+	s, err := admission.New(admission.Options{Load: func() (admission.Evaluator, error) { return &countingEvaluator{}, nil }, CacheTTL: time.Minute})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := s.Handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/validate", bytes.NewReader(body)))
+		switch rec.Code {
+		case http.StatusBadRequest:
+			return
+		case http.StatusOK:
+		default:
+			t.Fatalf("status %d", rec.Code)
+		}
+		var in, out admissionv1.AdmissionReview
+		if err := json.Unmarshal(body, &in); err != nil || in.Request == nil {
+			t.Fatalf("answered 200 to a body that is no review: %q", body)
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Response == nil || out.Response.UID != in.Request.UID {
+			t.Fatalf("bad answer %s", rec.Body.Bytes())
+		}
+		if out.Response.Allowed && (in.Request.Operation == admissionv1.Create || in.Request.Operation == admissionv1.Update) {
+			cs, err := admission.Containers(in.Request.Kind, in.Request.Object.Raw)
+			if err != nil {
+				t.Fatalf("allowed an object it cannot read: %v", err)
+			}
+			for _, c := range cs {
+				if !strings.Contains(c.Image, "good") && !oldHas(in.Request, c.Image) {
+					t.Fatalf("allowed %q", c.Image)
+				}
+			}
+		}
+	})
+}
+
+// oldHas reports whether the request's old object ran image (an UPDATE
+// judges only new images).
+func oldHas(req *admissionv1.AdmissionRequest, image string) bool {
+	if req.Operation != admissionv1.Update {
+		return false
+	}
+	cs, err := admission.Containers(req.Kind, req.OldObject.Raw)
+	if err != nil {
+		return false
+	}
+	for _, c := range cs {
+		if c.Image == image {
+			return true
+		}
+	}
+	return false
 }

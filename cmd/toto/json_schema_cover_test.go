@@ -32,6 +32,8 @@ var jsonOutputs = map[string]string{
 	"toto bundle verify":      bundleVerifySchema,
 	"toto image attest":       imageSignSchema,
 	"toto image sign":         imageSignSchema + " (sigstore, simple-signing; not notation)",
+	"toto sbom":               sbomSchema,
+	"toto sbom check":         sbomCheckSchema,
 	"toto image migrate-dct":  migrateDCTSchema,
 
 	// No schema yet (issue 19): their --json is stable in tests that
@@ -41,8 +43,6 @@ var jsonOutputs = map[string]string{
 	"toto layout lint":         "",
 	"toto layout show":         "",
 	"toto notation sign":       "",
-	"toto sbom":                "",
-	"toto sbom check":          "",
 	"toto trust publish":       "",
 	"toto trust status":        "",
 }

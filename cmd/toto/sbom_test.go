@@ -70,6 +70,7 @@ func TestSBOMWritesFileAndSummary(t *testing.T) {
 	}
 	os.WriteFile(lock, data, 0o644)
 	r := mustToto(t, dir, "sbom", "package-lock.json", "-f", "spdx-tv", "-o", "bom.spdx", "--json", "--no-dev")
+	validateAgainst(t, sbomSchema, r.Stdout)
 	var sum struct {
 		Output     string `json:"output"`
 		Format     string `json:"format"`
@@ -125,6 +126,7 @@ func TestSBOMAttestAndCheck(t *testing.T) {
 		t.Errorf("--attest with tag-value: exit %d", r.Code)
 	}
 	r := mustToto(t, dir, "sbom", "--attest", "--key", "builder", "-f", "cyclonedx-json", "app", "-o", "app.att.json", "--json")
+	validateAgainst(t, sbomSchema, r.Stdout)
 	var sum struct {
 		PredicateType string   `json:"predicateType"`
 		Subjects      []string `json:"subjects"`
@@ -150,6 +152,7 @@ func TestSBOMAttestAndCheck(t *testing.T) {
 	if r.Code != 1 {
 		t.Fatalf("denied components: exit %d, want 1\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
+	validateAgainst(t, sbomCheckSchema, r.Stdout)
 	var rep struct {
 		OK         bool `json:"ok"`
 		Violations []struct {

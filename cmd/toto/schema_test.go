@@ -45,6 +45,8 @@ const (
 	bundleCreateSchema = "bundle-create.schema.json"
 	bundleVerifySchema = "bundle-verify.schema.json"
 	imageSignSchema    = "image-sign.schema.json"
+	sbomSchema         = "sbom.schema.json"
+	sbomCheckSchema    = "sbom-check.schema.json"
 )
 
 // allSchemas are every schema in docs/schema; TestSchemaFilesListed keeps
@@ -53,7 +55,7 @@ const (
 var allSchemas = []string{decisionSchema, verifySchema, imageSchema, errorSchema, attestSchema, attRepSchema,
 	imagePolicySchema, dctSchema, notationSchema, containersSchema, dockerfileSchema, migrateDCTSchema,
 	runSchema, keyGenerateSchema, keyIDSchema, signSchema, layoutCreateSchema, versionSchema,
-	bundleCreateSchema, bundleVerifySchema, imageSignSchema}
+	bundleCreateSchema, bundleVerifySchema, imageSignSchema, sbomSchema, sbomCheckSchema}
 
 // schemaBaseURL is where the schemas are published: their $id's prefix.
 const schemaBaseURL = "https://github.com/toto-dev/toto/blob/main/docs/schema/"

@@ -222,3 +222,65 @@ func LinkSource(ctx context.Context, t *Target) (*verifier.MemSource, error) {
 	}
 	return root, nil
 }
+
+// ChainAttestations returns the Sigstore bundles attached to the image
+// whose manifest names one of predicateTypes (URIs), for a chain
+// verification (verifier.Options.Attestations): there they must be signed
+// by a functionary or owner of the layout and be about a final product
+// (package verifier checks that, and the statement's predicate type; the
+// annotation only selects). Bundles that cannot be read are returned as
+// errors in skipped, named by referrer.
+func ChainAttestations(ctx context.Context, t *Target, predicateTypes []string) (atts []verifier.Attestation, skipped []error, err error) {
+	descs, err := t.Referrers(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list the referrers of %s: %w", t, err)
+	}
+	want := map[string]bool{}
+	for _, pt := range predicateTypes {
+		want[pt] = true
+	}
+	type read struct {
+		att verifier.Attestation
+		err error
+		ok  bool
+	}
+	got := make([]read, len(descs))
+	forEach(ctx, len(descs), func(i int) {
+		d := descs[i]
+		if at := d.ArtifactType; at != ArtifactTypeBundle && at != "" && at != MediaTypeEmpty {
+			return
+		}
+		m, err := fetchReferrer(ctx, t, d)
+		if err != nil || artifactTypeOf(m) != ArtifactTypeBundle || !want[m.Annotations[AnnotationPredicateType]] {
+			return
+		}
+		r := &got[i]
+		r.att.Source = "referrer " + d.Digest.String()
+		if len(m.Layers) != 1 || string(m.Layers[0].MediaType) != ArtifactTypeBundle {
+			r.err = fmt.Errorf("%s: want exactly one %s layer", r.att.Source, ArtifactTypeBundle)
+			return
+		}
+		b, err := t.store.blob(ctx, m.Layers[0].Digest, maxBundleBlob)
+		if err != nil {
+			r.err = fmt.Errorf("%s: %w", r.att.Source, err)
+			return
+		}
+		if r.att.Envelope, err = envelope.ParseMediaType(string(m.Layers[0].MediaType), b); err != nil {
+			r.err = fmt.Errorf("%s: %w", r.att.Source, err)
+			return
+		}
+		r.ok = true
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	for _, r := range got {
+		switch {
+		case r.ok:
+			atts = append(atts, r.att)
+		case r.err != nil:
+			skipped = append(skipped, r.err)
+		}
+	}
+	return atts, skipped, nil
+}

@@ -27,6 +27,12 @@ type InToto struct {
 	Layout    string            `yaml:"layout"`
 	OwnerKeys []string          `yaml:"ownerKeys"`
 	Params    map[string]string `yaml:"params"`
+	// Attestations are predicate types (URIs or cosign's names) of
+	// Sigstore bundles attached to the image that the chain verifies as
+	// attestations about its final products (verifier.Options
+	// .Attestations: signed by a functionary or owner, about a final
+	// product, under the layout's own SBOM policy); each type needs one.
+	Attestations []string `yaml:"attestations"`
 
 	mu     sync.Mutex
 	env    *envelope.Envelope // the layout as last read
@@ -87,7 +93,19 @@ func (p *Policy) intoto(ctx context.Context, t *image.Target, name string, actio
 		// The evidence could not be read: nothing vouches for the image.
 		return decision.Check(name, action, err), nil
 	}
-	res, err := verifier.Verify(ctx, env, verifier.Options{LayoutKeys: owners, Params: r.Params, Links: src})
+	opts := verifier.Options{LayoutKeys: owners, Params: r.Params, Links: src}
+	var types []string
+	var unreadable []error
+	if len(r.Attestations) > 0 {
+		for _, a := range r.Attestations {
+			u, _ := image.PredicateType(a)
+			types = append(types, u)
+		}
+		if opts.Attestations, unreadable, err = image.ChainAttestations(ctx, t, types); err != nil {
+			return decision.Check(name, action, err), nil
+		}
+	}
+	res, err := verifier.Verify(ctx, env, opts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return decision.Requirement{}, err
@@ -96,19 +114,45 @@ func (p *Policy) intoto(ctx context.Context, t *image.Target, name string, actio
 		// policy's own material is at fault.
 		return decision.Requirement{}, fmt.Errorf("%w: %s: layout %s: %v", ErrPolicy, name, r.Layout, err)
 	}
-	return chainRequirement(name, action, t, res), nil
+	return chainRequirement(name, action, t, res, attestedTypes(res, types, unreadable)), nil
+}
+
+// attestedTypes is nil when every required predicate type has an
+// attestation the chain verified, and otherwise says which have none.
+func attestedTypes(res *verifier.Result, types []string, unreadable []error) error {
+	var missing []string
+	for _, pt := range types {
+		found := false
+		for _, a := range res.Attestations {
+			found = found || a.PredicateType == pt && len(a.Failures) == 0
+		}
+		if !found {
+			missing = append(missing, pt)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	err := fmt.Errorf("%w: %s", image.ErrMissingPredicateType, strings.Join(missing, ", "))
+	if len(unreadable) > 0 {
+		err = fmt.Errorf("%w (unreadable: %w)", err, errors.Join(unreadable...))
+	}
+	return err
 }
 
 // chainRequirement maps a chain verification to one requirement whose
 // children are the verifier's own (layout trust, each step and
 // inspection, attestations) and whose reason names what failed.
-func chainRequirement(name string, action decision.Action, t *image.Target, res *verifier.Result) decision.Requirement {
+func chainRequirement(name string, action decision.Action, t *image.Target, res *verifier.Result, attested error) decision.Requirement {
 	d := res.Decision(t.String())
 	children := d.Requirements
 	var produced error
 	if res.Passed() {
 		produced = imageProduced(t, res)
 		children = append(children, decision.Check("the image is a product of the chain", decision.Enforce, produced))
+	}
+	if attested != nil {
+		children = append(children, decision.Check("attestations of the required types", decision.Enforce, attested))
 	}
 	req := decision.All(name, action, children...)
 	if req.Outcome == decision.Satisfied {
@@ -129,9 +173,11 @@ func chainRequirement(name string, action decision.Action, t *image.Target, res 
 		why = skipped
 	}
 	req.Reason = strings.Join(why, "; ")
-	req.Errors = append(append([]error(nil), res.Failures...), produced)
-	if produced == nil {
-		req.Errors = req.Errors[:len(req.Errors)-1]
+	req.Errors = append([]error(nil), res.Failures...)
+	for _, e := range []error{produced, attested} {
+		if e != nil {
+			req.Errors = append(req.Errors, e)
+		}
 	}
 	return req
 }

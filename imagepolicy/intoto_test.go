@@ -2,6 +2,7 @@ package imagepolicy_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -30,6 +31,7 @@ type chain struct {
 	out   string // the built OCI layout
 	links map[string][]byte
 	bob   *keys.Key
+	keys  map[string]*keys.Key
 }
 
 func newChain(t *testing.T) *chain {
@@ -51,7 +53,7 @@ func newChain(t *testing.T) *chain {
 			t.Fatal(err)
 		}
 	}
-	c.bob = ks["bob"]
+	c.bob, c.keys = ks["bob"], ks
 
 	l, err := totolayout.NewBuilder(time.Now().AddDate(0, 1, 0)).
 		AddFunctionary("bob", ks["bob"].Public()).
@@ -271,6 +273,63 @@ func TestParseRefusesInToto(t *testing.T) {
 	} {
 		if _, err := imagepolicy.Parse([]byte(doc)); !errors.Is(err, imagepolicy.ErrPolicy) {
 			t.Errorf("%s: %v, want ErrPolicy", doc, err)
+		}
+	}
+}
+
+// An intoto requirement with attestations: the image's Sigstore bundles of
+// the listed predicate types are verified by the chain as attestations
+// about its final product — signed by a functionary, about the image the
+// last step produced. The chain here is the build step alone.
+func TestEvaluateInTotoAttestations(t *testing.T) {
+	ctx := context.Background()
+	c := newChain(t)
+	l, err := totolayout.NewBuilder(time.Now().AddDate(0, 1, 0)).
+		AddFunctionary("bob", c.bob.Public()).
+		AddStep("build", totolayout.Functionaries("bob"),
+			totolayout.MaterialRules(`ALLOW src/*`, `DISALLOW *`),
+			totolayout.ProductRules(`CREATE out/*`, `DISALLOW *`)).
+		Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := l.MarshalJSON()
+	env, _ := envelope.New(envelope.Metablock, "", payload)
+	if err := env.Sign(ctx, c.keys["alice"]); err != nil {
+		t.Fatal(err)
+	}
+	signed, _ := env.Encode()
+	if err := os.WriteFile(filepath.Join(c.dir, "build.layout"), signed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref, tg := c.image(t, false, link.FileName("build", c.bob.ID()))
+	if _, err := image.Attest(ctx, tg, c.bob, "https://spdx.dev/Document", json.RawMessage(`{"spdxVersion":"SPDX-2.3","name":"app","packages":[]}`), image.SignOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := image.Attest(ctx, tg, c.keys["mallory"], "https://slsa.dev/provenance/v1", json.RawMessage(`{"buildDefinition":{}}`), image.SignOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if tg, err = image.Open(ctx, ref, image.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ types, reason string }{
+		{"[spdxjson]", ""},
+		{"[slsaprovenance1]", "attestations about the final product violated"},
+		{"[spdxjson, cyclonedx]", "no verified attestation of a required predicate type: https://cyclonedx.org/bom"},
+	} {
+		p := c.policy(t, `
+rules:
+  - images: ["oci-layout:*"]
+    require: {name: chain, intoto: {layout: build.layout, ownerKeys: [alice.pub], attestations: `+tc.types+`}}`)
+		d, err := p.Evaluate(ctx, ref, tg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed() != (tc.reason == "") || tc.reason != "" && !strings.Contains(d.Err().Error(), tc.reason) {
+			t.Errorf("%s: allowed %v: %v", tc.types, d.Allowed(), d.Err())
+		}
+		if tc.reason != "" {
+			t.Log(d.Err())
 		}
 	}
 }

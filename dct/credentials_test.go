@@ -129,3 +129,43 @@ func TestCredentialsPlainHTTP(t *testing.T) {
 		t.Fatalf("err = %v, credentials sent %v", err, sent)
 	}
 }
+
+// An identity token (docker login's OAuth2 refresh token) is exchanged at
+// the realm with the refresh-token grant, as docker does.
+func TestCredentialsIdentityToken(t *testing.T) {
+	var srv *httptest.Server
+	var form url.Values
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			if r.Method != http.MethodPost || r.ParseForm() != nil {
+				http.Error(w, "want POST", http.StatusMethodNotAllowed)
+				return
+			}
+			form = r.PostForm
+			if form.Get("grant_type") != "refresh_token" || form.Get("refresh_token") != "rt-alice" {
+				http.Error(w, "bad grant", http.StatusUnauthorized)
+				return
+			}
+			w.Write([]byte(`{"access_token":"t0k-alice"}`))
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer t0k-alice" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+srv.URL+`/token",service="notary",scope="repository:registry.example/private:pull"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	_, err := Lookup("registry.example/private", "1", Options{Server: srv.URL, TrustDir: t.TempDir(), Credentials: static(Credential{Username: "<token>", IdentityToken: "rt-alice"})})
+	if !errors.Is(err, ErrNotSigned) {
+		t.Fatalf("err = %v, want ErrNotSigned after the refresh-token grant", err)
+	}
+	if form.Get("service") != "notary" || form.Get("scope") != "repository:registry.example/private:pull" || form.Get("client_id") == "" {
+		t.Fatalf("form %v", form)
+	}
+	_, err = Lookup("registry.example/private", "1", Options{Server: srv.URL, TrustDir: t.TempDir(), Credentials: static(Credential{IdentityToken: "revoked"})})
+	if !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("revoked identity token: %v", err)
+	}
+}

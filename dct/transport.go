@@ -58,10 +58,17 @@ func (b *limitBody) Close() error { return b.rc.Close() }
 // Credential is a user name and password (or token) for a notary server.
 type Credential struct {
 	Username, Password string
+	// IdentityToken is an OAuth2 refresh token (docker login's
+	// "identitytoken" for registries that issue one): a token service
+	// is then asked with grant_type=refresh_token, as docker does,
+	// instead of HTTP Basic.
+	IdentityToken string
 }
 
 // Empty says there is nothing to send.
-func (c Credential) Empty() bool { return c.Username == "" && c.Password == "" }
+func (c Credential) Empty() bool {
+	return c.Username == "" && c.Password == "" && c.IdentityToken == ""
+}
 
 // tokenTransport answers a notary server's authentication challenge and
 // retries the request once:
@@ -136,7 +143,7 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, t.fail(err)
 		}
 		authz = "Bearer " + tok
-	} else if isBasicChallenge(challenge) && !cred.Empty() {
+	} else if isBasicChallenge(challenge) && (cred.Username != "" || cred.Password != "") {
 		resp.Body.Close()
 		if err := plainHTTPAllowed(req.URL); err != nil {
 			return nil, t.fail(err)
@@ -224,16 +231,35 @@ func (t *tokenTransport) fetchToken(req *http.Request, p map[string]string, cred
 			q.Set(k, v)
 		}
 	}
-	realm.RawQuery = q.Encode()
-	treq, err := http.NewRequestWithContext(req.Context(), http.MethodGet, realm.String(), nil)
-	if err != nil {
-		return "", err
-	}
 	if !cred.Empty() {
 		if err := plainHTTPAllowed(realm); err != nil {
 			return "", err
 		}
-		treq.SetBasicAuth(cred.Username, cred.Password)
+	}
+	var treq *http.Request
+	if cred.IdentityToken != "" {
+		// The OAuth2 refresh-token grant of the distribution token
+		// specification, as docker sends it.
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {cred.IdentityToken}, "client_id": {"toto"}}
+		for _, k := range []string{"service", "scope"} {
+			if v := p[k]; v != "" {
+				form.Set(k, v)
+			}
+		}
+		treq, err = http.NewRequestWithContext(req.Context(), http.MethodPost, realm.String(), strings.NewReader(form.Encode()))
+		if err != nil {
+			return "", err
+		}
+		treq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		realm.RawQuery = q.Encode()
+		treq, err = http.NewRequestWithContext(req.Context(), http.MethodGet, realm.String(), nil)
+		if err != nil {
+			return "", err
+		}
+		if !cred.Empty() {
+			treq.SetBasicAuth(cred.Username, cred.Password)
+		}
 	}
 	resp, err := t.rt.RoundTrip(treq)
 	if err != nil {

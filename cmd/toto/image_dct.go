@@ -119,7 +119,7 @@ func (f *dctVerifyFlags) credentials() (func(ctx context.Context, host string) (
 		if err != nil {
 			return dct.Credential{}, fmt.Errorf("docker configuration: %w", err)
 		}
-		return dct.Credential{Username: cfg.Username, Password: cfg.Password}, nil
+		return dct.Credential{Username: cfg.Username, Password: cfg.Password, IdentityToken: cfg.IdentityToken}, nil
 	}, nil
 }
 

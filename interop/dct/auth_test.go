@@ -39,6 +39,18 @@ func authProxy(t *testing.T, server string) (string, *[]string) {
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
+		if r.URL.Path == "/token" && r.Method == http.MethodPost {
+			// docker's refresh-token grant (an identitytoken in
+			// config.json).
+			ok := r.ParseForm() == nil && r.PostForm.Get("grant_type") == "refresh_token" && r.PostForm.Get("refresh_token") == "rt-alice"
+			log = append(log, fmt.Sprintf("token refresh %v", ok))
+			if !ok {
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			w.Write([]byte(`{"access_token":"tok-alice"}`))
+			return
+		}
 		if r.URL.Path == "/token" {
 			user, pass, ok := r.BasicAuth()
 			log = append(log, "token "+user)
@@ -99,6 +111,10 @@ func TestPrivateRepository(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dockerCfg, "config.json"), []byte(`{"auths":{"`+proxyHost+`":{"auth":"`+alice+`"}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	tokenCfg := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tokenCfg, "config.json"), []byte(`{"auths":{"`+proxyHost+`":{"auth":"`+base64.StdEncoding.EncodeToString([]byte("<token>:"))+`","identitytoken":"rt-alice"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	run := func(stdin string, env []string, args ...string) (string, int) {
 		cmd := exec.Command(toto, append([]string{"image", "verify", "--dct-server", proxy, "--dct-trust-dir", t.TempDir()}, args...)...)
 		cmd.Env = append(append(os.Environ(), "DOCKER_CONFIG="+t.TempDir()), env...)
@@ -127,6 +143,7 @@ func TestPrivateRepository(t *testing.T) {
 		{"NOTARY_AUTH", "", []string{"NOTARY_AUTH=" + alice}, nil, 0, "verified"},
 		{"bad NOTARY_AUTH", "", []string{"NOTARY_AUTH=alice:s3cret"}, nil, 2, "NOTARY_AUTH: want base64"},
 		{"docker config", "", []string{"DOCKER_CONFIG=" + dockerCfg}, nil, 0, "verified"},
+		{"docker config identity token", "", []string{"DOCKER_CONFIG=" + tokenCfg}, nil, 0, "verified"},
 		{"published through the proxy", "s3cret", nil, []string{"--dct-username", "alice", "--dct-password-stdin", e.repo + ":v2"}, 0, "@" + d2},
 		{"username without stdin", "", nil, []string{"--dct-username", "alice"}, 2, "needs --dct-password-stdin"},
 	}

@@ -133,3 +133,32 @@ func addSimpleSigner(t testing.TB, dir, name string) *openpgp.Entity {
 		name, strings.ReplaceAll(strings.TrimSpace(string(pub)), "\n", "\n    "))))
 	return key
 }
+
+// TestNamespacePolicies: a namespace with a Portieris ImagePolicy of its
+// own (the corpus's allow-all, placed in team-a) uses it exclusively,
+// while other namespaces get the cluster-wide toto document; the same
+// image gets both verdicts, one per namespace, from one server and its
+// cache.
+func TestNamespacePolicies(t *testing.T) {
+	src := corpus.Path(t, "portieris", "test", "e2e", "testdata", "imagepolicy", "allow-all.yaml")
+	f := newRegistryFixture(t)
+	f.writePolicy(t, "cluster.yaml", releasePolicy)
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(string(data), "  name: allow-all\n", "  name: allow-all\n  namespace: team-a\n", 1)
+	writeFile(t, filepath.Join(f.dir, "team-a.yaml"), []byte(doc))
+	w := startWebhook(t, admission.Options{Load: admission.PolicyLoader(f.dir, imagepolicy.SetOptions{}), CacheTTL: time.Minute})
+	obj := podJSON(t, []string{f.ref("unsigned")})
+	for round := range 2 { // the second round from the cache
+		r := w.send(t, "/validate", reviewOf(t, "a", podGVK, admissionv1.Create, "team-a", obj, nil))
+		if !r.Allowed {
+			t.Fatalf("round %d: team-a's allow-all did not apply: %s", round, message(r))
+		}
+		r = w.send(t, "/validate", reviewOf(t, "b", podGVK, admissionv1.Create, "apps", obj, nil))
+		if r.Allowed || !strings.Contains(message(r), "cluster.yaml rules[0]") {
+			t.Fatalf("round %d: namespace apps: allowed %v: %s", round, r.Allowed, message(r))
+		}
+	}
+}

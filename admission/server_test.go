@@ -344,3 +344,18 @@ func oldHas(req *admissionv1.AdmissionRequest, image string) bool {
 	}
 	return false
 }
+
+// TestDeadlineWithStuckEvaluator: even an evaluation that ignores its
+// context cannot hold a review past its deadline.
+func TestDeadlineWithStuckEvaluator(t *testing.T) {
+	stuck := admission.EvaluatorFunc(func(context.Context, string, string) (*admission.Verdict, error) {
+		time.Sleep(5 * time.Second)
+		return nil, errors.New("too late")
+	})
+	w := startWebhook(t, admission.Options{Load: func() (admission.Evaluator, error) { return stuck, nil }, Timeout: 10 * time.Second})
+	start := time.Now()
+	r := w.send(t, "/validate?timeout=2s", reviewOf(t, "u", podGVK, admissionv1.Create, "ns", podJSON(t, []string{"r.example/good:1"}), nil))
+	if took := time.Since(start); r.Allowed || took > 2*time.Second || !strings.Contains(message(r), "deadline") {
+		t.Fatalf("allowed %v after %s: %s", r.Allowed, took, message(r))
+	}
+}

@@ -34,14 +34,14 @@ var jsonOutputs = map[string]string{
 	"toto image sign":         imageSignSchema + " (sigstore, simple-signing; not notation)",
 	"toto sbom":               sbomSchema,
 	"toto sbom check":         sbomCheckSchema,
+	"toto layout lint":        layoutLintSchema,
+	"toto layout show":        layoutShowSchema,
 	"toto image migrate-dct":  migrateDCTSchema,
 
 	// No schema yet (issue 19): their --json is stable in tests that
 	// decode it, but not published.
 	"toto image annotate-base": "",
 	"toto image attach-links":  "",
-	"toto layout lint":         "",
-	"toto layout show":         "",
 	"toto notation sign":       "",
 	"toto trust publish":       "",
 	"toto trust status":        "",

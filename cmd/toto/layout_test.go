@@ -68,6 +68,7 @@ func TestLayoutCreateSignShow(t *testing.T) {
 	mustToto(t, dir, "sign", "--key", "owner2", "root.layout")
 
 	r = mustToto(t, dir, "layout", "show", "root.layout", "--json", "--source", src, "--layout-key", "owner1.pub", "--layout-key", "owner2.pub")
+	validateAgainst(t, layoutShowSchema, r.Stdout)
 	var s shownLayout
 	if err := json.Unmarshal([]byte(r.Stdout), &s); err != nil {
 		t.Fatalf("%v\n%s", err, r.Stdout)
@@ -205,6 +206,7 @@ func TestLayoutLint(t *testing.T) {
 	if r.Code != 1 {
 		t.Errorf("--json: exit %d", r.Code)
 	}
+	validateAgainst(t, layoutLintSchema, r.Stdout)
 	var raw []map[string]any
 	if err := json.Unmarshal([]byte(r.Stdout), &raw); err != nil {
 		t.Fatalf("%v\n%s", err, r.Stdout)

@@ -47,6 +47,8 @@ const (
 	imageSignSchema    = "image-sign.schema.json"
 	sbomSchema         = "sbom.schema.json"
 	sbomCheckSchema    = "sbom-check.schema.json"
+	layoutLintSchema   = "layout-lint.schema.json"
+	layoutShowSchema   = "layout-show.schema.json"
 )
 
 // allSchemas are every schema in docs/schema; TestSchemaFilesListed keeps
@@ -55,7 +57,8 @@ const (
 var allSchemas = []string{decisionSchema, verifySchema, imageSchema, errorSchema, attestSchema, attRepSchema,
 	imagePolicySchema, dctSchema, notationSchema, containersSchema, dockerfileSchema, migrateDCTSchema,
 	runSchema, keyGenerateSchema, keyIDSchema, signSchema, layoutCreateSchema, versionSchema,
-	bundleCreateSchema, bundleVerifySchema, imageSignSchema, sbomSchema, sbomCheckSchema}
+	bundleCreateSchema, bundleVerifySchema, imageSignSchema, sbomSchema, sbomCheckSchema,
+	layoutLintSchema, layoutShowSchema}
 
 // schemaBaseURL is where the schemas are published: their $id's prefix.
 const schemaBaseURL = "https://github.com/toto-dev/toto/blob/main/docs/schema/"

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/toto-dev/toto/notation/notationtest"
 )
 
 // jsonOutputs names, for every command with --json, the schema its output
@@ -31,18 +33,18 @@ var jsonOutputs = map[string]string{
 	"toto bundle create":      bundleCreateSchema,
 	"toto bundle verify":      bundleVerifySchema,
 	"toto image attest":       imageSignSchema,
-	"toto image sign":         imageSignSchema + " (sigstore, simple-signing; not notation)",
+	"toto image sign":         imageSignSchema,
 	"toto sbom":               sbomSchema,
 	"toto sbom check":         sbomCheckSchema,
 	"toto layout lint":        layoutLintSchema,
 	"toto layout show":        layoutShowSchema,
+	"toto notation sign":      imageSignSchema,
 	"toto image migrate-dct":  migrateDCTSchema,
 
 	// No schema yet (issue 19): their --json is stable in tests that
 	// decode it, but not published.
 	"toto image annotate-base": "",
 	"toto image attach-links":  "",
-	"toto notation sign":       "",
 	"toto trust publish":       "",
 	"toto trust status":        "",
 }
@@ -97,4 +99,14 @@ func TestSummaryJSONSchemas(t *testing.T) {
 	}
 	validateAgainst(t, layoutCreateSchema, mustToto(t, dir, "layout", "create", src, "-o", "root.layout", "--json").Stdout)
 	validateAgainst(t, signSchema, mustToto(t, dir, "sign", "--key", "owner", "root.layout", "--json").Stdout)
+}
+
+// notation sign and image sign --format notation write the third shape of
+// image-sign.schema.json.
+func TestNotationSignJSONSchema(t *testing.T) {
+	dir := t.TempDir()
+	mustToto(t, dir, "notation", "generate-cert", "--out", "pki", "--subject", "C=US,ST=WA,O=Example,CN=release")
+	ref := "oci-layout:" + notationtest.Layout(t, "app")
+	validateAgainst(t, imageSignSchema, mustToto(t, dir, "notation", "sign", "--key", "pki/signer.key", "--cert-chain", "pki/signer.crt", "--json", ref).Stdout)
+	validateAgainst(t, imageSignSchema, mustToto(t, dir, "image", "sign", "--format", "notation", "--key", "pki/signer.key", "--cert-chain", "pki/signer.crt", "--envelope", "cose", "--json", ref).Stdout)
 }

@@ -69,6 +69,7 @@ func TestImageAttachLinksCLI(t *testing.T) {
 
 	mustToto(t, dir, "run", "--step", "build", "--key", "bob.key", "-m", "src", "-p", "out", "--", "cp", "-r", "staging", "out")
 	res := mustToto(t, dir, "image", "attach-links", "--links", ".", "--json", "oci-layout:out")
+	validateAgainst(t, attachLinksSchema, res.Stdout)
 	var got struct {
 		Links []linkFileJSON `json:"links"`
 	}

@@ -49,6 +49,7 @@ const (
 	sbomCheckSchema    = "sbom-check.schema.json"
 	layoutLintSchema   = "layout-lint.schema.json"
 	layoutShowSchema   = "layout-show.schema.json"
+	attachLinksSchema  = "image-attach-links.schema.json"
 )
 
 // allSchemas are every schema in docs/schema; TestSchemaFilesListed keeps
@@ -58,7 +59,7 @@ var allSchemas = []string{decisionSchema, verifySchema, imageSchema, errorSchema
 	imagePolicySchema, dctSchema, notationSchema, containersSchema, dockerfileSchema, migrateDCTSchema,
 	runSchema, keyGenerateSchema, keyIDSchema, signSchema, layoutCreateSchema, versionSchema,
 	bundleCreateSchema, bundleVerifySchema, imageSignSchema, sbomSchema, sbomCheckSchema,
-	layoutLintSchema, layoutShowSchema}
+	layoutLintSchema, layoutShowSchema, attachLinksSchema}
 
 // schemaBaseURL is where the schemas are published: their $id's prefix.
 const schemaBaseURL = "https://github.com/toto-dev/toto/blob/main/docs/schema/"

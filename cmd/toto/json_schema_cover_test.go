@@ -40,11 +40,11 @@ var jsonOutputs = map[string]string{
 	"toto layout show":        layoutShowSchema,
 	"toto notation sign":      imageSignSchema,
 	"toto image migrate-dct":  migrateDCTSchema,
+	"toto image attach-links": attachLinksSchema,
 
 	// No schema yet (issue 19): their --json is stable in tests that
 	// decode it, but not published.
 	"toto image annotate-base": "",
-	"toto image attach-links":  "",
 	"toto trust publish":       "",
 	"toto trust status":        "",
 }

@@ -2,6 +2,7 @@ package sbom
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/toto-dev/toto/internal/yamlpos"
@@ -40,4 +41,29 @@ func TestDecodePolicyYAMLErrorsGolden(t *testing.T) {
 	if _, err := DecodePolicy("p.json", []byte(`{"denyLicenses": ["GPL 3"]}`)); err == nil || err.Error() != `p.json: sbom policy: denyLicenses[0] "GPL 3": want one SPDX license id, optionally ending in '*'` {
 		t.Errorf("JSON: %v", err)
 	}
+}
+
+// A policy file is untrusted input: YAML or JSON, it decodes or fails with
+// an error naming the file, and a decoded policy validates.
+func FuzzDecodePolicy(f *testing.F) {
+	for _, s := range []string{"denyLicenses: [MIT]\nrequireSBOM: true\n", "denyComponents:\n  - name: x\n", "{denyLicenses: [", `{"denyLicenses": ["GPL-*"]}`} {
+		f.Add([]byte(s), true)
+		f.Add([]byte(s), false)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, yamlFile bool) {
+		name := "p.json"
+		if yamlFile {
+			name = "p.yaml"
+		}
+		p, err := DecodePolicy(name, data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), name) {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("decoded policy does not validate: %v", err)
+		}
+	})
 }

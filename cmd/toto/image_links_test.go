@@ -100,3 +100,43 @@ rules:
 		t.Errorf("no links: exit %d: %s", r.Code, r.Stderr)
 	}
 }
+
+// linkFilesIn reads a links folder as toto verify --links does: link
+// files, sublayout links in real STEP.KEYID8 folders beside their link
+// (recursively), nothing else.
+func TestLinkFilesIn(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"build.aaaaaaaa.link", "build.arm.bbbbbbbb.link", "package.cccccccc.link", "package.cccccccc/inner.dddddddd.link",
+		"package.cccccccc/deep.eeeeeeee.link", "package.cccccccc/deep.eeeeeeee/x.ffffffff.link", "notes.txt", "orphan.11111111/y.22222222.link"} {
+		p := filepath.Join(dir, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, p, "{}")
+	}
+	// A symlinked folder is not followed.
+	writeFile(t, filepath.Join(dir, "loop.12345678.link"), "{}")
+	if err := os.Symlink(".", filepath.Join(dir, "loop.12345678")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := linkFilesIn(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, f := range got {
+		lines = append(lines, f.rel+" "+f.step+" ["+f.sub+"]")
+	}
+	want := []string{
+		"build.aaaaaaaa.link build []",
+		"build.arm.bbbbbbbb.link build.arm []",
+		"loop.12345678.link loop []",
+		"package.cccccccc.link package []",
+		"package.cccccccc/deep.eeeeeeee.link deep [package.cccccccc]",
+		"package.cccccccc/deep.eeeeeeee/x.ffffffff.link x [package.cccccccc/deep.eeeeeeee]",
+		"package.cccccccc/inner.dddddddd.link inner [package.cccccccc]",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}

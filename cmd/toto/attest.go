@@ -263,7 +263,10 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 				}
 				policy = &p
 			}
-			rep := verifyFileAttestation(cmd, env, opts, args[0], want, subs, policy)
+			rep, err := verifyFileAttestation(cmd, env, opts, args[0], want, subs, policy)
+			if err != nil {
+				return err
+			}
 			if asJSON {
 				if err := writeJSON(cmd, rep); err != nil {
 					return err
@@ -293,7 +296,8 @@ Exit codes: 0 verified, 1 verification failed, 2 usage or input error.`,
 
 // verifyFileAttestation runs the one attestation verifier and words its
 // result per subject file.
-func verifyFileAttestation(cmd *cobra.Command, env *envelope.Envelope, opts attestation.Options, path, wantType string, subs []statement.Subject, policy *sbom.Policy) *attestationReport {
+// Errors that are not a failed check (an interrupt) are returned.
+func verifyFileAttestation(cmd *cobra.Command, env *envelope.Envelope, opts attestation.Options, path, wantType string, subs []statement.Subject, policy *sbom.Policy) (*attestationReport, error) {
 	rep := &attestationReport{SchemaVersion: attestationSchemaVersion, Attestation: path, RequiredType: wantType, Subjects: make([]subjectCheck, len(subs)), Failures: []attestationFailure{}}
 	digests := make([]link.DigestSet, len(subs))
 	for i, s := range subs {
@@ -314,10 +318,9 @@ func verifyFileAttestation(cmd *cobra.Command, env *envelope.Envelope, opts atte
 		// Subjects are judged per file below.
 	case errors.As(err, &ae):
 		rep.Failures = append(rep.Failures, attestationFailure{Type: string(ae.Stage), Message: ae.Err.Error()})
-		return rep
+		return rep, nil
 	default:
-		rep.Failures = append(rep.Failures, attestationFailure{Type: "signature", Message: err.Error()})
-		return rep
+		return nil, err
 	}
 	if wantType != "" && rep.PredicateType != wantType {
 		rep.Failures = append(rep.Failures, attestationFailure{Type: "predicateType",
@@ -347,7 +350,7 @@ func verifyFileAttestation(cmd *cobra.Command, env *envelope.Envelope, opts atte
 		}
 	}
 	rep.Verified = len(rep.Failures) == 0
-	return rep
+	return rep, nil
 }
 
 func printAttestationReport(w io.Writer, rep *attestationReport) {

@@ -210,7 +210,7 @@ func (rs *remoteStore) cosignManifests(ctx context.Context, subject v1.Hash) ([]
 	var out []cosignManifest
 	for _, s := range []struct{ suffix, kind string }{{SuffixSignatures, KindSignature}, {SuffixAttestations, KindAttestation}} {
 		tag := CosignTag(subject, s.suffix)
-		raw, h, err := rs.tagged(ctx, tag)
+		raw, h, err := rs.listedTag(ctx, tag)
 		if errors.Is(err, errNotFound) {
 			continue
 		}

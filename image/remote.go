@@ -39,6 +39,20 @@ type remoteStore struct {
 
 	mu     sync.Mutex
 	cached map[v1.Hash][]byte // manifests already fetched and hashed
+	blobs  map[v1.Hash][]byte // blobs already fetched and hashed
+	// What the registry listed, kept for the Target's life so that the
+	// requirements of one policy evaluation (each an image.Verify) see
+	// one snapshot and ask once. A push forgets them.
+	refs map[v1.Hash][]v1.Descriptor
+	tags map[string]taggedManifest
+}
+
+// taggedManifest is what a tag named when it was read (errNotFound for a
+// tag the registry does not have).
+type taggedManifest struct {
+	raw []byte
+	h   v1.Hash
+	err error
 }
 
 func openRemote(ctx context.Context, ref string, opts Options) (*Target, error) {
@@ -55,7 +69,8 @@ func openRemote(ctx context.Context, ref string, opts Options) (*Target, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrReference, ref, err)
 	}
-	rs := &remoteStore{repo: r.Context(), opts: ro, puller: puller, cached: map[v1.Hash][]byte{}}
+	rs := &remoteStore{repo: r.Context(), opts: ro, puller: puller, cached: map[v1.Hash][]byte{}, blobs: map[v1.Hash][]byte{},
+		refs: map[v1.Hash][]v1.Descriptor{}, tags: map[string]taggedManifest{}}
 	// Resolve the tag once; from here on only the digest is used. The
 	// manifest is fetched and hashed here: the Docker-Content-Digest a
 	// registry sends is its word, not evidence, and a registry answering
@@ -122,6 +137,12 @@ func (rs *remoteStore) cache(h v1.Hash, raw []byte) {
 }
 
 func (rs *remoteStore) referrers(ctx context.Context, subject v1.Hash) ([]v1.Descriptor, error) {
+	rs.mu.Lock()
+	refs, ok := rs.refs[subject]
+	rs.mu.Unlock()
+	if ok {
+		return refs, nil
+	}
 	idx, err := remote.Referrers(rs.repo.Digest(subject.String()), rs.with(ctx)...)
 	if err != nil {
 		return nil, fmt.Errorf("list referrers of %s: %w", subject, err)
@@ -130,6 +151,9 @@ func (rs *remoteStore) referrers(ctx context.Context, subject v1.Hash) ([]v1.Des
 	if err != nil {
 		return nil, fmt.Errorf("list referrers of %s: %w", subject, err)
 	}
+	rs.mu.Lock()
+	rs.refs[subject] = im.Manifests
+	rs.mu.Unlock()
 	return im.Manifests, nil
 }
 
@@ -150,10 +174,20 @@ func (rs *remoteStore) manifest(ctx context.Context, h v1.Hash) ([]byte, error) 
 	if err := checkDigest("registry "+rs.repo.Name(), h, d.Manifest); err != nil {
 		return nil, err
 	}
+	rs.cache(h, d.Manifest)
 	return d.Manifest, nil
 }
 
 func (rs *remoteStore) blob(ctx context.Context, h v1.Hash, max int64) ([]byte, error) {
+	rs.mu.Lock()
+	b, ok := rs.blobs[h]
+	rs.mu.Unlock()
+	if ok {
+		if int64(len(b)) > max {
+			return nil, fmt.Errorf("blob %s larger than %d bytes", h, max)
+		}
+		return b, nil
+	}
 	l, err := remote.Layer(rs.repo.Digest(h.String()), rs.with(ctx)...)
 	if err != nil {
 		return nil, err
@@ -163,7 +197,7 @@ func (rs *remoteStore) blob(ctx context.Context, h v1.Hash, max int64) ([]byte, 
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, max+1))
+	b, err = io.ReadAll(io.LimitReader(rc, max+1))
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +207,27 @@ func (rs *remoteStore) blob(ctx context.Context, h v1.Hash, max int64) ([]byte, 
 	if err := checkDigest("registry "+rs.repo.Name(), h, b); err != nil {
 		return nil, err
 	}
+	rs.mu.Lock()
+	rs.blobs[h] = b
+	rs.mu.Unlock()
 	return b, nil
+}
+
+// listedTag is tagged, read once for the Target's life (see refs).
+func (rs *remoteStore) listedTag(ctx context.Context, tag string) ([]byte, v1.Hash, error) {
+	rs.mu.Lock()
+	tm, ok := rs.tags[tag]
+	rs.mu.Unlock()
+	if ok {
+		return tm.raw, tm.h, tm.err
+	}
+	raw, h, err := rs.tagged(ctx, tag)
+	if err == nil || errors.Is(err, errNotFound) {
+		rs.mu.Lock()
+		rs.tags[tag] = taggedManifest{raw: raw, h: h, err: err}
+		rs.mu.Unlock()
+	}
+	return raw, h, err
 }
 
 // tagged fetches the manifest a tag names now and hashes it: a tag is not
@@ -214,6 +268,16 @@ func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
 func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
 
 func (rs *remoteStore) push(ctx context.Context, a *artifact) error {
+	// What was listed before is out of date once this is pushed (and,
+	// for a listing read while it was pushed, after).
+	forget := func() {
+		rs.mu.Lock()
+		clear(rs.refs)
+		clear(rs.tags)
+		rs.mu.Unlock()
+	}
+	forget()
+	defer forget()
 	po, err := rs.withPush(ctx)
 	if err != nil {
 		return err

@@ -58,6 +58,14 @@ Exit codes: 0 written, 1 IMAGE is not built on BASE, 2 bad input.`,
 			}
 			out, err := image.AnnotateBase(cmd.Context(), t, baseRef, base, image.BaseOptions{Tag: tag})
 			if errors.Is(err, image.ErrNotOnBase) {
+				if asJSON {
+					// A verdict, so JSON on stdout as for a success: the
+					// image left unannotated, and why.
+					bn, _ := image.BaseName(baseRef)
+					if werr := writeJSON(cmd, map[string]string{"image": t.String(), "baseName": bn, "baseDigest": base.Digest(), "error": err.Error()}); werr != nil {
+						return werr
+					}
+				}
 				return failed(err)
 			} else if err != nil {
 				return err
@@ -72,6 +80,6 @@ Exit codes: 0 written, 1 IMAGE is not built on BASE, 2 bad input.`,
 	}
 	cmd.Flags().StringVar(&baseRef, "base", "", "the base image `REF` IMAGE was built from (recorded fully qualified)")
 	cmd.Flags().StringVar(&tag, "tag", "", "also tag the annotated image `TAG` in IMAGE's repository")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print {image, baseName, baseDigest} as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print {image, baseName, baseDigest} as JSON (docs/schema/image-annotate-base.schema.json)")
 	return cmd
 }

@@ -70,7 +70,7 @@ func TestSignedBaseLayerCLI(t *testing.T) {
 	}
 	// The same again, --json: the same manifest, so the same digest.
 	r = mustToto(t, dir, "image", "annotate-base", "--json", "--base", host+"/base:3", host+"/app@"+app.String())
-	if !strings.Contains(r.Stdout, `"image": "`+annotated+`"`) || !strings.Contains(r.Stdout, `"baseDigest": "`+baseDigest.String()+`"`) {
+	if out := validateAgainst(t, annotateBaseSchema, r.Stdout); out["image"] != annotated || out["baseDigest"] != baseDigest.String() || out["baseName"] != host+"/base:3" {
 		t.Errorf("--json: %s", r.Stdout)
 	}
 	if tagged := manifestOf(t, host+"/app:1-annotated"); tagged.Annotations["org.opencontainers.image.base.digest"] != baseDigest.String() {
@@ -127,6 +127,14 @@ func TestSignedBaseLayerCLI(t *testing.T) {
 	if r.Code != 1 || !strings.Contains(r.Stderr, "not built on that base") {
 		t.Fatalf("annotate-base onto a foreign base: exit %d %s", r.Code, r.Stderr)
 	}
+	r = runToto(t, dir, "image", "annotate-base", "--json", "--base", host+"/base:3", host+"/app@"+app2.String())
+	wantCode(t, r, 1)
+	if out := validateAgainst(t, annotateBaseSchema, r.Stdout); out["image"] != host+"/app@"+app2.String() || !strings.Contains(out["error"].(string), "not built on that base") {
+		t.Errorf("--json onto a foreign base: %s", r.Stdout)
+	}
+	r = runToto(t, dir, "image", "annotate-base", "--json", "--base", host+"/nope:1", host+"/app@"+app2.String())
+	wantCode(t, r, 2)
+	validateAgainst(t, errorSchema, r.Stdout)
 	img2, err := remote.Image(mustRef(t, host+"/app@"+app2.String()))
 	if err != nil {
 		t.Fatal(err)

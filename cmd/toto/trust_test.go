@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/toto-dev/toto/internal/oracle"
 )
@@ -221,11 +223,12 @@ func TestTrustPublishOCI(t *testing.T) {
 	mustToto(t, dir, "trust", "sign", "repo", "--role", "root", "--key", "root.key")
 	mustToto(t, dir, "trust", "sign", "repo", "--role", "targets", "--key", "targets.key")
 	r := mustToto(t, dir, "trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key", "--oci", host+"/acme/trust:prod", "--json")
+	validateAgainst(t, trustPublishSchema, r.Stdout)
 	var out struct {
-		Root int64
+		Root int64 `json:"root"`
 		OCI  struct {
-			Reference string
-			Files     []string
+			Reference string   `json:"reference"`
+			Files     []string `json:"files"`
 		} `json:"oci"`
 	}
 	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil || out.Root != 1 || out.OCI.Reference != host+"/acme/trust:prod" || len(out.OCI.Files) == 0 {
@@ -244,5 +247,53 @@ func TestTrustPublishOCI(t *testing.T) {
 	}
 	if r := runToto(t, dir, "trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key", "--oci", "127.0.0.1:1/x@sha256:"+strings.Repeat("0", 64)); r.Code != 2 || !strings.Contains(r.Stderr, "push to a tag, not a digest") {
 		t.Fatalf("push to a digest: exit %d %s", r.Code, r.Stderr)
+	}
+}
+
+// toto trust publish and status --json follow their schemas: publish
+// refused (exit 2), published, and a status with a lapsed timestamp
+// (exit 1, the JSON still written).
+func TestTrustJSONSchemas(t *testing.T) {
+	dir := t.TempDir()
+	for _, k := range []string{"root", "targets", "snapshot", "timestamp", "release"} {
+		mustToto(t, dir, "key", "generate", "--type", "ed25519", "-o", k)
+	}
+	mustToto(t, dir, "trust", "init", "repo", "--root-key", "root.pub", "--targets-key", "targets.pub",
+		"--snapshot-key", "snapshot.pub", "--timestamp-key", "timestamp.pub")
+	mustToto(t, dir, "trust", "add-target", "repo", "toto/keys/release.pub", "release.pub")
+	publish := []string{"trust", "publish", "repo", "--snapshot-key", "snapshot.key", "--timestamp-key", "timestamp.key", "--json"}
+
+	// Nothing signed: status has warnings, publish refuses.
+	st := validateAgainst(t, trustStatusSchema, mustToto(t, dir, "trust", "status", "repo", "--json").Stdout)
+	if w, _ := st["warnings"].([]any); len(w) == 0 {
+		t.Errorf("unsigned staged metadata: no warnings: %v", st)
+	}
+	r := runToto(t, dir, publish...)
+	wantCode(t, r, 2)
+	validateAgainst(t, errorSchema, r.Stdout)
+
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "root", "--key", "root.key")
+	mustToto(t, dir, "trust", "sign", "repo", "--role", "targets", "--key", "targets.key")
+	p := validateAgainst(t, trustPublishSchema, mustToto(t, dir, publish...).Stdout)
+	if p["root"] != 1.0 || p["timestamp"] != 1.0 {
+		t.Errorf("publish: %v", p)
+	}
+	st = validateAgainst(t, trustStatusSchema, mustToto(t, dir, "trust", "status", "repo", "--json").Stdout)
+	roles, _ := st["roles"].([]any)
+	if len(roles) != 4 {
+		t.Fatalf("roles: %v", st["roles"])
+	}
+	if root := roles[0].(map[string]any); root["role"] != "root" || root["published"] != 1.0 || len(root["signed"].([]any)) != 1 || root["expires"] == nil {
+		t.Errorf("root: %v", root)
+	}
+
+	// A timestamp that lapses: status exits 1 and still writes its JSON.
+	mustToto(t, dir, append([]string{"trust", "--expires", "timestamp=1s"}, publish[1:]...)...)
+	time.Sleep(2 * time.Second)
+	r = runToto(t, dir, "trust", "status", "repo", "--json")
+	wantCode(t, r, 1)
+	st = validateAgainst(t, trustStatusSchema, r.Stdout)
+	if !strings.Contains(fmt.Sprint(st["warnings"]), "timestamp: version 2 EXPIRED") {
+		t.Errorf("lapsed timestamp: %v", st["warnings"])
 	}
 }

@@ -457,9 +457,12 @@ type PublishOptions struct {
 // Published says what Publish wrote.
 type Published struct {
 	// Root, Targets, Snapshot, Timestamp are the versions now served.
-	Root, Targets, Snapshot, Timestamp int64
+	Root      int64 `json:"root"`
+	Targets   int64 `json:"targets"`
+	Snapshot  int64 `json:"snapshot"`
+	Timestamp int64 `json:"timestamp"`
 	// Written are the files written under public/.
-	Written []string
+	Written []string `json:"written"`
 }
 
 // Publish checks the staged root and targets (thresholds: a new root by

@@ -10,31 +10,33 @@ import (
 
 // RoleStatus is one role's state.
 type RoleStatus struct {
-	Role string
+	Role string `json:"role"`
 	// Published is the served version (0: never published); Staged the
 	// staged version of root or targets (equal to Published when nothing
 	// is pending).
-	Published, Staged int64
-	// Expires is the published version's expiry.
-	Expires time.Time
+	Published int64 `json:"published"`
+	Staged    int64 `json:"staged"`
+	// Expires is the published version's expiry (zero, and absent from
+	// JSON, when never published).
+	Expires time.Time `json:"expires,omitzero"`
 	// Threshold and KeyIDs are the role's in the root in force after
 	// publishing; Signed are the keyids that signed the staged version
 	// (root: by keys of either the new or the previous root).
-	Threshold int
-	KeyIDs    []string
-	Signed    []string
+	Threshold int      `json:"threshold"`
+	KeyIDs    []string `json:"keyids"`
+	Signed    []string `json:"signed"`
 	// Pending reports a staged version not yet published.
-	Pending bool
+	Pending bool `json:"pending"`
 	// expired: the published version has lapsed (Warnings says so).
 	expired bool
 }
 
 // Status is a repository's state and what needs doing.
 type Status struct {
-	Roles []RoleStatus
+	Roles []RoleStatus `json:"roles"`
 	// Warnings: roles expired or expiring within WarnBefore, staged
 	// versions lacking signatures.
-	Warnings []string
+	Warnings []string `json:"warnings"`
 }
 
 // Expired reports whether a published role's metadata has lapsed: every
@@ -62,13 +64,20 @@ func (r *Repository) Status() (*Status, error) {
 	pubS, _ := readSnapshot(r.public("snapshot.json"))
 	pubTS, _ := readTimestamp(r.public("timestamp.json"))
 	now := r.now()
-	st := &Status{}
+	// Empty lists rather than nil ones: the JSON has arrays, not null.
+	st := &Status{Roles: []RoleStatus{}, Warnings: []string{}}
 	add := func(rs RoleStatus) {
+		if rs.Signed == nil {
+			rs.Signed = []string{}
+		}
 		warnBefore := WarnBefore[rs.Role]
 		if role, ok := cur.Signed.Roles[rs.Role]; ok {
 			rs.Threshold, rs.KeyIDs = role.Threshold, slices.Clone(role.KeyIDs)
 		} else {
 			warnBefore = WarnBefore[metadata.TARGETS] // a delegated targets role
+		}
+		if rs.KeyIDs == nil {
+			rs.KeyIDs = []string{}
 		}
 		switch {
 		case rs.Published == 0:

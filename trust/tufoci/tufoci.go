@@ -118,11 +118,11 @@ func repository(ref registry.Reference, opts Options) (*remote.Repository, error
 // Pushed describes what Push uploaded.
 type Pushed struct {
 	// Reference is the tag pushed, Manifest the artifact's descriptor.
-	Reference string
-	Manifest  ocispec.Descriptor
+	Reference string             `json:"reference"`
+	Manifest  ocispec.Descriptor `json:"manifest"`
 	// Files are the paths carried; Uploaded how many blobs were new.
-	Files    []string
-	Uploaded int
+	Files    []string `json:"files"`
+	Uploaded int      `json:"uploaded"`
 }
 
 // Push uploads every file under dir (a published repository folder) as

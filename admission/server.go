@@ -386,9 +386,28 @@ func denialText(d *decision.Decision) string {
 	parts := make([]string, len(ds))
 	for i, r := range ds {
 		parts[i] = fmt.Sprintf("requirement %q %s: %s", r.Name, r.Outcome, r.Reason)
+		if leaves := failedLeaves(r, nil); len(leaves) > 0 {
+			parts[i] += " (" + strings.Join(leaves, "; ") + ")"
+		}
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, "; ")
+}
+
+// failedLeaves names the checks under a failed combination that did not
+// hold, and why: "0 of 3 requirements satisfied" alone does not say what
+// to fix.
+func failedLeaves(r decision.Requirement, out []string) []string {
+	for _, c := range r.Children {
+		switch {
+		case c.Outcome == decision.Satisfied:
+		case len(c.Children) > 0:
+			out = failedLeaves(c, out)
+		default:
+			out = append(out, fmt.Sprintf("%s: %s", c.Name, c.Reason))
+		}
+	}
+	return out
 }
 
 type imageResult struct {

@@ -226,6 +226,27 @@ func TestCertificateRotation(t *testing.T) {
 	}
 }
 
+// TestDenialNamesFailedChecks: a failed combination names the checks
+// under it that did not hold.
+func TestDenialNamesFailedChecks(t *testing.T) {
+	ev := admission.EvaluatorFunc(func(_ context.Context, _, img string) (*admission.Verdict, error) {
+		d := &decision.Decision{Subject: img, Requirements: []decision.Requirement{
+			decision.All("trust", decision.Enforce,
+				decision.Check("signedBy signer1", decision.Enforce, errors.New("signer1 did not sign")),
+				decision.Any("mirror", decision.Enforce, decision.Check("signedBy signer2", decision.Enforce, errors.New("signer2 did not sign"))),
+				decision.Check("digest", decision.Enforce)),
+		}}
+		return &admission.Verdict{Decision: d, Image: img, Digest: "sha256:" + strings.Repeat("b", 64), Policy: "p"}, nil
+	})
+	w := startWebhook(t, admission.Options{Load: func() (admission.Evaluator, error) { return ev, nil }})
+	r := w.send(t, "/validate", reviewOf(t, "u", podGVK, admissionv1.Create, "ns", podJSON(t, []string{"r.example/x:1"}), nil))
+	msg := message(r)
+	if r.Allowed || !strings.Contains(msg, `requirement "trust" violated: 1 of 3`) ||
+		!strings.Contains(msg, "(signedBy signer1: signer1 did not sign; signedBy signer2: signer2 did not sign)") || strings.Contains(msg, "digest:") {
+		t.Fatalf("allowed %v: %s", r.Allowed, msg)
+	}
+}
+
 // FuzzReview feeds arbitrary objects of every kind through Containers:
 // no panic, and every path it returns points at a string.
 func FuzzReview(f *testing.F) {

@@ -35,12 +35,20 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
+		// Without a file name (bytes parsed, not a file read): "line N:C".
+		if e.File == "" {
+			b.WriteString("line ")
+		} else {
+			b.WriteString(":")
+		}
+		fmt.Fprintf(&b, "%d", e.Line)
 		if e.Column > 0 {
 			fmt.Fprintf(&b, ":%d", e.Column)
 		}
 	}
-	b.WriteString(": ")
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
 	if e.Path != "" {
 		b.WriteString(e.Path)
 		b.WriteString(": ")
@@ -83,6 +91,119 @@ func Parse(file string, data []byte) (*yaml.Node, error) {
 	return &root, nil
 }
 
+// ParseAll parses every document of a YAML stream (documents separated by
+// "---"; JSON is one) into its node tree, skipping empty documents. Syntax
+// errors are *Error with the line of the problem in the stream.
+func ParseAll(file string, data []byte) ([]*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []*yaml.Node
+	for {
+		var node yaml.Node
+		err := dec.Decode(&node)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, syntaxError(file, data, err)
+		}
+		if len(node.Content) == 0 || (node.Content[0].Kind == yaml.ScalarNode && node.Content[0].ShortTag() == "!!null") {
+			continue
+		}
+		out = append(out, &node)
+	}
+}
+
+// DecodeNode decodes n, a node of a tree Parse or ParseAll returned (a
+// document, or a node inside one), into v as strictly as Decode: unknown
+// fields are refused, and errors are *Error (several joined) at n's own
+// lines and columns in file. path is n's field path ("items[2]"; "" for
+// a document), put before the errors' paths.
+func DecodeNode(file string, n *yaml.Node, path string, v any) error {
+	at := func(err error) error {
+		return &Error{File: file, Line: n.Line, Column: n.Column, Path: path, Err: err}
+	}
+	// Node.Decode has no KnownFields: encode the node and decode that
+	// strictly. Its errors name lines of the encoding, whose tree has n's
+	// shape: each is placed on the encoding's tree, then carried to the
+	// node in the same place of n's.
+	raw, err := yaml.Marshal(n)
+	if err != nil {
+		return at(err)
+	}
+	strict := yaml.NewDecoder(bytes.NewReader(raw))
+	strict.KnownFields(true)
+	err = strict.Decode(v)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil
+	}
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return at(err)
+	}
+	enc, perr := Parse(file, raw)
+	if perr != nil {
+		return at(err)
+	}
+	encDoc := &Doc{File: file, Root: enc}
+	encTop := enc
+	if n.Kind != yaml.DocumentNode && len(enc.Content) == 1 {
+		encTop = enc.Content[0]
+	}
+	var errs []*Error
+	for _, msg := range te.Errors {
+		e, node := encDoc.placeTypeError(msg)
+		e.Line, e.Column = n.Line, n.Column
+		if orig := twin(encTop, n, node); orig != nil {
+			e.Line, e.Column = orig.Line, orig.Column
+		}
+		switch {
+		case path == "":
+		case e.Path == "":
+			e.Path = path
+		case strings.HasPrefix(e.Path, "["):
+			e.Path = path + e.Path
+		default:
+			e.Path = path + "." + e.Path
+		}
+		errs = append(errs, e)
+	}
+	return joinSorted(errs)
+}
+
+// twin is the node of b in the place target has in a (trees of one
+// shape), or nil.
+func twin(a, b, target *yaml.Node) *yaml.Node {
+	if a == nil || b == nil || target == nil {
+		return nil
+	}
+	if a == target {
+		return b
+	}
+	if len(a.Content) != len(b.Content) {
+		return nil
+	}
+	for i := range a.Content {
+		if t := twin(a.Content[i], b.Content[i], target); t != nil {
+			return t
+		}
+	}
+	return nil
+}
+
+func joinSorted(errs []*Error) error {
+	sort.SliceStable(errs, func(i, j int) bool {
+		if errs[i].Line != errs[j].Line {
+			return errs[i].Line < errs[j].Line
+		}
+		return errs[i].Column < errs[j].Column
+	})
+	all := make([]error, len(errs))
+	for i, e := range errs {
+		all[i] = e
+	}
+	return errors.Join(all...)
+}
+
 // Decode decodes the one YAML document in data into v, refusing fields v
 // does not have. Errors are *Error (several joined with errors.Join for
 // type errors), in file order.
@@ -103,19 +224,10 @@ func Decode(file string, data []byte, v any) (*Doc, error) {
 		}
 		var errs []*Error
 		for _, msg := range te.Errors {
-			errs = append(errs, doc.placeTypeError(msg))
+			e, _ := doc.placeTypeError(msg)
+			errs = append(errs, e)
 		}
-		sort.SliceStable(errs, func(i, j int) bool {
-			if errs[i].Line != errs[j].Line {
-				return errs[i].Line < errs[j].Line
-			}
-			return errs[i].Column < errs[j].Column
-		})
-		all := make([]error, len(errs))
-		for i, e := range errs {
-			all[i] = e
-		}
-		return nil, errors.Join(all...)
+		return nil, joinSorted(errs)
 	}
 	return doc, nil
 }
@@ -140,14 +252,21 @@ func syntaxError(file string, data []byte, err error) *Error {
 		return &Error{File: file, Err: errors.New(strings.TrimPrefix(msg, "yaml: "))}
 	}
 	n, _ := strconv.Atoi(m[1])
-	var any2 any
-	if err2 := yaml2.Unmarshal(data, &any2); err2 != nil {
+	// Every document of the stream, for a problem in a later one.
+	dec2 := yaml2.NewDecoder(bytes.NewReader(data))
+	for {
+		var any2 any
+		err2 := dec2.Decode(&any2)
+		if err2 == nil {
+			continue
+		}
 		if m2 := lineRe.FindStringSubmatch(err2.Error()); m2 != nil && m2[2] == m[2] {
 			n, _ = strconv.Atoi(m2[1])
 			if parserProblem(m2[2]) {
 				n++
 			}
 		}
+		break
 	}
 	// A problem found at the end of the stream (an unclosed list or
 	// quote) is shown on the last line with content, not past it.
@@ -182,11 +301,12 @@ func parserProblem(msg string) bool {
 
 // placeTypeError finds the node one of yaml.v3's "line N: ..." type errors
 // is about: the key of an unknown field, or the value of the tag (and
-// text) it names on that line.
-func (d *Doc) placeTypeError(msg string) *Error {
+// text) it names on that line. It also returns that node (nil when none
+// is on that line).
+func (d *Doc) placeTypeError(msg string) (*Error, *yaml.Node) {
 	m := lineRe.FindStringSubmatch(msg)
 	if m == nil {
-		return &Error{File: d.File, Err: errors.New(msg)}
+		return &Error{File: d.File, Err: errors.New(msg)}, nil
 	}
 	line, _ := strconv.Atoi(m[1])
 	text := m[2]
@@ -201,25 +321,25 @@ func (d *Doc) placeTypeError(msg string) *Error {
 		}
 	}
 	e := &Error{File: d.File, Line: line, Err: errors.New(text)}
-	var found bool
+	var found *yaml.Node
 	walk(d.Root, "", func(n *yaml.Node, path string, key bool) bool {
 		if n.Line == line && match(n, key) {
-			e.Column, e.Path, found = n.Column, path, true
+			e.Column, e.Path, found = n.Column, path, n
 			return false
 		}
 		return true
 	})
-	if !found {
+	if found == nil {
 		// At least the column of the first node on that line.
 		walk(d.Root, "", func(n *yaml.Node, path string, key bool) bool {
 			if n.Line == line {
-				e.Column, e.Path = n.Column, path
+				e.Column, e.Path, found = n.Column, path, n
 				return false
 			}
 			return true
 		})
 	}
-	return e
+	return e, found
 }
 
 // friendlyType words a Go type as the YAML a user should write.

@@ -2,6 +2,7 @@ package yamlpos_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -116,4 +117,106 @@ func FuzzDecode(f *testing.F) {
 		}
 		_ = doc.At("rules[0].images[0]", errors.New("x")).Error()
 	})
+}
+
+// A stream of documents: each decoded strictly from its node, errors at
+// the stream's own lines and columns (not the re-encoded node's), with
+// the node's path before theirs.
+func TestDecodeNodeGolden(t *testing.T) {
+	stream := "default: deny\n" + // document 1
+		"---\n" +
+		"# a comment, so lines shift\n" +
+		"rules:\n" +
+		"  - {images: [a], enforce: true, count: many}\n" + // 5
+		"  - images: [b]\n" +
+		"    enforec: true\n" + // 7
+		"---\n" +
+		"items:\n" +
+		"  - default: [allow]\n" + // 10
+		"  - rules: [{images: [c], enforce: 7}]\n" // 11
+	docs, err := yamlpos.ParseAll("s.yaml", []byte(stream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 3 {
+		t.Fatalf("%d documents", len(docs))
+	}
+	var c config
+	if err := yamlpos.DecodeNode("s.yaml", docs[0], "", &c); err != nil || c.Default != "deny" {
+		t.Fatalf("document 1: %v %+v", err, c)
+	}
+	want := "s.yaml:5:41: rules[0].count: want a whole number, got \"many\"\n" +
+		"s.yaml:7:5: rules[1].enforec: unknown field \"enforec\""
+	if err := yamlpos.DecodeNode("s.yaml", docs[1], "", &config{}); err == nil || err.Error() != want {
+		t.Errorf("document 2:\n%v\nwant\n%s", err, want)
+	}
+	items := docs[2].Content[0].Content[1]
+	for i, want := range []string{
+		`s.yaml:10:14: items[0].default: want a string, got a list`,
+		`s.yaml:11:36: items[1].rules[0].enforce: want true or false, got "7"`,
+	} {
+		err := yamlpos.DecodeNode("s.yaml", items.Content[i], fmt.Sprintf("items[%d]", i), &config{})
+		if err == nil || err.Error() != want {
+			t.Errorf("item %d:\n%v\nwant\n%s", i, err, want)
+		}
+	}
+}
+
+func TestParseAllSyntaxError(t *testing.T) {
+	for _, tc := range []struct{ name, stream, want string }{
+		{"in the second document", "a: 1\n---\nb: 2\nc: [1, 2\nd: 3\n", "s.yaml:5: did not find expected ',' or ']'"},
+		{"bad indentation in the third", "a: 1\n---\nb: 2\n---\nc: 3\n d: 4\n", "s.yaml:6: mapping values are not allowed in this context"},
+	} {
+		_, err := yamlpos.ParseAll("s.yaml", []byte(tc.stream))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
+		}
+	}
+	if docs, err := yamlpos.ParseAll("s.yaml", []byte("---\n---\na: 1\n---\n")); err != nil || len(docs) != 1 {
+		t.Errorf("empty documents: %d, %v", len(docs), err)
+	}
+}
+
+func TestErrorWithoutFile(t *testing.T) {
+	_, err := yamlpos.Decode("", []byte("default: deny\nrules: {}\n"), &config{})
+	if err == nil || err.Error() != "line 2:8: rules: want a list, got a mapping" {
+		t.Errorf("%v", err)
+	}
+}
+
+// Any stream: its documents decode from their nodes without panicking,
+// and every error names the file and a line of the stream.
+func FuzzDecodeNode(f *testing.F) {
+	for _, s := range []string{"a: 1\n---\nrules: [{count: x}]\n", "items: [{default: [x]}]", "&a {rules: [*a]}", "---\n- 1\n---\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		docs, err := yamlpos.ParseAll("f.yaml", data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.yaml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		lines := strings.Count(string(data), "\n") + strings.Count(string(data), "\r") + 1 // YAML breaks lines at \r too
+		for _, d := range docs {
+			err := yamlpos.DecodeNode("f.yaml", d, "", &config{})
+			for _, e := range unjoin(err) {
+				var pe *yamlpos.Error
+				if !errors.As(e, &pe) || pe.File != "f.yaml" || pe.Line > lines {
+					t.Fatalf("misplaced error %v (%d lines)", e, lines)
+				}
+			}
+		}
+	})
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }

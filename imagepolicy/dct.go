@@ -45,11 +45,11 @@ type DCT struct {
 
 func (d *DCT) check(at string) error {
 	if d.Server == "" && d.TrustDir == "" && !d.serverByRegistry {
-		return fmt.Errorf("%w: %s: server (or, offline, trustDir) is required", ErrPolicy, at)
+		return fieldErrorf(at, "server (or, offline, trustDir) is required")
 	}
 	for _, s := range d.Signers {
 		if s == "" || strings.ContainsAny(s, " \t") {
-			return fmt.Errorf("%w: %s: signer %q is not a role name", ErrPolicy, at, s)
+			return fieldErrorf(at, "signer %q is not a role name", s)
 		}
 	}
 	return nil

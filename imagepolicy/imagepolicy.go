@@ -36,7 +36,6 @@
 package imagepolicy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,11 +48,48 @@ import (
 
 	"github.com/toto-dev/toto/decision"
 	"github.com/toto-dev/toto/image"
+	"github.com/toto-dev/toto/internal/yamlpos"
 	"github.com/toto-dev/toto/notation"
 )
 
 // ErrPolicy is wrapped by every error in a policy document.
 var ErrPolicy = errors.New("image policy")
+
+// fieldError is a problem with the member at path of a policy document
+// (a field path: "rules[0].require.all[1].sigstore"); parsing places it
+// at that member's line and column.
+type fieldError struct {
+	path string
+	err  error
+}
+
+func fieldErrorf(path, format string, args ...any) error {
+	return &fieldError{path: path, err: fmt.Errorf(format, args...)}
+}
+
+func (e *fieldError) Error() string   { return fmt.Sprintf("%v: %s: %v", ErrPolicy, e.path, e.err) }
+func (e *fieldError) Unwrap() []error { return []error{ErrPolicy, e.err} }
+
+// placedError is an error at a place in a policy file
+// (FILE:LINE:COL: path: what, internal/yamlpos), which leads its message.
+type placedError struct{ err error }
+
+func (e *placedError) Error() string   { return e.err.Error() }
+func (e *placedError) Unwrap() []error { return []error{ErrPolicy, e.err} }
+
+// place puts err, when it is a fieldError, at its member in doc (the
+// node at path in file).
+func place(file string, doc *yaml.Node, path string, err error) error {
+	var fe *fieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	e := (&yamlpos.Doc{File: file, Root: doc}).At(fe.path, fe.err)
+	if path != "" {
+		e.Path = path + "." + e.Path
+	}
+	return &placedError{e}
+}
 
 // Policy is a parsed policy document.
 type Policy struct {
@@ -141,9 +177,9 @@ func Load(file string) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
 	}
-	p, err := Parse(data)
+	p, err := parse(file, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, err
 	}
 	p.dir = filepath.Dir(file)
 	if err := p.loadFiles(); err != nil {
@@ -154,38 +190,61 @@ func Load(file string) (*Policy, error) {
 
 // Parse reads a policy document strictly: unknown members are errors, as
 // are rules without images or requirements, and requirements that are
-// none or several of the kinds.
-func Parse(data []byte) (*Policy, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
+// none or several of the kinds. Errors say where: "line 4:14:
+// rules[0].require.sigstore: ..." (Load's name the file).
+func Parse(data []byte) (*Policy, error) { return parse("", data) }
+
+func parse(file string, data []byte) (*Policy, error) {
 	var p Policy
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
+	doc, err := yamlpos.Decode(file, data, &p)
+	if err != nil {
+		return nil, &placedError{err}
 	}
+	if err := p.check(); err != nil {
+		return nil, place(file, doc.Root, "", err)
+	}
+	return &p, nil
+}
+
+// parseNode is parse for one document of a file with several (path: the
+// node's field path in it, "" for a whole document).
+func parseNode(file string, n *yaml.Node, path string) (*Policy, error) {
+	var p Policy
+	if err := yamlpos.DecodeNode(file, n, path, &p); err != nil {
+		return nil, &placedError{err}
+	}
+	if err := p.check(); err != nil {
+		return nil, place(file, n, path, err)
+	}
+	return &p, nil
+}
+
+// check checks a decoded document and fills in its defaults.
+func (p *Policy) check() error {
 	switch p.Default {
 	case "":
 		p.Default = "deny"
 	case "deny", "allow":
 	default:
-		return nil, fmt.Errorf("%w: default %q: want deny or allow", ErrPolicy, p.Default)
+		return fieldErrorf("default", "%q: want deny or allow", p.Default)
 	}
 	if err := p.Trust.check(); err != nil {
-		return nil, err
+		return err
 	}
 	for i, r := range p.Rules {
 		if len(r.Images) == 0 {
-			return nil, fmt.Errorf("%w: rules[%d]: no images", ErrPolicy, i)
+			return fieldErrorf(fmt.Sprintf("rules[%d]", i), "no images")
 		}
-		for _, pat := range r.Images {
+		for j, pat := range r.Images {
 			if pat == "" {
-				return nil, fmt.Errorf("%w: rules[%d]: empty image pattern", ErrPolicy, i)
+				return fieldErrorf(fmt.Sprintf("rules[%d].images[%d]", i, j), "empty image pattern")
 			}
 		}
 		if err := check(&p.Rules[i].Require, fmt.Sprintf("rules[%d].require", i)); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return &p, nil
+	return nil
 }
 
 func check(r *Requirement, at string) error {
@@ -196,27 +255,28 @@ func check(r *Requirement, at string) error {
 		}
 	}
 	if kinds != 1 {
-		return fmt.Errorf("%w: %s: want exactly one of all, any, atLeast, sigstore, notation, intoto, predicate, simpleSigning, dct", ErrPolicy, at)
+		return fieldErrorf(at, "want exactly one of all, any, atLeast, sigstore, notation, intoto, predicate, simpleSigning, dct")
 	}
 	switch r.Action {
 	case "":
 		r.Action = decision.Enforce
 	case decision.Enforce, decision.Warn, decision.Audit:
 	default:
-		return fmt.Errorf("%w: %s: action %q: want enforce, warn or audit", ErrPolicy, at, r.Action)
+		return fieldErrorf(at+".action", "%q: want enforce, warn or audit", r.Action)
 	}
-	children := r.All
+	// Each child by its field path, so that its errors can be placed.
+	children, childAt := r.All, at+".all"
 	if len(r.Any) > 0 {
-		children = r.Any
+		children, childAt = r.Any, at+".any"
 	}
 	if r.AtLeast != nil {
 		if r.AtLeast.N < 1 || r.AtLeast.N > len(r.AtLeast.Of) {
-			return fmt.Errorf("%w: %s.atLeast: n %d of %d requirements", ErrPolicy, at, r.AtLeast.N, len(r.AtLeast.Of))
+			return fieldErrorf(at+".atLeast.n", "n %d of %d requirements", r.AtLeast.N, len(r.AtLeast.Of))
 		}
-		children = r.AtLeast.Of
+		children, childAt = r.AtLeast.Of, at+".atLeast.of"
 	}
 	for i := range children {
-		if err := check(&children[i], fmt.Sprintf("%s[%d]", at, i)); err != nil {
+		if err := check(&children[i], fmt.Sprintf("%s[%d]", childAt, i)); err != nil {
 			return err
 		}
 	}
@@ -224,7 +284,7 @@ func check(r *Requirement, at string) error {
 	case r.Sigstore != nil:
 		return r.Sigstore.Keyless.check(at+".sigstore", len(r.Sigstore.Keys))
 	case r.Notation != nil && (r.Notation.TrustPolicy == "" || r.Notation.TrustStore == ""):
-		return fmt.Errorf("%w: %s.notation: trustPolicy and trustStore are required", ErrPolicy, at)
+		return fieldErrorf(at+".notation", "trustPolicy and trustStore are required")
 	case r.InToto != nil:
 		return r.InToto.check(at)
 	case r.SimpleSigning != nil:

@@ -46,13 +46,13 @@ var ErrNotProduced = errors.New("the image is not among the products of the supp
 func (r *InToto) check(at string) error {
 	switch {
 	case r.Layout == "":
-		return fmt.Errorf("%w: %s.intoto: no layout", ErrPolicy, at)
+		return fieldErrorf(at+".intoto", "no layout")
 	case len(r.OwnerKeys) == 0:
-		return fmt.Errorf("%w: %s.intoto: no ownerKeys to check the layout's signatures", ErrPolicy, at)
+		return fieldErrorf(at+".intoto", "no ownerKeys to check the layout's signatures")
 	}
 	for k := range r.Params {
 		if k == "" || strings.ContainsAny(k, "{}") {
-			return fmt.Errorf("%w: %s.intoto.params: bad name %q", ErrPolicy, at, k)
+			return fieldErrorf(at+".intoto.params", "bad name %q", k)
 		}
 	}
 	return nil

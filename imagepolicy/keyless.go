@@ -49,13 +49,13 @@ func (k *Keyless) identity() bool {
 func (k *Keyless) check(at string, keys int) error {
 	switch {
 	case keys == 0 && !k.identity():
-		return fmt.Errorf("%w: %s: no keys and no keyless identity", ErrPolicy, at)
+		return fieldErrorf(at, "no keys and no keyless identity")
 	case (k.identity() || k.RequireTlog || k.RequireTimestamp) && k.TrustedRoot == "":
-		return fmt.Errorf("%w: %s: identity, issuer, requireTlog and requireTimestamp need trustedRoot", ErrPolicy, at)
+		return fieldErrorf(at, "identity, issuer, requireTlog and requireTimestamp need trustedRoot")
 	case k.Identity != "" && k.IdentityRegexp != "", k.Issuer != "" && k.IssuerRegexp != "":
-		return fmt.Errorf("%w: %s: give identity or identityRegexp, issuer or issuerRegexp, not both", ErrPolicy, at)
+		return fieldErrorf(at, "give identity or identityRegexp, issuer or issuerRegexp, not both")
 	case k.identity() && (k.Identity == "" && k.IdentityRegexp == "" || k.Issuer == "" && k.IssuerRegexp == ""):
-		return fmt.Errorf("%w: %s: a keyless identity needs both an identity and an issuer", ErrPolicy, at)
+		return fieldErrorf(at, "a keyless identity needs both an identity and an issuer")
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package imagepolicy
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/toto-dev/toto/decision"
+	"github.com/toto-dev/toto/internal/yamlpos"
 )
 
 // Portieris's resources (IBM/portieris, portieris.cloud.ibm.com/v1).
@@ -118,7 +118,7 @@ type secretRef struct {
 // simpleStore (in Portieris's own fixtures; Kubernetes prunes it), which
 // is ignored.
 func ParsePortieris(data []byte) (*Policy, error) {
-	docs, err := splitDocuments(data)
+	docs, err := splitDocuments("", data)
 	if err != nil {
 		return nil, err
 	}
@@ -129,14 +129,16 @@ func ParsePortieris(data []byte) (*Policy, error) {
 	if err := docs[0].Decode(&h); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
 	}
-	pd, err := parsePortieris(docs[0], h)
+	pd, err := parsePortieris("", docs[0], "", h)
 	if err != nil {
 		return nil, err
 	}
 	return pd.policy, nil
 }
 
-func parsePortieris(doc *yaml.Node, h header) (*portierisDoc, error) {
+// parsePortieris reads a resource: the node at path of file (path "" for
+// a document; file "" for bytes).
+func parsePortieris(file string, doc *yaml.Node, path string, h header) (*portierisDoc, error) {
 	switch {
 	case h.APIVersion == portierisLegacyAPI:
 		return nil, fmt.Errorf("%w: apiVersion %s: Portieris v0.10 and later ignore it; update it to %s", ErrPolicy, h.APIVersion, portierisAPI)
@@ -147,15 +149,9 @@ func parsePortieris(doc *yaml.Node, h header) (*portierisDoc, error) {
 	case h.Kind != kindImagePolicy && h.Kind != kindClusterImagePolicy:
 		return nil, fmt.Errorf("%w: kind %q: want %s or %s", ErrPolicy, h.Kind, kindImagePolicy, kindClusterImagePolicy)
 	}
-	raw, err := yaml.Marshal(doc)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrPolicy, err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
 	var d pDoc
-	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrPolicy, h.Kind, err)
+	if err := yamlpos.DecodeNode(file, doc, path, &d); err != nil {
+		return nil, &placedError{err}
 	}
 	var meta pMeta
 	if err := d.Metadata.Decode(&meta); err != nil && d.Metadata.Kind != 0 {

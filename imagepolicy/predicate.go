@@ -80,19 +80,19 @@ var deniedBuiltins = []string{"http.send", "net.lookup_ip_addr", "opa.runtime", 
 func (r *Predicate) check(at string) error {
 	r.at = at + ".predicate"
 	if r.Type == "" {
-		return fmt.Errorf("%w: %s: no type", ErrPolicy, r.at)
+		return fieldErrorf(r.at, "no type")
 	}
 	if r.Rego != "" && r.RegoFile != "" {
-		return fmt.Errorf("%w: %s: give rego or regoFile, not both", ErrPolicy, r.at)
+		return fieldErrorf(r.at, "give rego or regoFile, not both")
 	}
 	if r.SBOMPolicy == "" && r.Rego == "" && r.RegoFile == "" {
-		return fmt.Errorf("%w: %s: no sbomPolicy, rego or regoFile (to require only that an attestation exists, use sigstore's predicateTypes)", ErrPolicy, r.at)
+		return fieldErrorf(r.at, "no sbomPolicy, rego or regoFile (to require only that an attestation exists, use sigstore's predicateTypes)")
 	}
 	r.timeout = DefaultRegoTimeout
 	if r.RegoTimeout != "" {
 		d, err := time.ParseDuration(r.RegoTimeout)
 		if err != nil || d <= 0 {
-			return fmt.Errorf("%w: %s: regoTimeout %q: want a positive duration such as 500ms", ErrPolicy, r.at, r.RegoTimeout)
+			return fieldErrorf(r.at+".regoTimeout", "%q: want a positive duration such as 500ms", r.RegoTimeout)
 		}
 		r.timeout = d
 	}

@@ -74,7 +74,7 @@ func loadSecrets(dir string) (secrets, error) {
 // "namespace/name" (namespace "default" when absent, as kubectl applies
 // it) and its data (base64 data decoded, stringData over it).
 func ParseSecret(data []byte) (string, map[string][]byte, error) {
-	docs, err := splitDocuments(data)
+	docs, err := splitDocuments("", data)
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: %w", ErrSecret, err)
 	}

@@ -1,7 +1,6 @@
 package imagepolicy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/toto-dev/toto/decision"
 	"github.com/toto-dev/toto/image"
+	"github.com/toto-dev/toto/internal/yamlpos"
 )
 
 // MaxDocumentSize bounds one policy or secret file.
@@ -158,7 +158,7 @@ func LoadSet(path string, opts SetOptions) (*Set, error) {
 			if len(docs) > 1 {
 				where = fmt.Sprintf("%s (document %d)", f, i+1)
 			}
-			if err := s.add(doc, f, where, seen); err != nil {
+			if err := s.add(doc, f, where, "", seen); err != nil {
 				return nil, err
 			}
 		}
@@ -209,30 +209,17 @@ func readDocuments(file string) ([]*yaml.Node, error) {
 	if len(data) > MaxDocumentSize {
 		return nil, fmt.Errorf("%w: %s: larger than %d bytes", ErrPolicy, file, MaxDocumentSize)
 	}
-	docs, err := splitDocuments(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	return docs, nil
+	return splitDocuments(file, data)
 }
 
-func splitDocuments(data []byte) ([]*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var out []*yaml.Node
-	for n := 1; ; n++ {
-		var node yaml.Node
-		err := dec.Decode(&node)
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: document %d: %v", ErrPolicy, n, err)
-		}
-		if len(node.Content) == 0 || (node.Content[0].Kind == yaml.ScalarNode && node.Content[0].Tag == "!!null") {
-			continue
-		}
-		out = append(out, &node)
+// splitDocuments parses a file's documents; syntax errors say
+// FILE:LINE (file "" for bytes: "line N").
+func splitDocuments(file string, data []byte) ([]*yaml.Node, error) {
+	docs, err := yamlpos.ParseAll(file, data)
+	if err != nil {
+		return nil, &placedError{err}
 	}
+	return docs, nil
 }
 
 // header is what tells documents apart.
@@ -241,19 +228,16 @@ type header struct {
 	Kind       string `yaml:"kind"`
 }
 
-func (s *Set) add(doc *yaml.Node, file, where string, seen map[string]string) error {
+// add adds one document (or, path "items[N]", an item of a List) of file.
+func (s *Set) add(doc *yaml.Node, file, where, path string, seen map[string]string) error {
 	var h header
 	if err := doc.Decode(&h); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrPolicy, where, err)
 	}
 	if h.APIVersion == "" && h.Kind == "" {
-		raw, err := yaml.Marshal(doc)
+		p, err := parseNode(file, doc, path)
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrPolicy, where, err)
-		}
-		p, err := Parse(raw)
-		if err != nil {
-			return fmt.Errorf("%s: %w", where, err)
+			return err // placed: FILE:LINE:COL
 		}
 		p.dir = filepath.Dir(file)
 		if err := p.loadFiles(); err != nil {
@@ -274,14 +258,21 @@ func (s *Set) add(doc *yaml.Node, file, where string, seen map[string]string) er
 			return fmt.Errorf("%w: %s: %v", ErrPolicy, where, err)
 		}
 		for i := range list.Items {
-			if err := s.add(&list.Items[i], file, fmt.Sprintf("%s items[%d]", where, i), seen); err != nil {
+			item := fmt.Sprintf("items[%d]", i)
+			if path != "" {
+				item = path + "." + item
+			}
+			if err := s.add(&list.Items[i], file, fmt.Sprintf("%s items[%d]", where, i), item, seen); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	pd, err := parsePortieris(doc, h)
-	if err != nil {
+	pd, err := parsePortieris(file, doc, path, h)
+	var placed *placedError
+	if errors.As(err, &placed) {
+		return err // it names the file, line and column
+	} else if err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}
 	key := pd.kind + " " + pd.namespace + "/" + pd.name

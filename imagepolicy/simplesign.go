@@ -69,10 +69,10 @@ type SignedIdentity struct {
 func (s *SimpleSigning) check(at string) error {
 	n := len(s.Keys) + len(s.keySecrets)
 	if n == 0 {
-		return fmt.Errorf("%w: %s: no keys", ErrPolicy, at)
+		return fieldErrorf(at, "no keys")
 	}
 	if s.Lookaside != "" && s.RegistriesD != "" {
-		return fmt.Errorf("%w: %s: lookaside and registriesD: give one", ErrPolicy, at)
+		return fieldErrorf(at, "lookaside and registriesD: give one")
 	}
 	if id := s.SignedIdentity; id != nil {
 		c := *id
@@ -88,7 +88,7 @@ func (s *SimpleSigning) check(at string) error {
 	}
 	// Checked as containers-policy.json's own parser checks it.
 	if _, err := s.containersPolicy("signedBy", s.keyLabels()); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrPolicy, at, err)
+		return fieldErrorf(at, "%v", err)
 	}
 	return nil
 }

@@ -72,15 +72,15 @@ func (t *Trust) check() error {
 	s := t.TUF
 	switch {
 	case s.Root == "":
-		return fmt.Errorf("%w: trust.tuf: no root (the pinned root.json)", ErrPolicy)
+		return fieldErrorf("trust.tuf", "no root (the pinned root.json)")
 	case s.URL == "" && !s.Offline:
-		return fmt.Errorf("%w: trust.tuf: no url", ErrPolicy)
+		return fieldErrorf("trust.tuf", "no url")
 	case s.URL == "" && s.Cache == "":
-		return fmt.Errorf("%w: trust.tuf: offline without url needs cache", ErrPolicy)
+		return fieldErrorf("trust.tuf", "offline without url needs cache")
 	}
 	if s.Refresh != "" {
 		if d, err := time.ParseDuration(s.Refresh); err != nil || d < 0 {
-			return fmt.Errorf("%w: trust.tuf.refresh %q: want a duration such as 5m", ErrPolicy, s.Refresh)
+			return fieldErrorf("trust.tuf.refresh", "%q: want a duration such as 5m", s.Refresh)
 		}
 	}
 	return nil

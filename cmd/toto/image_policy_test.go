@@ -122,3 +122,30 @@ func writeFile(t *testing.T, path, data string) {
 		t.Fatal(err)
 	}
 }
+
+// A malformed policy is an input error (exit 2) naming FILE:LINE:COL and
+// the field path, for one document and in a policy set; --json puts the
+// same message in the error object.
+func TestImagePolicyErrorPosition(t *testing.T) {
+	dir := t.TempDir()
+	img, _ := randomLayout(t)
+	writeFile(t, filepath.Join(dir, "one.yaml"), "rules:\n  - images: [\"*\"]\n    require:\n      all:\n        - sigstore: {keys: [k.pub], requireTlog: maybe}\n")
+	if err := os.Mkdir(filepath.Join(dir, "set"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "set", "a.yaml"), "rules: []\n---\nnamespace: team\nrules:\n  - images: [\"*\"]\n    require: {sigstore: {keys: [k.pub]}, action: block}\n")
+	for _, tc := range []struct{ policy, want string }{
+		{"one.yaml", `one.yaml:5:50: rules[0].require.all[0].sigstore.requireTlog: want true or false, got "maybe"`},
+		{"set", filepath.Join("set", "a.yaml") + `:6:50: rules[0].require.action: "block": want enforce, warn or audit`},
+	} {
+		r := runToto(t, dir, "image", "verify", "--policy", tc.policy, "--json", "oci-layout:"+img)
+		wantCode(t, r, 2)
+		if !strings.Contains(r.Stderr, tc.want) {
+			t.Errorf("%s: stderr %s, want %s", tc.policy, r.Stderr, tc.want)
+		}
+		e := validateAgainst(t, errorSchema, r.Stdout)
+		if msg := e["error"].(map[string]any)["message"].(string); !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: JSON message %q", tc.policy, msg)
+		}
+	}
+}

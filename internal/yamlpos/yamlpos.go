@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -145,13 +146,14 @@ func DecodeNode(file string, n *yaml.Node, path string, v any) error {
 		return at(err)
 	}
 	encDoc := &Doc{File: file, Root: enc}
+	kinds := typeKinds(reflect.TypeOf(v))
 	encTop := enc
 	if n.Kind != yaml.DocumentNode && len(enc.Content) == 1 {
 		encTop = enc.Content[0]
 	}
 	var errs []*Error
 	for _, msg := range te.Errors {
-		e, node := encDoc.placeTypeError(msg)
+		e, node := encDoc.placeTypeError(msg, kinds)
 		e.Line, e.Column = n.Line, n.Column
 		if orig := twin(encTop, n, node); orig != nil {
 			e.Line, e.Column = orig.Line, orig.Column
@@ -223,8 +225,9 @@ func Decode(file string, data []byte, v any) (*Doc, error) {
 			return nil, syntaxError(file, data, err)
 		}
 		var errs []*Error
+		kinds := typeKinds(reflect.TypeOf(v))
 		for _, msg := range te.Errors {
-			e, _ := doc.placeTypeError(msg)
+			e, _ := doc.placeTypeError(msg, kinds)
 			errs = append(errs, e)
 		}
 		return nil, joinSorted(errs)
@@ -303,7 +306,7 @@ func parserProblem(msg string) bool {
 // is about: the key of an unknown field, or the value of the tag (and
 // text) it names on that line. It also returns that node (nil when none
 // is on that line).
-func (d *Doc) placeTypeError(msg string) (*Error, *yaml.Node) {
+func (d *Doc) placeTypeError(msg string, kinds map[string]reflect.Kind) (*Error, *yaml.Node) {
 	m := lineRe.FindStringSubmatch(msg)
 	if m == nil {
 		return &Error{File: d.File, Err: errors.New(msg)}, nil
@@ -315,7 +318,7 @@ func (d *Doc) placeTypeError(msg string) (*Error, *yaml.Node) {
 		text = "unknown field " + strconv.Quote(f[1])
 		match = func(n *yaml.Node, key bool) bool { return key && n.Value == f[1] }
 	} else if u := unmarshal.FindStringSubmatch(text); u != nil {
-		text = fmt.Sprintf("want %s, got %s", friendlyType(u[3]), friendlyTag(u[1], u[2]))
+		text = fmt.Sprintf("want %s, got %s", friendlyType(u[3], kinds), friendlyTag(u[1], u[2]))
 		match = func(n *yaml.Node, key bool) bool {
 			return !key && n.ShortTag() == u[1] && (n.Kind != yaml.ScalarNode || u[2] == "" || n.Value == u[2])
 		}
@@ -342,8 +345,53 @@ func (d *Doc) placeTypeError(msg string) (*Error, *yaml.Node) {
 	return e, found
 }
 
+// typeKinds maps the names of the types reachable from t (as yaml.v3's
+// errors print them: "decision.Action", "[]imagepolicy.Rule") to their
+// kinds, so that a named type is worded by what it is.
+func typeKinds(t reflect.Type) map[string]reflect.Kind {
+	out := map[string]reflect.Kind{}
+	var visit func(t reflect.Type)
+	visit = func(t reflect.Type) {
+		if t == nil {
+			return
+		}
+		if _, seen := out[t.String()]; seen {
+			return
+		}
+		out[t.String()] = t.Kind()
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array:
+			visit(t.Elem())
+		case reflect.Map:
+			visit(t.Key())
+			visit(t.Elem())
+		case reflect.Struct:
+			for i := range t.NumField() {
+				visit(t.Field(i).Type)
+			}
+		}
+	}
+	visit(t)
+	return out
+}
+
 // friendlyType words a Go type as the YAML a user should write.
-func friendlyType(goType string) string {
+func friendlyType(goType string, kinds map[string]reflect.Kind) string {
+	switch kinds[goType] {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping"
+	}
 	switch {
 	case goType == "bool":
 		return "true or false"

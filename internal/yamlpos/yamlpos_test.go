@@ -220,3 +220,20 @@ func unjoin(err error) []error {
 	}
 	return []error{err}
 }
+
+type level string
+
+type named struct {
+	Level  level   `yaml:"level"`
+	Levels []level `yaml:"levels"`
+}
+
+// A named type is worded by its kind: a string type is "a string", not
+// (by its dotted name) a mapping.
+func TestNamedTypeWording(t *testing.T) {
+	_, err := yamlpos.Decode("n.yaml", []byte("level: [high]\nlevels: high\n"), &named{})
+	want := "n.yaml:1:8: level: want a string, got a list\nn.yaml:2:9: levels: want a list, got \"high\""
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+}

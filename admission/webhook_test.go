@@ -15,6 +15,7 @@ import (
 	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"gopkg.in/yaml.v3"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -510,4 +511,49 @@ func metricsText(t testing.TB, w *webhook) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// pathCounter counts the requests a transport sends, by URL path.
+type pathCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *pathCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[r.URL.Path]++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *pathCounter) get(p string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[p]
+}
+
+// TestRegistryClientShared: the webhook pings a registry once, not once
+// per image it verifies, and across policy generations.
+func TestRegistryClientShared(t *testing.T) {
+	f := newRegistryFixture(t)
+	pol := f.writePolicy(t, "policy.yaml", releasePolicy)
+	pc := &pathCounter{}
+	w := startWebhook(t, admission.Options{Load: admission.PolicyLoader(pol, imagepolicy.SetOptions{Remote: []remote.Option{remote.WithTransport(pc)}})})
+	for i, tag := range []string{"signed", "other", "unsigned", "notation"} {
+		w.send(t, "/validate", reviewOf(t, "u", podGVK, admissionv1.Create, "apps", podJSON(t, []string{f.ref(tag)}), nil))
+		if i == 0 && pc.get("/v2/") == 0 {
+			t.Fatal("the counting transport saw no ping: not used")
+		}
+	}
+	first := pc.get("/v2/")
+	if err := w.s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	w.send(t, "/validate", reviewOf(t, "u", podGVK, admissionv1.Create, "apps", podJSON(t, []string{f.ref("signed")}), nil))
+	if got := pc.get("/v2/"); got != first || first > 2 {
+		t.Errorf("%d pings for 5 verifications in one repository (%d for the first four), want those of the first only (1, or 2 with the https attempt)", got, first)
+	}
 }

@@ -261,3 +261,26 @@ func TestReadHTTP(t *testing.T) {
 		t.Errorf("ftp: %v", err)
 	}
 }
+
+// A malformed registries.d file is reported at FILE:LINE:COL with the
+// field path; unknown members stay ignored, as containers/image ignores
+// them.
+func TestRegistriesDErrorPosition(t *testing.T) {
+	for name, tc := range map[string]struct{ doc, want string }{
+		"a list for a base": {"docker:\n  r.example:\n    unknown: x\n    lookaside: [file:///a]\n", "a.yaml:4:16: docker.r.example.lookaside: want a string, got a list"},
+		"attachments":       {"default-docker:\n  use-sigstore-attachments: sometimes\n", `a.yaml:2:29: default-docker.use-sigstore-attachments: want true or false, got "sometimes"`},
+		"syntax":            {"docker:\n  r.example: {lookaside: file:///a\n  s.example: {}\n", "a.yaml:3: did not find expected ',' or '}'"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := writeFiles(t, map[string]string{"a.yaml": tc.doc})
+			_, err := lookaside.LoadDir(dir)
+			want := filepath.Join(dir, tc.want)
+			if err == nil || err.Error() != want || !errors.Is(err, lookaside.ErrConfig) {
+				t.Errorf("got %v, want %s (ErrConfig)", err, want)
+			}
+		})
+	}
+	if c, err := lookaside.Parse(nil); err != nil || c == nil {
+		t.Errorf("empty file: %v", err)
+	}
+}

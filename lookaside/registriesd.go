@@ -7,6 +7,7 @@
 package lookaside
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -17,9 +18,9 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
-	"gopkg.in/yaml.v3"
 
 	"github.com/toto-dev/toto/containerspolicy"
+	"github.com/toto-dev/toto/internal/yamlpos"
 )
 
 // ErrConfig is matched by every registries.d error.
@@ -53,17 +54,30 @@ type Namespace struct {
 const MaxConfigSize = 1 << 20
 
 // Parse reads one registries.d YAML file. Like containers/image, members
-// it does not know are ignored.
-func Parse(data []byte) (*Config, error) {
+// it does not know are ignored; an empty file configures nothing. Errors
+// say where ("line 3:14: docker.r.example.lookaside: ...").
+func Parse(data []byte) (*Config, error) { return parse("", data) }
+
+func parse(file string, data []byte) (*Config, error) {
 	if len(data) > MaxConfigSize {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrConfig, MaxConfigSize)
+		return nil, fmt.Errorf("%w: %s larger than %d bytes", ErrConfig, cmp.Or(file, "file"), MaxConfigSize)
 	}
 	var c Config
-	if err := yaml.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	if _, err := yamlpos.DecodeLoose(file, data, &c); err != nil {
+		if errors.Is(err, yamlpos.ErrEmpty) {
+			return &Config{}, nil
+		}
+		return nil, &placedError{err}
 	}
 	return &c, nil
 }
+
+// placedError is an error at a place in a registries.d file
+// (FILE:LINE:COL: path: what, internal/yamlpos), which leads its message.
+type placedError struct{ err error }
+
+func (e *placedError) Error() string   { return e.err.Error() }
+func (e *placedError) Unwrap() []error { return []error{ErrConfig, e.err} }
 
 // LoadDir reads every *.yaml file of dir (in name order) and merges them as
 // containers/image does: default-docker may be defined once, and each
@@ -89,9 +103,9 @@ func LoadDir(dir string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
-		c, err := Parse(data)
+		c, err := parse(p, data)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			return nil, err
 		}
 		if c.DefaultDocker != nil {
 			if merged.DefaultDocker != nil {

@@ -210,6 +210,16 @@ func joinSorted(errs []*Error) error {
 // does not have. Errors are *Error (several joined with errors.Join for
 // type errors), in file order.
 func Decode(file string, data []byte, v any) (*Doc, error) {
+	return decode(file, data, v, true)
+}
+
+// DecodeLoose is Decode for formats whose readers ignore members they do
+// not know (containers-registries.d(5)): only type errors are errors.
+func DecodeLoose(file string, data []byte, v any) (*Doc, error) {
+	return decode(file, data, v, false)
+}
+
+func decode(file string, data []byte, v any, strict bool) (*Doc, error) {
 	root, err := Parse(file, data)
 	if err != nil {
 		return nil, err
@@ -217,9 +227,9 @@ func Decode(file string, data []byte, v any) (*Doc, error) {
 	doc := &Doc{File: file, Root: root}
 	// Node.Decode has no KnownFields: decode the bytes once more with a
 	// strict decoder, and place its errors on the tree.
-	strict := yaml.NewDecoder(bytes.NewReader(data))
-	strict.KnownFields(true)
-	if err := strict.Decode(v); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(strict)
+	if err := dec.Decode(v); err != nil {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
 			return nil, syntaxError(file, data, err)

@@ -237,3 +237,15 @@ func TestNamedTypeWording(t *testing.T) {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}
 }
+
+// DecodeLoose ignores unknown fields and still places type errors.
+func TestDecodeLoose(t *testing.T) {
+	var c config
+	if _, err := yamlpos.DecodeLoose("l.yaml", []byte("default: deny\nextra: 1\n"), &c); err != nil || c.Default != "deny" {
+		t.Errorf("unknown field: %v %+v", err, c)
+	}
+	_, err := yamlpos.DecodeLoose("l.yaml", []byte("extra: 1\nrules: [{count: x}]\n"), &c)
+	if want := `l.yaml:2:17: rules[0].count: want a whole number, got "x"`; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}

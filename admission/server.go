@@ -223,6 +223,9 @@ func (s *Server) serveReview(w http.ResponseWriter, r *http.Request) {
 	if len(resp.Warnings) > 0 {
 		attrs = append(attrs, slog.Any("warnings", resp.Warnings))
 	}
+	if len(info.audits) > 0 {
+		attrs = append(attrs, slog.Any("audits", info.audits))
+	}
 	s.log.Info("admission review", attrs...)
 }
 
@@ -253,6 +256,9 @@ type reviewInfo struct {
 	images []string
 	cached int
 	gen    uint64
+	// audits are audit-action violations: logged, never shown to the
+	// user nor denied.
+	audits []string
 }
 
 // Review answers one admission request within ctx's deadline.
@@ -337,6 +343,9 @@ func (s *Server) Review(ctx context.Context, req *admissionv1.AdmissionRequest) 
 			warned[c.Image] = true
 			for _, w := range r.v.Decision.Warnings() {
 				warnings = append(warnings, fmt.Sprintf("image %q, policy %s: %s %s: %s", c.Image, policyName(r.v), w.Name, w.Outcome, w.Reason))
+			}
+			for _, a := range r.v.Decision.Audits() {
+				info.audits = append(info.audits, fmt.Sprintf("image %q, policy %s: %s %s: %s", c.Image, policyName(r.v), a.Name, a.Outcome, a.Reason))
 			}
 		}
 	}

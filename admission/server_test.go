@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -245,6 +246,51 @@ func TestDenialNamesFailedChecks(t *testing.T) {
 		!strings.Contains(msg, "(signedBy signer1: signer1 did not sign; signedBy signer2: signer2 did not sign)") || strings.Contains(msg, "digest:") {
 		t.Fatalf("allowed %v: %s", r.Allowed, msg)
 	}
+}
+
+// TestAuditLogged: an audit-action violation is logged with the review,
+// and neither warned about nor denied.
+func TestAuditLogged(t *testing.T) {
+	ev := admission.EvaluatorFunc(func(_ context.Context, _, img string) (*admission.Verdict, error) {
+		d := &decision.Decision{Subject: img, Requirements: []decision.Requirement{
+			decision.Check("signature", decision.Enforce),
+			decision.Check("provenance", decision.Audit, errors.New("no SLSA provenance")),
+		}}
+		return &admission.Verdict{Decision: d, Image: img, Policy: "p"}, nil
+	})
+	w := startWebhook(t, admission.Options{Load: func() (admission.Evaluator, error) { return ev, nil }})
+	r := w.send(t, "/validate", reviewOf(t, "audit-1", podGVK, admissionv1.Create, "ns", podJSON(t, []string{"r.example/x:1"}), nil))
+	if !r.Allowed || len(r.Warnings) != 0 {
+		t.Fatalf("allowed %v, warnings %q", r.Allowed, r.Warnings)
+	}
+	for _, line := range strings.Split(w.logs.String(), "\n") {
+		if strings.Contains(line, `"uid":"audit-1"`) {
+			if !strings.Contains(line, `"audits":["image \"r.example/x:1\", policy \"p\": provenance violated: no SLSA provenance"]`) {
+				t.Errorf("log line lacks the audit: %s", line)
+			}
+			return
+		}
+	}
+	t.Errorf("no log line for the review:\n%s", w.logs.String())
+}
+
+// ExampleContainers lists the images of a CronJob with the JSON Pointer
+// a patch rewrites each at.
+func ExampleContainers() {
+	cronJob := []byte(`{"apiVersion":"batch/v1","kind":"CronJob","spec":{"schedule":"* * * * *","jobTemplate":{"spec":{"template":{"spec":{
+		"initContainers":[{"name":"setup","image":"registry.example/setup:1"}],
+		"containers":[{"name":"job","image":"registry.example/job:2"}]}}}}}}`)
+	cs, err := admission.Containers(metav1.GroupVersionKind{Group: "batch", Version: "v1", Kind: "CronJob"}, cronJob)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, c := range cs {
+		fmt.Println(c.Path, c.Image)
+	}
+	// Output:
+	// /spec/jobTemplate/spec/template/spec/initContainers/0/image registry.example/setup:1
+	// /spec/jobTemplate/spec/template/spec/containers/0/image registry.example/job:2
 }
 
 // FuzzReview feeds arbitrary objects of every kind through Containers:

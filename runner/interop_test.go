@@ -485,7 +485,7 @@ func TestInteropRecordWithPython(t *testing.T) {
 		t.Fatalf("in-toto-record start: %s", all)
 	}
 	os.WriteFile(filepath.Join(root, "src", "a"), []byte("a1"), 0o644)
-	if _, _, err := RecordStop(ctx, opts("py-start", "src")); err != nil {
+	if _, _, _, err := RecordStop(ctx, opts("py-start", "src")); err != nil {
 		t.Fatalf("toto cannot finish in-toto-record's step: %v", err)
 	}
 	check("py-start", "a1")

@@ -187,7 +187,7 @@ func TestRecordStartStop(t *testing.T) {
 	// Stopping with another key finds nothing.
 	other := o
 	other.Key = testKey(t, keys.Ed25519)
-	if _, _, err := RecordStop(ctx, other); !errors.Is(err, ErrNoUnfinished) {
+	if _, _, _, err := RecordStop(ctx, other); !errors.Is(err, ErrNoUnfinished) {
 		t.Errorf("other key: err = %v, want ErrNoUnfinished", err)
 	}
 
@@ -195,7 +195,7 @@ func TestRecordStartStop(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "src", "a.c"), []byte("a2"), 0o644)
 	os.WriteFile(filepath.Join(root, "out.bin"), []byte("bin"), 0o644)
 	o.Paths = []string{"."}
-	final, _, err := RecordStop(ctx, o)
+	final, _, _, err := RecordStop(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestRecordStopRejectsTamperedPreliminaryLink(t *testing.T) {
 		t.Fatal("test did not change the link")
 	}
 	os.WriteFile(prelim, []byte(forged), 0o644)
-	_, _, err = RecordStop(ctx, o)
+	_, _, _, err = RecordStop(ctx, o)
 	if !errors.Is(err, envelope.ErrBadSignature) {
 		t.Fatalf("err = %v, want a bad signature error", err)
 	}
@@ -258,7 +258,7 @@ func TestRecordDSSEAndAttestation(t *testing.T) {
 		if env, err := envelope.Parse(b); err != nil || env.Format != envelope.DSSE {
 			t.Errorf("%v: preliminary link should be DSSE: %v", f, err)
 		}
-		final, _, err := RecordStop(ctx, o)
+		final, _, _, err := RecordStop(ctx, o)
 		if err != nil {
 			t.Fatal(err)
 		}

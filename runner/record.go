@@ -72,27 +72,28 @@ func RecordStart(ctx context.Context, o RecordOptions) (string, ProgressStats, e
 // RecordStop finds the preliminary link RecordStart left for the step and
 // key, checks its signature, records the products, writes the final signed
 // link to OutDir/link.FileName(name, keyid) and removes the preliminary one.
-// It returns the final link's path.
-func RecordStop(ctx context.Context, o RecordOptions) (string, ProgressStats, error) {
+// It returns the final link's path and the link (for what callers derive
+// from it, such as SLSA provenance).
+func RecordStop(ctx context.Context, o RecordOptions) (string, *link.Link, ProgressStats, error) {
 	if o.Key == nil {
-		return "", ProgressStats{}, errors.New("record stop: no signing key")
+		return "", nil, ProgressStats{}, errors.New("record stop: no signing key")
 	}
 	prelimPath, prelim, err := loadUnfinished(o.StateDir, o.Name, o.Key)
 	if err != nil {
-		return "", ProgressStats{}, err
+		return "", nil, ProgressStats{}, err
 	}
 	l, stats, err := Stop(ctx, prelim, o.Paths, o.Hash)
 	if err != nil {
-		return "", stats, err
+		return "", nil, stats, err
 	}
 	path, err := Write(ctx, o.OutDir, l, o.Key, o.Format)
 	if err != nil {
-		return "", stats, err
+		return "", nil, stats, err
 	}
 	if err := os.Remove(prelimPath); err != nil {
-		return path, stats, fmt.Errorf("link written to %s, but removing %s: %w", path, prelimPath, err)
+		return path, l, stats, fmt.Errorf("link written to %s, but removing %s: %w", path, prelimPath, err)
 	}
-	return path, stats, nil
+	return path, l, stats, nil
 }
 
 // loadUnfinished reads and verifies the preliminary link. It looks under

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/toto-dev/toto/provenance"
 	"github.com/toto-dev/toto/runner"
 )
 
@@ -87,6 +89,9 @@ func newRecordStopCmd() *cobra.Command {
 		metadataTo    string
 		jsonOut       bool
 		quiet         bool
+		provFlag      bool
+		builderID     string
+		invocation    string
 	)
 	cmd := &cobra.Command{
 		Use:   "stop --step NAME --key KEY [-p PATH]...",
@@ -96,7 +101,12 @@ for this step and key, check its signature, record the files under each
 -p PATH as products, and write the signed link NAME.KEYID.link. The
 preliminary link is removed; on any error nothing is written or removed.
 
-The link is a Metablock unless --dsse or --attest is given.`,
+The link is a Metablock unless --dsse or --attest is given.
+
+--provenance also writes NAME.KEYID.provenance.json beside the link, as
+'toto run --provenance' does: a SLSA provenance v1 attestation of the
+products, signed with the same key (docs/provenance.md). It has no command
+and no start time: the step was not one command that toto ran.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o, err := recordOptions(cmd, step, keyPath, products, &af, &of)
@@ -106,6 +116,9 @@ The link is a Metablock unless --dsse or --attest is given.`,
 			if o.Format == runner.Attestation && len(products) == 0 {
 				return errors.New("--attest needs at least one -p PATH: the products are the attestation's subjects")
 			}
+			if provFlag && len(products) == 0 {
+				return errors.New("--provenance needs at least one -p PATH: the products are the provenance's subjects")
+			}
 			if err := checkDir(metadataTo); err != nil {
 				return err
 			}
@@ -113,12 +126,23 @@ The link is a Metablock unless --dsse or --attest is given.`,
 			prog := newProgressView(os.Stderr, !quiet && isTerminal(os.Stderr))
 			o.Hash.Progress = prog.progress
 			prog.phase(runner.PhaseProducts)
-			path, stats, err := runner.RecordStop(cmd.Context(), o)
+			path, l, stats, err := runner.RecordStop(cmd.Context(), o)
+			finished := time.Now()
 			prog.stop()
 			if err != nil {
 				return recordError(err)
 			}
-			return recordDone(cmd, jsonOut, quiet, summary{Step: step, Link: path, Format: o.Format.String(), KeyID: o.Key.ID(), Products: statsOf(stats)})
+			var provPath string
+			if provFlag {
+				po := provenance.Options{BuilderID: builderID, BuilderVersion: map[string]string{"toto": version()}, InvocationID: invocation, FinishedOn: finished}
+				if provPath, err = writeProvenance(cmd.Context(), path, l, o.Key, po); err != nil {
+					return fmt.Errorf("link written to %s, but the provenance failed: %w", path, err)
+				}
+				if !quiet && !jsonOut {
+					fmt.Fprintf(os.Stderr, "toto: wrote %s (SLSA provenance of the products)\n", provPath)
+				}
+			}
+			return recordDone(cmd, jsonOut, quiet, summary{Step: step, Link: path, Format: o.Format.String(), KeyID: o.Key.ID(), Products: statsOf(stats), Provenance: provPath})
 		},
 	}
 	f := cmd.Flags()
@@ -130,6 +154,9 @@ The link is a Metablock unless --dsse or --attest is given.`,
 	f.StringVarP(&metadataTo, "metadata-directory", "d", ".", "directory to write the link to")
 	f.BoolVar(&jsonOut, "json", false, "print a JSON summary on stdout")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress or summary on stderr")
+	f.BoolVar(&provFlag, "provenance", false, "also write a signed SLSA provenance v1 attestation of the products (NAME.KEYID.provenance.json)")
+	f.StringVar(&builderID, "builder-id", provenance.DefaultBuilderID, "--provenance: the builder's id (runDetails.builder.id), e.g. your CI workflow's URI")
+	f.StringVar(&invocation, "invocation-id", "", "--provenance: this run's id (runDetails.metadata.invocationId; default a random urn:uuid)")
 	f.SetNormalizeFunc(inTotoFlagNames)
 	return cmd
 }

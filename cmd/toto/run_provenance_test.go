@@ -101,3 +101,82 @@ func TestRunProvenance(t *testing.T) {
 		t.Errorf("provenance written for a failed command: %v", err)
 	}
 }
+
+// toto record stop --provenance: the same signed SLSA provenance as toto
+// run's, for a step toto did not run as one command — the materials of
+// record start as resolved dependencies, the products as subjects, no
+// command and no start time.
+func TestRecordStopProvenance(t *testing.T) {
+	dir, k := runDir(t)
+	mustToto(t, dir, "record", "start", "-n", "edit", "-k", "k", "-m", "src")
+	if err := os.MkdirAll(filepath.Join(dir, "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "out", "app"), []byte("app\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "links"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().Add(-time.Second)
+	r := mustToto(t, dir, "record", "stop", "-n", "edit", "-k", "k", "-p", "out", "-d", "links", "--provenance",
+		"--builder-id", "https://ci.example/workflows/edit", "--invocation-id", "https://ci.example/runs/8", "--json")
+	sum := validateAgainst(t, runSchema, r.Stdout)
+	want := filepath.Join("links", "edit."+k.ID()[:8]+".provenance.json")
+	if sum["provenance"] != want {
+		t.Fatalf("summary provenance %v, want %q", sum["provenance"], want)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := envelope.Parse(data)
+	if err != nil || env.Format != envelope.DSSE {
+		t.Fatalf("not a DSSE envelope: %v", err)
+	}
+	appDigest, err := runner.DigestFile(filepath.Join(dir, "out", "app"), runner.DigestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := attestation.NewVerifier(attestation.Options{Keys: attestation.Keys(k)}).Verify(context.Background(), env, appDigest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p prov.Provenance
+	if err := protojson.Unmarshal(v.Statement.Predicate, &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if ext := p.GetBuildDefinition().GetExternalParameters().AsMap(); ext["step"] != "edit" || ext["command"] != nil {
+		t.Errorf("externalParameters %v", ext)
+	}
+	srcDigest, _ := runner.DigestFile(filepath.Join(dir, "src", "a.c"), runner.DigestOptions{})
+	if deps := p.GetBuildDefinition().GetResolvedDependencies(); len(deps) != 1 || deps[0].GetName() != "src/a.c" || deps[0].GetDigest()["sha256"] != srcDigest["sha256"] {
+		t.Errorf("resolvedDependencies %v", deps)
+	}
+	rd := p.GetRunDetails()
+	md := rd.GetMetadata()
+	if rd.GetBuilder().GetId() != "https://ci.example/workflows/edit" || md.GetInvocationId() != "https://ci.example/runs/8" ||
+		md.GetStartedOn() != nil || md.GetFinishedOn().AsTime().Before(before) || md.GetFinishedOn().AsTime().After(time.Now()) {
+		t.Errorf("runDetails %v", rd)
+	}
+	linkDigest, _ := runner.DigestFile(filepath.Join(dir, sum["link"].(string)), runner.DigestOptions{})
+	if bp := rd.GetByproducts(); len(bp) != 1 || bp[0].GetName() != filepath.Base(sum["link"].(string)) || bp[0].GetDigest()["sha256"] != linkDigest["sha256"] {
+		t.Errorf("byproducts %v", bp)
+	}
+	// toto verify-attestation, as a consumer checks it.
+	mustToto(t, dir, "verify-attestation", "--key", "k.pub", "--type", provenance.PredicateType, "--subject", filepath.Join("out", "app"), want)
+
+	// No products: refused before anything is written, the preliminary
+	// link kept.
+	mustToto(t, dir, "record", "start", "-n", "review", "-k", "k", "-m", "src")
+	r = runToto(t, dir, "record", "stop", "-n", "review", "-k", "k", "--provenance")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "--provenance needs at least one -p PATH") {
+		t.Errorf("no products: exit %d %s", r.Code, r.Stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".review.*.link-unfinished")); len(m) != 1 {
+		t.Errorf("preliminary link: %v", m)
+	}
+}

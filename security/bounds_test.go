@@ -300,7 +300,7 @@ func TestDeeplyNestedJSON(t *testing.T) {
 			t.Fatalf("control, 100 levels: %v", err)
 		}
 		_, err = layout.ParseSource("deep.yaml", src(1<<20), layout.SourceOptions{})
-		if want := "deep.yaml: yaml: exceeded max depth of 10000"; err == nil || err.Error() != want {
+		if want := "deep.yaml: exceeded max depth of 10000"; err == nil || err.Error() != want {
 			t.Errorf("got %v, want %s", err, want)
 		}
 	})

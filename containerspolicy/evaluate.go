@@ -191,7 +191,7 @@ type Result struct {
 	// Image is the image evaluated (transport:reference).
 	Image string `json:"image"`
 	// ManifestDigest is the digest signatures had to name.
-	ManifestDigest string `json:"manifest_digest"`
+	ManifestDigest string `json:"manifestDigest"`
 	// Transport and Scope say which policy section applied: Scope is
 	// the matching scope of Transport, "" for the transport default, or
 	// "default" for the policy's global default.
@@ -212,7 +212,7 @@ type RequirementResult struct {
 	Satisfied bool   `json:"satisfied"`
 	// SatisfiedBy is the index of the signature that satisfied a
 	// signedBy requirement, -1 otherwise.
-	SatisfiedBy int `json:"satisfied_by"`
+	SatisfiedBy int `json:"satisfiedBy"`
 	// Err says why the requirement is not satisfied; nil when it is.
 	Err error `json:"-"`
 	// Reason is Err's text, for JSON.
@@ -230,8 +230,8 @@ type SignatureResult struct {
 	// signature verified); DockerReference and ManifestDigest are what
 	// it signed (when its payload parsed).
 	Fingerprint     string `json:"fingerprint,omitempty"`
-	DockerReference string `json:"docker_reference,omitempty"`
-	ManifestDigest  string `json:"manifest_digest,omitempty"`
+	DockerReference string `json:"dockerReference,omitempty"`
+	ManifestDigest  string `json:"manifestDigest,omitempty"`
 	// Err says why it was not accepted: it matches (errors.Is) one of
 	// simplesigning.ErrUnknownKey (wrong key), ErrExpiredKey,
 	// ErrBadSignature, ErrCorrupt, ErrPayload, ErrDigestMismatch, or

@@ -143,9 +143,9 @@ type Result struct {
 	Signatures []Signature `json:"signatures"`
 	// RegistryDigest is what the registry's tag resolves to (fetched and
 	// hashed); equal to Digest when the result verified.
-	RegistryDigest string `json:"registry_digest,omitempty"`
+	RegistryDigest string `json:"registryDigest,omitempty"`
 	// RequiredSigners are the delegation roles that had to sign.
-	RequiredSigners []string `json:"required_signers,omitempty"`
+	RequiredSigners []string `json:"requiredSigners,omitempty"`
 }
 
 // Ref names the verified image by digest.

@@ -60,7 +60,7 @@ func TestSimpleSigningCLI(t *testing.T) {
 		Scope        string
 		Requirements []struct {
 			Satisfied   bool
-			SatisfiedBy int `json:"satisfied_by"`
+			SatisfiedBy int `json:"satisfiedBy"`
 			Signatures  []struct{ Fingerprint string }
 		}
 	}

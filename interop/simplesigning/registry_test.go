@@ -140,7 +140,7 @@ func TestSkopeoSignsTotoVerifies(t *testing.T) {
 	}
 	req := res["requirements"].([]any)[0].(map[string]any)
 	s := req["signatures"].([]any)[0].(map[string]any)
-	if s["fingerprint"] != fpr || s["docker_reference"] != host+"/team/app:1" || s["manifest_digest"] != digest || res["scope"] != host+"/team" {
+	if s["fingerprint"] != fpr || s["dockerReference"] != host+"/team/app:1" || s["manifestDigest"] != digest || res["scope"] != host+"/team" {
 		t.Errorf("result %s", r.Stdout)
 	}
 	// By digest: matchRepoDigestOrExact accepts the tag's signature.

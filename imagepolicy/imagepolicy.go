@@ -70,12 +70,21 @@ func fieldErrorf(path, format string, args ...any) error {
 func (e *fieldError) Error() string   { return fmt.Sprintf("%v: %s: %v", ErrPolicy, e.path, e.err) }
 func (e *fieldError) Unwrap() []error { return []error{ErrPolicy, e.err} }
 
-// placedError is an error at a place in a policy file
-// (FILE:LINE:COL: path: what, internal/yamlpos), which leads its message.
-type placedError struct{ err error }
+// placedError is an error at a place in a policy (or, kind ErrSecret,
+// secret) file (FILE:LINE:COL: path: what, internal/yamlpos), which leads
+// its message.
+type placedError struct {
+	err  error
+	kind error // nil: ErrPolicy
+}
 
-func (e *placedError) Error() string   { return e.err.Error() }
-func (e *placedError) Unwrap() []error { return []error{ErrPolicy, e.err} }
+func (e *placedError) Error() string { return e.err.Error() }
+func (e *placedError) Unwrap() []error {
+	if e.kind != nil {
+		return []error{e.kind, e.err}
+	}
+	return []error{ErrPolicy, e.err}
+}
 
 // place puts err, when it is a fieldError, at its member in doc (the
 // node at path in file).
@@ -88,7 +97,7 @@ func place(file string, doc *yaml.Node, path string, err error) error {
 	if path != "" {
 		e.Path = path + "." + e.Path
 	}
-	return &placedError{e}
+	return &placedError{err: e}
 }
 
 // Policy is a parsed policy document.
@@ -198,7 +207,7 @@ func parse(file string, data []byte) (*Policy, error) {
 	var p Policy
 	doc, err := yamlpos.Decode(file, data, &p)
 	if err != nil {
-		return nil, &placedError{err}
+		return nil, &placedError{err: err}
 	}
 	if err := p.check(); err != nil {
 		return nil, place(file, doc.Root, "", err)
@@ -211,7 +220,7 @@ func parse(file string, data []byte) (*Policy, error) {
 func parseNode(file string, n *yaml.Node, path string) (*Policy, error) {
 	var p Policy
 	if err := yamlpos.DecodeNode(file, n, path, &p); err != nil {
-		return nil, &placedError{err}
+		return nil, &placedError{err: err}
 	}
 	if err := p.check(); err != nil {
 		return nil, place(file, n, path, err)

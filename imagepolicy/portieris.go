@@ -151,7 +151,7 @@ func parsePortieris(file string, doc *yaml.Node, path string, h header) (*portie
 	}
 	var d pDoc
 	if err := yamlpos.DecodeNode(file, doc, path, &d); err != nil {
-		return nil, &placedError{err}
+		return nil, &placedError{err: err}
 	}
 	var meta pMeta
 	if err := d.Metadata.Decode(&meta); err != nil && d.Metadata.Kind != 0 {

@@ -127,3 +127,22 @@ func TestParseErrorPosition(t *testing.T) {
 		t.Errorf("got %v, want %s", err, want)
 	}
 }
+
+// A malformed Secret in the secrets directory is placed too; members toto
+// does not read (immutable, labels) stay ignored.
+func TestSecretErrorPosition(t *testing.T) {
+	policies, secrets := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(policies, "p.yaml"), []byte("rules: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(secrets, "s.yaml")
+	doc := "apiVersion: v1\nkind: Secret\nimmutable: true\nmetadata: {name: ok, labels: {a: b}}\nstringData: {key: x}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: bad\nstringData:\n  - key\n"
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := imagepolicy.LoadSet(policies, imagepolicy.SetOptions{SecretsDir: secrets})
+	want := file + ":12:3: stringData: want a mapping, got a list"
+	if err == nil || err.Error() != want || !errors.Is(err, imagepolicy.ErrSecret) {
+		t.Errorf("got %v, want %s (ErrSecret)", err, want)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/toto-dev/toto/internal/yamlpos"
 )
 
 // ErrSecret is wrapped by errors about the Kubernetes Secrets a Portieris
@@ -56,8 +58,11 @@ func loadSecrets(dir string) (secrets, error) {
 		}
 		for i, doc := range docs {
 			where := fmt.Sprintf("%s (document %d)", f, i+1)
-			key, data, err := parseSecret(doc)
-			if err != nil {
+			key, data, err := parseSecret(f, doc)
+			var placed *placedError
+			if errors.As(err, &placed) {
+				return nil, err // it names the file, line and column
+			} else if err != nil {
 				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 			if prev, ok := from[key]; ok {
@@ -81,19 +86,21 @@ func ParseSecret(data []byte) (string, map[string][]byte, error) {
 	if len(docs) != 1 {
 		return "", nil, fmt.Errorf("%w: want one document, found %d", ErrSecret, len(docs))
 	}
-	return parseSecret(docs[0])
+	return parseSecret("", docs[0])
 }
 
-func parseSecret(doc *yaml.Node) (string, map[string][]byte, error) {
+// parseSecret reads a Secret document of file ("" for bytes). Members
+// other than those read are ignored, as a Secret has many.
+func parseSecret(file string, doc *yaml.Node) (string, map[string][]byte, error) {
 	var s k8sSecret
-	if err := doc.Decode(&s); err != nil {
-		return "", nil, fmt.Errorf("%w: %v", ErrSecret, err)
+	if err := yamlpos.DecodeNodeLoose(file, doc, "", &s); err != nil {
+		return "", nil, &placedError{err: err, kind: ErrSecret}
 	}
 	var m struct {
 		Metadata pMeta `yaml:"metadata"`
 	}
-	if err := doc.Decode(&m); err != nil {
-		return "", nil, fmt.Errorf("%w: metadata: %v", ErrSecret, err)
+	if err := yamlpos.DecodeNodeLoose(file, doc, "", &m); err != nil {
+		return "", nil, &placedError{err: err, kind: ErrSecret}
 	}
 	if s.Kind != "Secret" || (s.APIVersion != "v1" && s.APIVersion != "") {
 		return "", nil, fmt.Errorf("%w: apiVersion %q kind %q: want a v1 Secret", ErrSecret, s.APIVersion, s.Kind)

@@ -217,7 +217,7 @@ func readDocuments(file string) ([]*yaml.Node, error) {
 func splitDocuments(file string, data []byte) ([]*yaml.Node, error) {
 	docs, err := yamlpos.ParseAll(file, data)
 	if err != nil {
-		return nil, &placedError{err}
+		return nil, &placedError{err: err}
 	}
 	return docs, nil
 }

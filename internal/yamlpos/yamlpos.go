@@ -120,6 +120,17 @@ func ParseAll(file string, data []byte) ([]*yaml.Node, error) {
 // lines and columns in file. path is n's field path ("items[2]"; "" for
 // a document), put before the errors' paths.
 func DecodeNode(file string, n *yaml.Node, path string, v any) error {
+	return decodeNode(file, n, path, v, true)
+}
+
+// DecodeNodeLoose is DecodeNode for formats whose readers ignore members
+// they do not know (a Kubernetes Secret read for its data): only type
+// errors are errors.
+func DecodeNodeLoose(file string, n *yaml.Node, path string, v any) error {
+	return decodeNode(file, n, path, v, false)
+}
+
+func decodeNode(file string, n *yaml.Node, path string, v any, strict bool) error {
 	at := func(err error) error {
 		return &Error{File: file, Line: n.Line, Column: n.Column, Path: path, Err: err}
 	}
@@ -131,9 +142,9 @@ func DecodeNode(file string, n *yaml.Node, path string, v any) error {
 	if err != nil {
 		return at(err)
 	}
-	strict := yaml.NewDecoder(bytes.NewReader(raw))
-	strict.KnownFields(true)
-	err = strict.Decode(v)
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(strict)
+	err = dec.Decode(v)
 	if err == nil || errors.Is(err, io.EOF) {
 		return nil
 	}

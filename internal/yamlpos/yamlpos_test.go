@@ -248,4 +248,12 @@ func TestDecodeLoose(t *testing.T) {
 	if want := `l.yaml:2:17: rules[0].count: want a whole number, got "x"`; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}
+	docs, err := yamlpos.ParseAll("l.yaml", []byte("a: 1\n---\nextra: 1\nrules: [{count: x, more: 2}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = yamlpos.DecodeNodeLoose("l.yaml", docs[1], "", &config{})
+	if want := `l.yaml:4:17: rules[0].count: want a whole number, got "x"`; err == nil || err.Error() != want {
+		t.Errorf("DecodeNodeLoose: got %v, want %s", err, want)
+	}
 }

@@ -26,25 +26,40 @@ func (s score) beats(best score, have bool) bool {
 	return s.literal > best.literal
 }
 
-// candidates are the names an image reference is matched under: as
-// written, and, for a registry reference, fully qualified
-// (docker.io/library/nginx:1) and, for Docker Hub's official images, as
-// Portieris's policies write them (docker.io/nginx:1).
+// candidates are the names an image reference is matched under. For a
+// registry reference they depend only on the image, never on how it is
+// spelt: nginx, docker.io/nginx and index.docker.io/library/nginx are one
+// image to the container runtime, so a rule written with one spelling
+// must not be dodged by writing another. They are the fully qualified
+// name (docker.io/library/nginx:1) and, for Docker Hub, each other
+// spelling of it: without library/ as Portieris's policies write official
+// images (docker.io/nginx:1), under index.docker.io, and the short forms
+// (nginx:1, library/nginx:1).
 func candidates(ref string) []string {
-	out := []string{ref}
 	if strings.HasPrefix(ref, "oci-layout:") {
-		return out
+		return []string{ref}
 	}
 	n, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
-		return out
+		return []string{ref}
 	}
 	full := n.String()
-	if full != ref {
-		out = append(out, full)
+	out := []string{full}
+	rest, ok := strings.CutPrefix(full, "docker.io/")
+	if !ok {
+		return out
 	}
-	if short, ok := strings.CutPrefix(full, "docker.io/library/"); ok {
-		out = append(out, "docker.io/"+short)
+	others := []string{"index.docker.io/" + rest, rest}
+	if short, ok := strings.CutPrefix(rest, "library/"); ok {
+		others = append(others, "docker.io/"+short, "index.docker.io/"+short, short)
+	}
+	// Only true spellings of this image: docker.io/registry.example/app
+	// is a Docker Hub repository, but its short form would name
+	// registry.example's.
+	for _, o := range others {
+		if m, err := reference.ParseNormalizedNamed(o); err == nil && m.String() == full {
+			out = append(out, o)
+		}
 	}
 	return out
 }

@@ -157,14 +157,14 @@ func decodeNode(file string, n *yaml.Node, path string, v any, strict bool) erro
 		return at(err)
 	}
 	encDoc := &Doc{File: file, Root: enc}
-	kinds := typeKinds(reflect.TypeOf(v))
+	types := newTypeInfo(reflect.TypeOf(v), enc)
 	encTop := enc
 	if n.Kind != yaml.DocumentNode && len(enc.Content) == 1 {
 		encTop = enc.Content[0]
 	}
 	var errs []*Error
 	for _, msg := range te.Errors {
-		e, node := encDoc.placeTypeError(msg, kinds)
+		e, node := encDoc.placeTypeError(msg, types)
 		e.Line, e.Column = n.Line, n.Column
 		if orig := twin(encTop, n, node); orig != nil {
 			e.Line, e.Column = orig.Line, orig.Column
@@ -246,9 +246,9 @@ func decode(file string, data []byte, v any, strict bool) (*Doc, error) {
 			return nil, syntaxError(file, data, err)
 		}
 		var errs []*Error
-		kinds := typeKinds(reflect.TypeOf(v))
+		types := newTypeInfo(reflect.TypeOf(v), root)
 		for _, msg := range te.Errors {
-			e, _ := doc.placeTypeError(msg, kinds)
+			e, _ := doc.placeTypeError(msg, types)
 			errs = append(errs, e)
 		}
 		return nil, joinSorted(errs)
@@ -258,7 +258,7 @@ func decode(file string, data []byte, v any, strict bool) (*Doc, error) {
 
 var (
 	lineRe     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	notFoundRe = regexp.MustCompile("^field (.*) not found in type ")
+	notFoundRe = regexp.MustCompile("^field (.*) not found in type (.*)$")
 	unmarshal  = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `(.*)`)? into (.*)$")
 )
 
@@ -327,32 +327,45 @@ func parserProblem(msg string) bool {
 // is about: the key of an unknown field, or the value of the tag (and
 // text) it names on that line. It also returns that node (nil when none
 // is on that line).
-func (d *Doc) placeTypeError(msg string, kinds map[string]reflect.Kind) (*Error, *yaml.Node) {
+//
+// Several nodes on one line (flow style: `{keys: [a], action: [b]}`) are
+// told apart by the Go type the error names: the node decoded into it, or
+// the key of a mapping decoded into the type without that field.
+func (d *Doc) placeTypeError(msg string, types *typeInfo) (*Error, *yaml.Node) {
 	m := lineRe.FindStringSubmatch(msg)
 	if m == nil {
 		return &Error{File: d.File, Err: errors.New(msg)}, nil
 	}
 	line, _ := strconv.Atoi(m[1])
 	text := m[2]
-	match := func(n *yaml.Node, key bool) bool { return false }
+	match := func(n *yaml.Node, key, typed bool) bool { return false }
 	if f := notFoundRe.FindStringSubmatch(text); f != nil {
 		text = "unknown field " + strconv.Quote(f[1])
-		match = func(n *yaml.Node, key bool) bool { return key && n.Value == f[1] }
+		match = func(n *yaml.Node, key, typed bool) bool {
+			return key && n.Value == f[1] && (!typed || types.keyOf[n] == f[2])
+		}
 	} else if u := unmarshal.FindStringSubmatch(text); u != nil {
-		text = fmt.Sprintf("want %s, got %s", friendlyType(u[3], kinds), friendlyTag(u[1], u[2]))
-		match = func(n *yaml.Node, key bool) bool {
-			return !key && n.ShortTag() == u[1] && (n.Kind != yaml.ScalarNode || u[2] == "" || n.Value == u[2])
+		text = fmt.Sprintf("want %s, got %s", friendlyType(u[3], types.kinds), friendlyTag(u[1], u[2]))
+		match = func(n *yaml.Node, key, typed bool) bool {
+			return !key && n.ShortTag() == u[1] && (n.Kind != yaml.ScalarNode || u[2] == "" || n.Value == u[2]) &&
+				(!typed || types.into[n] == u[3])
 		}
 	}
 	e := &Error{File: d.File, Line: line, Err: errors.New(text)}
 	var found *yaml.Node
-	walk(d.Root, "", func(n *yaml.Node, path string, key bool) bool {
-		if n.Line == line && match(n, key) {
-			e.Column, e.Path, found = n.Column, path, n
-			return false
+	// The node of the right type first, then any of the right tag.
+	for _, typed := range []bool{true, false} {
+		walk(d.Root, "", func(n *yaml.Node, path string, key bool) bool {
+			if n.Line == line && match(n, key, typed) {
+				e.Column, e.Path, found = n.Column, path, n
+				return false
+			}
+			return true
+		})
+		if found != nil {
+			break
 		}
-		return true
-	})
+	}
 	if found == nil {
 		// At least the column of the first node on that line.
 		walk(d.Root, "", func(n *yaml.Node, path string, key bool) bool {
@@ -364,6 +377,106 @@ func (d *Doc) placeTypeError(msg string, kinds map[string]reflect.Kind) (*Error,
 		})
 	}
 	return e, found
+}
+
+// typeInfo is what the Go type decoded into says about a document's
+// nodes, for placing errors.
+type typeInfo struct {
+	kinds map[string]reflect.Kind // typeKinds
+	into  map[*yaml.Node]string   // the type a node decodes into
+	keyOf map[*yaml.Node]string   // a mapping key: the type of its mapping
+}
+
+var nodeType = reflect.TypeOf(yaml.Node{})
+
+// newTypeInfo follows t (the type of the pointer decoded into) down the
+// document root as yaml.v3 decodes: struct fields by their yaml names
+// (inline ones included), map values, list items.
+func newTypeInfo(t reflect.Type, root *yaml.Node) *typeInfo {
+	ti := &typeInfo{kinds: typeKinds(t), into: map[*yaml.Node]string{}, keyOf: map[*yaml.Node]string{}}
+	if t == nil || t.Kind() != reflect.Pointer {
+		return ti
+	}
+	var assign func(n *yaml.Node, t reflect.Type, depth int)
+	assign = func(n *yaml.Node, t reflect.Type, depth int) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if n == nil || depth > 100 || t == nodeType {
+			return
+		}
+		if n.Kind == yaml.DocumentNode {
+			for _, c := range n.Content {
+				assign(c, t, depth+1)
+			}
+			return
+		}
+		ti.into[n] = t.String()
+		switch {
+		case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+			fields, rest := structFields(t)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				ti.keyOf[k] = t.String()
+				if ft, ok := fields[k.Value]; ok {
+					assign(v, ft, depth+1)
+				} else if rest != nil {
+					assign(v, rest, depth+1)
+				}
+			}
+		case n.Kind == yaml.MappingNode && t.Kind() == reflect.Map:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				assign(n.Content[i+1], t.Elem(), depth+1)
+			}
+		case n.Kind == yaml.SequenceNode && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
+			for _, c := range n.Content {
+				assign(c, t.Elem(), depth+1)
+			}
+		}
+	}
+	assign(root, t.Elem(), 0)
+	return ti
+}
+
+// structFields are a struct's fields by their YAML names, those of inline
+// structs included, and the value type of an inline map (nil if none).
+func structFields(t reflect.Type) (map[string]reflect.Type, reflect.Type) {
+	out := map[string]reflect.Type{}
+	var rest reflect.Type
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.PkgPath != "" && !f.Anonymous {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" {
+			continue
+		}
+		if strings.Contains(","+opts+",", ",inline,") {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			switch ft.Kind() {
+			case reflect.Struct:
+				sub, subRest := structFields(ft)
+				for k, v := range sub {
+					out[k] = v
+				}
+				if subRest != nil {
+					rest = subRest
+				}
+			case reflect.Map:
+				rest = ft.Elem()
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = f.Type
+	}
+	return out, rest
 }
 
 // typeKinds maps the names of the types reachable from t (as yaml.v3's

@@ -257,3 +257,37 @@ func TestDecodeLoose(t *testing.T) {
 		t.Errorf("DecodeNodeLoose: got %v, want %s", err, want)
 	}
 }
+
+type inner struct {
+	Enforce bool `yaml:"enforce"`
+}
+
+type outer struct {
+	Rules []rule `yaml:"rules"`
+	Inner inner  `yaml:"inner"`
+	Level level  `yaml:"level"`
+}
+
+// Several nodes of one tag on a line (flow style): the error's Go type
+// tells which one it is about.
+func TestPlaceByType(t *testing.T) {
+	for _, tc := range []struct{ doc, want string }{
+		{"rules: [{images: [a], enforce: [x]}]\n", "t.yaml:1:32: rules[0].enforce: want true or false, got a list"},
+		{"rules: [{count: 1}]\ninner: {enforce: true}\nx: {rules: [{images: [a]}], level: [b]}\n", `t.yaml:3:1: x: unknown field "x"`},
+		{"{rules: [{images: [a], count: 1}], inner: {count: 2}}\n", `t.yaml:1:44: inner.count: unknown field "count"`},
+		{"{rules: [{images: [a]}], level: [b]}\n", "t.yaml:1:33: level: want a string, got a list"},
+	} {
+		_, err := yamlpos.Decode("t.yaml", []byte(tc.doc), &outer{})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%q: got\n%v\nwant\n%s", tc.doc, err, tc.want)
+		}
+		// The same through a node of a stream.
+		docs, perr := yamlpos.ParseAll("t.yaml", []byte(tc.doc))
+		if perr != nil {
+			t.Fatal(perr)
+		}
+		if err := yamlpos.DecodeNode("t.yaml", docs[0], "", &outer{}); err == nil || err.Error() != tc.want {
+			t.Errorf("DecodeNode %q: got\n%v\nwant\n%s", tc.doc, err, tc.want)
+		}
+	}
+}

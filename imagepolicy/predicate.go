@@ -33,7 +33,8 @@ import (
 // The Rego module (Rego, inline, or RegoFile) is package toto. Its input
 // is {predicateType, predicate, subject, image: {reference, digest}} for
 // one attestation; data.toto.allow must be true, and data.toto.deny, a set
-// of strings, if defined, must be empty: its strings are the reasons given.
+// of strings, if defined, must be empty: its strings are the reasons given
+// (a deny of any other shape that is not empty or false denies as well).
 // It runs without network or environment builtins (http.send,
 // net.lookup_ip_addr, opa.runtime, and the JSON schema builtins, whose
 // schemas may reference remote documents), and within RegoTimeout.
@@ -250,15 +251,7 @@ func (r *Predicate) evalRego(ctx context.Context, t *image.Target, st *statement
 	if len(rs) == 1 && len(rs[0].Expressions) == 1 {
 		pkg, _ := rs[0].Expressions[0].Value.(map[string]any)
 		allow, _ = pkg["allow"].(bool)
-		if ds, ok := pkg["deny"].([]any); ok {
-			for _, d := range ds {
-				if s, ok := d.(string); ok {
-					deny = append(deny, s)
-				} else {
-					deny = append(deny, fmt.Sprint(d))
-				}
-			}
-		}
+		deny = denyReasons(pkg["deny"])
 	}
 	sort.Strings(deny)
 	switch {
@@ -268,6 +261,47 @@ func (r *Predicate) evalRego(ctx context.Context, t *image.Target, st *statement
 		return fmt.Errorf("%w: data.toto.allow is not true", ErrRegoDenied)
 	}
 	return nil
+}
+
+// denyReasons reads data.toto.deny whatever its shape: a set or array of
+// reasons, an object (deny[msg] := true: its keys, unless false), a
+// string, or true. Any other value that is not false or empty denies too:
+// a deny the module defined is never ignored for its shape.
+func denyReasons(v any) []string {
+	switch d := v.(type) {
+	case nil:
+		return nil
+	case bool:
+		if d {
+			return []string{"true"}
+		}
+		return nil
+	case string:
+		return []string{d}
+	case []any:
+		out := make([]string, 0, len(d))
+		for _, e := range d {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			} else {
+				out = append(out, fmt.Sprint(e))
+			}
+		}
+		return out
+	case map[string]any:
+		var out []string
+		for k, e := range d {
+			switch e {
+			case false:
+			case true:
+				out = append(out, k)
+			default:
+				out = append(out, fmt.Sprintf("%s: %v", k, e))
+			}
+		}
+		return out
+	}
+	return []string{fmt.Sprint(v)}
 }
 
 func (p *Policy) predicate(ctx context.Context, t *image.Target, name string, action decision.Action, r *Predicate) (decision.Requirement, error) {

@@ -153,6 +153,37 @@ rules:
   - images: ["oci-layout:*"]
     require: {name: prov, predicate: {keys: [other.pub], type: slsaprovenance1, regoFile: prov.rego}}
 `, map[string]string{"prov.rego": provenanceRego}, "no verified attestation of a required predicate type: https://slsa.dev/provenance/v1"},
+		// A deny that is not a set of strings still denies: an object
+		// (deny[msg] := true), a string, true. Ignoring a shape it did not
+		// expect would let allow through past the module's own reasons.
+		{"deny as an object", `
+rules:
+  - images: ["oci-layout:*"]
+    require:
+      name: obj
+      predicate:
+        keys: [build.pub]
+        type: slsaprovenance1
+        rego: |
+          package toto
+          allow := true
+          deny[msg] := true if msg := "builder is not trusted"
+`, nil, "rego policy denied the attestation: builder is not trusted"},
+		{"deny as a string", `
+rules:
+  - images: ["oci-layout:*"]
+    require: {name: str, predicate: {keys: [build.pub], type: slsaprovenance1, rego: "package toto\nallow := true\ndeny := \"no\"\n"}}
+`, nil, "rego policy denied the attestation: no"},
+		{"deny as true", `
+rules:
+  - images: ["oci-layout:*"]
+    require: {name: yes, predicate: {keys: [build.pub], type: slsaprovenance1, rego: "package toto\nallow := true\ndeny := true\n"}}
+`, nil, "rego policy denied the attestation: true"},
+		{"an empty or false deny does not", `
+rules:
+  - images: ["oci-layout:*"]
+    require: {name: none, predicate: {keys: [build.pub], type: slsaprovenance1, rego: "package toto\nallow := true\ndeny := false\nx := {}\n"}}
+`, nil, ""},
 		{"a module that defines neither allow nor a reason", `
 rules:
   - images: ["oci-layout:*"]

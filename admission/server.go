@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/toto-dev/toto/decision"
+	"github.com/toto-dev/toto/image"
 )
 
 // Options configure a Server.
@@ -433,6 +434,12 @@ type imageResult struct {
 func (s *Server) judge(ctx context.Context, p *policy, namespace, img string) imageResult {
 	if img == "" {
 		return imageResult{err: errors.New("empty image reference")}
+	}
+	// An OCI layout names a folder on the webhook's disk, not an image a
+	// node can pull: reading it would let any namespace user probe the
+	// webhook's files.
+	if strings.HasPrefix(img, image.LayoutPrefix) {
+		return imageResult{err: fmt.Errorf("not a registry image: %s names a local OCI layout", image.LayoutPrefix)}
 	}
 	k := cacheKey{gen: p.gen, namespace: namespace, image: img}
 	if v, ok := s.cache.get(k); ok {

@@ -448,3 +448,29 @@ func TestDeadlineWithStuckEvaluator(t *testing.T) {
 		t.Fatalf("allowed %v after %s: %s", r.Allowed, took, message(r))
 	}
 }
+
+// An image the container runtime cannot pull from a registry, such as an
+// OCI layout on the webhook's own disk (oci-layout:/path), is denied
+// without asking the policy: the policy would read the webhook's files
+// at a path any namespace user chose, and its answer (no such file, not a
+// layout) would tell them what is there.
+func TestLocalImageRefused(t *testing.T) {
+	ev := &countingEvaluator{}
+	s, err := admission.New(admission.Options{Load: func() (admission.Evaluator, error) { return ev, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, img := range []string{"oci-layout:/etc/good", "oci-layout:good"} {
+		pod := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":%q}]}}`, img)
+		req := &admissionv1.AdmissionRequest{UID: "u", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Operation: admissionv1.Create, Namespace: "ns"}
+		req.Object.Raw = []byte(pod)
+		resp, _ := s.Review(context.Background(), req)
+		if resp.Allowed || ev.count(img) != 0 {
+			t.Errorf("%s: allowed %v, evaluated %d times", img, resp.Allowed, ev.count(img))
+		}
+		if resp.Result == nil || !strings.Contains(resp.Result.Message, "not a registry image") {
+			t.Errorf("%s: message %+v", img, resp.Result)
+		}
+	}
+}

@@ -43,6 +43,13 @@ func candidates(ref string) []string {
 	if err != nil {
 		return []string{ref}
 	}
+	// A host name is not case-sensitive (DNS, TLS): REGISTRY.EXAMPLE/app
+	// is pulled from registry.example, so it is matched as that.
+	if d := reference.Domain(n); d != strings.ToLower(d) {
+		if l, err := reference.ParseNormalizedNamed(strings.ToLower(d) + strings.TrimPrefix(n.String(), d)); err == nil {
+			n = l
+		}
+	}
 	full := n.String()
 	out := []string{full}
 	rest, ok := strings.CutPrefix(full, "docker.io/")
@@ -83,6 +90,11 @@ func matchAny(pattern string, names []string) (score, bool) {
 // against the name's host only, so that "*.trusted.example/app" cannot be
 // met by "evil.example/x.trusted.example/app".
 func match(pattern, name string) (score, bool) {
+	// Registry names are matched with their host in lower case; so is a
+	// pattern's (an OCI layout's path is kept as written).
+	if h, rest, ok := strings.Cut(pattern, "/"); ok && !strings.HasPrefix(pattern, "oci-layout:") {
+		pattern = strings.ToLower(h) + "/" + rest
+	}
 	literal := len(pattern) - strings.Count(pattern, "*") - strings.Count(pattern, "?")
 	if !strings.ContainsAny(pattern, "*?") {
 		if name == pattern {

@@ -23,8 +23,10 @@ rules:
     require: {sigstore: {keys: [k.pub]}}
   - images: ["team/app"]
     require: {sigstore: {keys: [k.pub]}}
-  - images: ["registry.example/*"]
+  - images: ["Registry.Example/*"]
     require: {sigstore: {keys: [private.pub]}}
+  - images: ["oci-layout:Build/*"]
+    require: {sigstore: {keys: [layout.pub]}}
   - images: ["*"]
     require: {sigstore: {keys: [lenient.pub]}}
 `)
@@ -40,10 +42,14 @@ rules:
 			"index.docker.io/library/nginx:1", "index.docker.io/nginx:1", "nginx@sha256:" + sha, "docker.io/library/nginx"}},
 		{"policy.yaml rules[1]", []string{"redis", "redis:7", "docker.io/redis:7", "docker.io/library/redis:7", "index.docker.io/library/redis:7"}},
 		{"policy.yaml rules[2]", []string{"team/app:1", "docker.io/team/app:1", "index.docker.io/team/app:1"}},
-		{"policy.yaml rules[3]", []string{"registry.example/nginx:1"}},
+		// Host names are not case-sensitive: REGISTRY.EXAMPLE is
+		// registry.example to DNS and TLS, so to the node pulling it.
+		{"policy.yaml rules[3]", []string{"registry.example/nginx:1", "REGISTRY.EXAMPLE/nginx:1", "Registry.Example/nginx@sha256:" + sha}},
+		{"policy.yaml rules[0]", []string{"Docker.IO/library/nginx:1", "INDEX.DOCKER.IO/nginx:1"}},
 		// A Docker Hub repository whose path looks like a host is not
 		// that host's image.
-		{"policy.yaml rules[4]", []string{"nginxx:1", "docker.io/library/nginx/sub:1", "team/app2:1", "docker.io/registry.example/app:1", "index.docker.io/registry.example/app:1"}},
+		{"policy.yaml rules[4]", []string{"oci-layout:Build/out"}},
+		{"policy.yaml rules[5]", []string{"oci-layout:build/out", "nginxx:1", "docker.io/library/nginx/sub:1", "team/app2:1", "docker.io/registry.example/app:1", "index.docker.io/registry.example/app:1"}},
 	} {
 		for _, n := range tc.names {
 			if got, _ := s.Match("", n); got != tc.rule {

@@ -3,7 +3,8 @@
 // workloads that make pods (Deployments, ReplicaSets,
 // ReplicationControllers, StatefulSets, DaemonSets, Jobs, CronJobs), has
 // the image policy (package imagepolicy) judge every image of their
-// containers, init containers and ephemeral containers, and answers:
+// containers, init containers and ephemeral containers and of its image
+// volumes, and answers:
 // denied with the image, the policy and the failed requirement; or allowed,
 // with warn-action violations as warnings and, where the policy asks, a
 // JSONPatch that pins each image to the digest that was verified.

@@ -18,7 +18,8 @@ var ErrUnsupportedKind = errors.New("unsupported kind")
 // Container is one image reference in an object, with the JSON Pointer
 // (RFC 6901) of its "image" member, where a patch rewrites it.
 type Container struct {
-	// Kind is "containers", "initContainers" or "ephemeralContainers".
+	// Kind is "containers", "initContainers", "ephemeralContainers" or
+	// "volumes" (an image volume: spec.volumes[].image.reference).
 	Kind  string
 	Name  string
 	Image string
@@ -81,8 +82,9 @@ func gvkString(gvk metav1.GroupVersionKind) string {
 }
 
 // Containers lists the images of an object of kind gvk (raw JSON, as in
-// an AdmissionRequest), in containers, initContainers and
-// ephemeralContainers, with the JSON Pointer of each image.
+// an AdmissionRequest), in containers, initContainers,
+// ephemeralContainers and image volumes, with the JSON Pointer of each
+// image.
 func Containers(gvk metav1.GroupVersionKind, raw []byte) ([]Container, error) {
 	spec, prefix, err := podSpecOf(gvk, raw)
 	if err != nil {
@@ -100,6 +102,13 @@ func Containers(gvk metav1.GroupVersionKind, raw []byte) ([]Container, error) {
 	}
 	for i, c := range spec.EphemeralContainers {
 		add("ephemeralContainers", i, c.Name, c.Image)
+	}
+	// An image volume is pulled like a container's image and its files
+	// are mounted into the containers.
+	for i, v := range spec.Volumes {
+		if v.Image != nil {
+			out = append(out, Container{Kind: "volumes", Name: v.Name, Image: v.Image.Reference, Path: prefix + "/volumes/" + strconv.Itoa(i) + "/image/reference"})
+		}
 	}
 	return out, nil
 }

@@ -474,3 +474,37 @@ func TestLocalImageRefused(t *testing.T) {
 		}
 	}
 }
+
+// An image volume (spec.volumes[].image, Kubernetes' ImageVolume) is an
+// image the kubelet pulls and mounts into the containers: it is judged
+// like a container's, and pinned at its own path. Unjudged, an unsigned
+// image's files would run inside a pod whose containers all passed.
+func TestImageVolumeJudged(t *testing.T) {
+	ev := &countingEvaluator{}
+	s, err := admission.New(admission.Options{Load: func() (admission.Evaluator, error) { return ev, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	review := func(kind metav1.GroupVersionKind, obj string) *admissionv1.AdmissionResponse {
+		req := &admissionv1.AdmissionRequest{UID: "u", Kind: kind, Operation: admissionv1.Create, Namespace: "ns"}
+		req.Object.Raw = []byte(obj)
+		resp, _ := s.Review(context.Background(), req)
+		return resp
+	}
+	pod := metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}
+	resp := review(pod, `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{
+		"containers":[{"name":"c","image":"r.example/good:1","volumeMounts":[{"name":"tools","mountPath":"/tools"}]}],
+		"volumes":[{"name":"cfg","configMap":{"name":"x"}},{"name":"tools","image":{"reference":"evil.example/tools:1"}}]}}`)
+	if resp.Allowed || ev.count("evil.example/tools:1") != 1 || !strings.Contains(message(resp), `volume "tools" image "evil.example/tools:1" denied`) {
+		t.Fatalf("pod with an unsigned image volume: allowed %v, %q", resp.Allowed, message(resp))
+	}
+	// Allowed: the volume's image is pinned at its own path.
+	deploy := metav1.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
+	resp = review(deploy, `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},"spec":{"template":{"spec":{
+		"containers":[{"name":"c","image":"r.example/good:1"}],
+		"volumes":[{"name":"cfg","emptyDir":{}},{"name":"tools","image":{"reference":"r.example/good-tools:1"}}]}}}}`)
+	if !resp.Allowed || !strings.Contains(string(resp.Patch), `"path":"/spec/template/spec/volumes/1/image/reference"`) {
+		t.Fatalf("deployment with a signed image volume: allowed %v, patch %s, %q", resp.Allowed, resp.Patch, message(resp))
+	}
+}

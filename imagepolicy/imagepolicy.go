@@ -110,8 +110,10 @@ type Policy struct {
 	// (absent: cluster-wide). Evaluate alone ignores it.
 	Namespace string `yaml:"namespace"`
 	// MutateImage asks admission to rewrite a matching image to the
-	// digest that was verified (each rule may say otherwise).
-	MutateImage bool `yaml:"mutateImage"`
+	// digest that was verified (each rule may say otherwise). Absent, it
+	// is true, as in Portieris: an image admitted by tag could otherwise
+	// be pulled as another digest than the one verified.
+	MutateImage *bool `yaml:"mutateImage"`
 	// Trust declares where "tuf:" trust material comes from
 	// (trustsource.go).
 	Trust *Trust `yaml:"trust"`

@@ -77,8 +77,8 @@ type Result struct {
 	// Pinned is the image by digest, repository@sha256:... (no tag).
 	Pinned string `json:"pinned,omitempty"`
 	// Mutate: the matching policy asks for the image to be rewritten to
-	// Pinned (Portieris mutateImage, default true there; toto documents'
-	// mutateImage, default false).
+	// Pinned (mutateImage of Portieris policies and of toto documents,
+	// true unless a policy turns it off).
 	Mutate bool `json:"mutate"`
 	// Policy names what decided: "policy.yaml rules[0]",
 	// "ClusterImagePolicy default (repositories[2] docker.io/*)".
@@ -301,7 +301,7 @@ func (s *Set) addPolicy(p *Policy, name string) {
 	sc := s.scopeOf(p.Namespace, p.Namespace != "")
 	for i := range p.Rules {
 		r := &p.Rules[i]
-		mutate := p.MutateImage
+		mutate := p.MutateImage == nil || *p.MutateImage
 		if r.MutateImage != nil {
 			mutate = *r.MutateImage
 		}

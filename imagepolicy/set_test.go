@@ -263,8 +263,8 @@ func TestSetSecretNamespace(t *testing.T) {
 }
 
 // A toto document with a simpleSigning requirement (key files, a lookaside
-// directory, signedIdentity) beside Portieris documents; mutateImage at
-// the top, overridden by a rule.
+// directory, signedIdentity) beside Portieris documents; mutateImage on
+// by default (the document does not say), turned off by a rule.
 func TestSetTotoSimpleSigning(t *testing.T) {
 	e := newSimpleEnv(t)
 	pub, err := simplesigning.ArmorPublicKey(e.keys["simple2pubkey"])
@@ -273,7 +273,6 @@ func TestSetTotoSimpleSigning(t *testing.T) {
 	}
 	write(t, filepath.Join(e.policies, "release.gpg"), string(pub))
 	write(t, filepath.Join(e.policies, "toto.yaml"), fmt.Sprintf(`
-mutateImage: true
 rules:
   - images: ["%[1]s/team/*"]
     require:

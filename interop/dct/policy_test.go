@@ -140,7 +140,8 @@ func TestPolicySetDCT(t *testing.T) {
 		t.Fatalf("moved tag: %v %+v %v", err, res, res.Err())
 	}
 
-	// A toto document: dct with the root pinned, signer1 required.
+	// A toto document: dct with the root pinned, signer1 required; it pins
+	// the image by default (mutateImage absent).
 	d := t.TempDir()
 	write(t, filepath.Join(d, "root.pem"), e.rootCert())
 	write(t, filepath.Join(d, "policy.yaml"), []byte(fmt.Sprintf(`rules:
@@ -152,7 +153,7 @@ func TestPolicySetDCT(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err = s.Evaluate(ctx, "any", e.repo+":multisigned")
-	if err != nil || res.Err() != nil || res.Digest != dm || res.Mutate {
+	if err != nil || res.Err() != nil || res.Digest != dm || !res.Mutate {
 		t.Fatalf("toto dct: %v %+v %v", err, res, res.Err())
 	}
 }

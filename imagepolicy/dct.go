@@ -65,7 +65,7 @@ func (p *Policy) dct(ctx context.Context, t *image.Target, reqName string, actio
 	opts := dct.Options{Server: d.Server, TrustDir: d.TrustDir, Signers: d.Signers, SkipRegistry: true,
 		Transport: ctxTransport{ctx: ctx, rt: http.DefaultTransport}}
 	if d.RootCert != "" {
-		b, err := os.ReadFile(p.file(d.RootCert))
+		b, err := p.material(ctx, d.RootCert, maxTrustFile)
 		if err != nil {
 			return decision.Requirement{}, fmt.Errorf("%w: %s: rootCert: %v", ErrPolicy, reqName, err)
 		}

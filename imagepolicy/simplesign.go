@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -151,7 +150,7 @@ func (p *Policy) secret(ctx context.Context, ref secretRef, key string) ([]byte,
 func (p *Policy) simpleSigning(ctx context.Context, t *image.Target, name string, action decision.Action, s *SimpleSigning) (decision.Requirement, error) {
 	var rings [][]byte
 	for _, f := range s.Keys {
-		b, err := os.ReadFile(p.file(f))
+		b, err := p.material(ctx, f, maxTrustFile)
 		if err != nil {
 			return decision.Requirement{}, fmt.Errorf("%w: %s: %v", ErrPolicy, name, err)
 		}

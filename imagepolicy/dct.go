@@ -55,6 +55,21 @@ func (d *DCT) check(at string) error {
 	return nil
 }
 
+// dctFailure is the result of a DCT lookup that ended without trust data
+// to judge: the policy's own error for an unusable requirement (bad
+// options, an expired pinned root), the context's error when the review's
+// deadline ended it, else a violated requirement (no trust data, no such
+// tag, the server unreachable).
+func dctFailure(ctx context.Context, reqName string, action decision.Action, err error) (decision.Requirement, error) {
+	if errors.Is(err, dct.ErrUsage) || errors.Is(err, dct.ErrRootCert) {
+		return decision.Requirement{}, fmt.Errorf("%w: %s: %w", ErrPolicy, reqName, err)
+	}
+	if ctx.Err() != nil {
+		return decision.Requirement{}, ctx.Err()
+	}
+	return decision.Check(reqName, action, err), nil
+}
+
 // signerKey is a signer a Portieris secret names: its role and the key ID
 // notary gives its public key.
 type signerKey struct {
@@ -121,25 +136,13 @@ func (p *Policy) dct(ctx context.Context, t *image.Target, reqName string, actio
 		// Named by digest (as admission sees pods after mutation): the
 		// digest must be what some tag is signed as.
 		if tag, err = signedTagFor(ctx, t, opts); err != nil {
-			if errors.Is(err, dct.ErrUsage) || errors.Is(err, dct.ErrRootCert) {
-				return decision.Requirement{}, fmt.Errorf("%w: %s: %w", ErrPolicy, reqName, err)
-			}
-			if ctx.Err() != nil {
-				return decision.Requirement{}, ctx.Err()
-			}
-			return decision.Check(reqName, action, err), nil
+			return dctFailure(ctx, reqName, action, err)
 		}
 	}
 	ref := t.Reference + ":" + tag
 	res, verr := dct.Verify(ctx, ref, opts)
 	if res == nil || errors.Is(verr, dct.ErrUsage) {
-		if ctx.Err() != nil {
-			return decision.Requirement{}, ctx.Err()
-		}
-		if errors.Is(verr, dct.ErrUsage) || errors.Is(verr, dct.ErrRootCert) {
-			return decision.Requirement{}, fmt.Errorf("%w: %s: %w", ErrPolicy, reqName, verr)
-		}
-		return decision.Check(reqName, action, verr), nil
+		return dctFailure(ctx, reqName, action, verr)
 	}
 	dd := dct.Decision(ref, res, verr)
 	kids := dd.Requirements

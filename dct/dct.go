@@ -14,9 +14,7 @@ package dct
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,6 +37,7 @@ import (
 	"github.com/toto-dev/toto/decision"
 	"github.com/toto-dev/toto/image"
 	"github.com/toto-dev/toto/internal/boundedio"
+	"github.com/toto-dev/toto/keys"
 )
 
 // The roles a docker client takes a tag's digest from, in order.
@@ -313,22 +312,9 @@ func lookup(tag name.Tag, opts Options) (*Result, error) {
 // (or chain, leaf first), after checking it is valid at now (zero:
 // time.Now).
 func RootCertID(pemBytes []byte, now time.Time) (string, error) {
-	var certs []*x509.Certificate
-	rest := pemBytes
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return "", fmt.Errorf("%w: root certificate: %v", ErrUsage, err)
-		}
-		certs = append(certs, c)
+	certs, _, err := keys.CertificatesFromPEM(pemBytes, true)
+	if err != nil {
+		return "", fmt.Errorf("%w: root certificate: %v", ErrUsage, err)
 	}
 	if len(certs) == 0 {
 		return "", fmt.Errorf("%w: root certificate: no PEM CERTIFICATE block", ErrUsage)
@@ -345,7 +331,6 @@ func RootCertID(pemBytes []byte, now time.Time) (string, error) {
 		}
 	}
 	var k data.PublicKey
-	var err error
 	if len(certs) == 1 {
 		k = utils.CertToKey(certs[0])
 	} else {

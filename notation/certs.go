@@ -18,6 +18,8 @@ import (
 	"time"
 
 	corex509 "github.com/notaryproject/notation-core-go/x509"
+
+	totokeys "github.com/toto-dev/toto/keys"
 )
 
 // KeyType names a signing key algorithm the Notary Project signing scheme
@@ -213,7 +215,6 @@ func PrivateKeyPEM(k crypto.Signer) ([]byte, error) {
 // ParseCertificates reads PEM or DER certificates (as notation's trust
 // store and --cert-chain do).
 func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
 	rest := bytes.TrimSpace(data)
 	if len(rest) == 0 {
 		return nil, &CertificateError{Err: errors.New("no certificate")}
@@ -225,21 +226,14 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 		}
 		return cs, nil
 	}
-	for len(rest) > 0 {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			return nil, &CertificateError{Err: errors.New("malformed PEM")}
-		}
-		if b.Type != "CERTIFICATE" {
-			return nil, &CertificateError{Err: fmt.Errorf("PEM block %q is not a CERTIFICATE", b.Type)}
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, &CertificateError{Err: err}
-		}
-		certs = append(certs, c)
-		rest = bytes.TrimSpace(rest)
+	certs, rest, err := totokeys.CertificatesFromPEM(rest, false)
+	if err != nil {
+		return nil, &CertificateError{Err: err}
+	}
+	// Unlike a PEM bundle elsewhere, notation refuses anything after the
+	// last certificate, and a PEM file without any.
+	if len(certs) == 0 || len(bytes.TrimSpace(rest)) > 0 {
+		return nil, &CertificateError{Err: errors.New("malformed PEM")}
 	}
 	return certs, nil
 }

@@ -16,7 +16,6 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +25,8 @@ import (
 
 	dtimestamp "github.com/digitorus/timestamp"
 	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/toto-dev/toto/keys"
 )
 
 // ErrAuthority wraps every failure to obtain a timestamp (the TSA is
@@ -184,21 +185,9 @@ func FetchCertChain(ctx context.Context, hc *http.Client, certChainURL string) (
 
 // ParseCertChain parses PEM certificates, leaf first.
 func ParseCertChain(data []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%w: certificate chain: %w", ErrConfig, err)
-		}
-		out = append(out, c)
+	out, _, err := keys.CertificatesFromPEM(data, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w: certificate chain: %w", ErrConfig, err)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: certificate chain: no PEM certificate", ErrConfig)

@@ -96,22 +96,9 @@ func checkDCTRoot(name string, data []byte) error {
 // parseCertificates reads PEM CERTIFICATE blocks, or DER, as notation's
 // trust store files are.
 func parseCertificates(data []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	rest := data
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("PEM block %q: want CERTIFICATE", b.Type)
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+	out, _, err := keys.CertificatesFromPEM(data, false)
+	if err != nil {
+		return nil, err
 	}
 	if out != nil {
 		return out, nil

@@ -3,19 +3,10 @@ package admission_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,73 +22,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/toto-dev/toto/admission"
+	"github.com/toto-dev/toto/admission/admissiontest"
 	"github.com/toto-dev/toto/internal/oracle"
 )
-
-// servingTLS is a CA made for the test and a serving certificate it
-// issued for 127.0.0.1, as files, with a client pool trusting the CA.
-type servingTLS struct {
-	certFile, keyFile, caFile string
-	pool                      *x509.CertPool
-}
-
-func newServingTLS(t testing.TB) servingTLS {
-	t.Helper()
-	dir := t.TempDir()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "toto admission test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "toto-admission.toto-system.svc"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		DNSNames:    []string{"toto-admission.toto-system.svc", "localhost"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, key.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := servingTLS{
-		certFile: filepath.Join(dir, "tls.crt"), keyFile: filepath.Join(dir, "tls.key"), caFile: filepath.Join(dir, "ca.crt"),
-		pool: x509.NewCertPool(),
-	}
-	st.pool.AddCert(ca)
-	writeFile(t, st.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}))
-	writeFile(t, st.keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
-	writeFile(t, st.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}))
-	return st
-}
-
-// client is an HTTPS client trusting only the test CA, speaking HTTP/2
-// as kube-apiserver does to webhooks.
-func (st servingTLS) client() *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: st.pool, MinVersion: tls.VersionTLS12},
-		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 64,
-	}, Timeout: 30 * time.Second}
-}
 
 func writeFile(t testing.TB, p string, data []byte) {
 	t.Helper()
@@ -130,7 +57,7 @@ func (s *syncBuffer) String() string {
 // webhook is a Server serving over real TLS on loopback.
 type webhook struct {
 	s      *admission.Server
-	tls    servingTLS
+	tls    admissiontest.TLS
 	url    string
 	client *http.Client
 	logs   *syncBuffer
@@ -148,12 +75,12 @@ func startWebhook(t testing.TB, opts admission.Options) *webhook {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := newServingTLS(t)
+	st := admissiontest.NewTLS(t, t.TempDir())
 	addr := fmt.Sprintf("127.0.0.1:%d", oracle.FreePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &webhook{s: s, tls: st, url: "https://" + addr, client: st.client(), logs: logs, done: make(chan error, 1), cancel: cancel}
+	w := &webhook{s: s, tls: st, url: "https://" + addr, client: st.Client(), logs: logs, done: make(chan error, 1), cancel: cancel}
 	go func() {
-		w.done <- admission.ListenAndServe(ctx, s, admission.ServeOptions{Addr: addr, CertFile: st.certFile, KeyFile: st.keyFile, ShutdownTimeout: 10 * time.Second})
+		w.done <- admission.ListenAndServe(ctx, s, admission.ServeOptions{Addr: addr, CertFile: st.CertFile, KeyFile: st.KeyFile, ShutdownTimeout: 10 * time.Second})
 	}()
 	waitReady(t, w.client, w.url+"/healthz")
 	t.Cleanup(func() {

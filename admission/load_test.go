@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	admissionv1 "k8s.io/api/admission/v1"
 
+	"github.com/toto-dev/toto/admission/admissiontest"
 	"github.com/toto-dev/toto/image"
 	"github.com/toto-dev/toto/internal/admissionload"
 	"github.com/toto-dev/toto/internal/oracle"
@@ -41,19 +42,19 @@ type servedCLI struct {
 
 func serveCLI(t testing.TB, args ...string) *servedCLI {
 	t.Helper()
-	st := newServingTLS(t)
+	st := admissiontest.NewTLS(t, t.TempDir())
 	addr := fmt.Sprintf("127.0.0.1:%d", oracle.FreePort(t))
 	logf := filepath.Join(t.TempDir(), "stderr.log")
 	errf, err := os.Create(logf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(oracle.Toto(t), append([]string{"admission", "serve", "--addr", addr, "--tls-cert", st.certFile, "--tls-key", st.keyFile}, args...)...)
+	cmd := exec.Command(oracle.Toto(t), append([]string{"admission", "serve", "--addr", addr, "--tls-cert", st.CertFile, "--tls-key", st.KeyFile}, args...)...)
 	cmd.Stderr = errf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &servedCLI{cmd: cmd, url: "https://" + addr, client: st.client(), stderr: logf}
+	s := &servedCLI{cmd: cmd, url: "https://" + addr, client: st.Client(), stderr: logf}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()

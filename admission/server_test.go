@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/toto-dev/toto/admission"
+	"github.com/toto-dev/toto/admission/admissiontest"
 	"github.com/toto-dev/toto/decision"
 	"github.com/toto-dev/toto/keys"
 )
@@ -219,8 +220,8 @@ func TestShutdownDrains(t *testing.T) {
 func TestCertificateRotation(t *testing.T) {
 	ev := &countingEvaluator{}
 	w := startWebhook(t, admission.Options{Load: func() (admission.Evaluator, error) { return ev, nil }})
-	next := newServingTLS(t)
-	for _, f := range [][2]string{{next.certFile, w.tls.certFile}, {next.keyFile, w.tls.keyFile}} {
+	next := admissiontest.NewTLS(t, t.TempDir())
+	for _, f := range [][2]string{{next.CertFile, w.tls.CertFile}, {next.KeyFile, w.tls.KeyFile}} {
 		data, err := os.ReadFile(f[0])
 		if err != nil {
 			t.Fatal(err)
@@ -229,7 +230,7 @@ func TestCertificateRotation(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c := next.client()
+		c := next.Client()
 		resp, err := c.Get(w.url + "/healthz")
 		c.CloseIdleConnections()
 		if err == nil {
@@ -242,7 +243,7 @@ func TestCertificateRotation(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	// The old CA no longer verifies new connections.
-	old := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: w.tls.pool}}}
+	old := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: w.tls.Pool}}}
 	if resp, err := old.Get(w.url + "/healthz"); err == nil {
 		resp.Body.Close()
 		t.Error("the old certificate is still served")

@@ -5,15 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,44 +21,14 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/toto-dev/toto/admission/admissiontest"
+	"github.com/toto-dev/toto/internal/oracle"
 )
 
+// freePort is a free 127.0.0.1 address for a server the test starts.
 func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// selfSigned writes a certificate for 127.0.0.1 and its key as
-// tls.crt and tls.key into dir, and returns a pool trusting it.
-func selfSigned(t *testing.T, dir string) *x509.CertPool {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "toto-admission"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return pool
+	return fmt.Sprintf("127.0.0.1:%d", oracle.FreePort(t))
 }
 
 func TestAdmissionServeUsage(t *testing.T) {
@@ -72,7 +38,7 @@ func TestAdmissionServeUsage(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "policy.yaml")
 	os.WriteFile(bad, []byte("rules:\n  - images: [\"*\"]\n    require: {sigstore: {}}\n"), 0o644)
-	selfSigned(t, dir)
+	admissiontest.NewTLS(t, dir)
 	r := runToto(t, dir, "admission", "serve", "--policy", bad, "--tls-cert", "tls.crt", "--tls-key", "tls.key", "--addr", freePort(t))
 	if r.Code != exitUsageOrData || !strings.Contains(r.Stderr, "policy.yaml") || !strings.Contains(r.Stderr, "no keys") {
 		t.Errorf("bad policy: exit %d: %s", r.Code, r.Stderr)
@@ -98,7 +64,7 @@ func TestAdmissionServeDeployArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
-	pool := selfSigned(t, filepath.Join(root, "tls"))
+	st := admissiontest.NewTLS(t, filepath.Join(root, "tls"))
 	os.MkdirAll(filepath.Join(root, "policy"), 0o755)
 	os.MkdirAll(filepath.Join(root, "secrets"), 0o755)
 	os.WriteFile(filepath.Join(root, "policy", "policy.yaml"), []byte("rules:\n  - images: [\"*\"]\n    require: {sigstore: {keys: [release.pub]}}\n"), 0o644)
@@ -131,7 +97,7 @@ func TestAdmissionServeDeployArgs(t *testing.T) {
 			cmd.Wait()
 		}
 	}()
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 20 * time.Second}
+	client := st.Client()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get("http://" + metrics + "/readyz")
@@ -147,24 +113,9 @@ func TestAdmissionServeDeployArgs(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	down := freePort(t)
-	review := fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1","kind":{"group":"","version":"v1","kind":"Pod"},
-"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"apps","userInfo":{},
-"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"a","image":"%s/app:1"}]}}}}`, down)
-	resp, err := client.Post("https://"+webhook+"/mutate?timeout=10s", "application/json", strings.NewReader(review))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var out struct {
-		Response struct {
-			UID     string
-			Allowed bool
-			Status  struct{ Message string }
-		}
-	}
-	if err := json.Unmarshal(body, &out); err != nil || out.Response.UID != "u-1" || out.Response.Allowed || !strings.Contains(out.Response.Status.Message, down+"/app:1") {
-		t.Errorf("review: %v %s", err, body)
+	out, body := admissiontest.Send(t, client, "https://"+webhook+"/mutate?timeout=10s", admissiontest.PodReview("u-1", "apps", down+"/app:1"))
+	if out.UID != "u-1" || out.Allowed || !strings.Contains(out.Status.Message, down+"/app:1") {
+		t.Errorf("review: %s", body)
 	}
 	if resp, err := http.Get("http://" + metrics + "/metrics"); err != nil {
 		t.Error(err)

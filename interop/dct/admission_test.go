@@ -4,19 +4,7 @@ package dctinterop
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"io"
-	"math/big"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/toto-dev/toto/admission/admissiontest"
 
 	"github.com/toto-dev/toto/internal/corpus"
 	"github.com/toto-dev/toto/internal/oracle"
@@ -56,7 +46,8 @@ func TestAdmissionDCT(t *testing.T) {
 	doc = strings.ReplaceAll(doc, "https://notary.de.icr.io", e.server)
 	write(t, filepath.Join(policies, "pinned-signer1.yaml"), []byte(doc))
 
-	certFile, keyFile, pool := servingCert(t, e.dir)
+	st := admissiontest.NewTLS(t, e.dir)
+	certFile, keyFile := st.CertFile, st.KeyFile
 	addr := fmt.Sprintf("127.0.0.1:%d", oracle.FreePort(t))
 	cmd := exec.Command(oracle.Toto(t), "admission", "serve", "--policy", policies, "--secrets", secrets,
 		"--addr", addr, "--tls-cert", certFile, "--tls-key", keyFile)
@@ -71,7 +62,7 @@ func TestAdmissionDCT(t *testing.T) {
 			t.Errorf("toto admission serve: %v\n%s", err, stderr.String())
 		}
 	})
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 30 * time.Second}
+	client := st.Client()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := client.Get("https://" + addr + "/readyz")
@@ -85,27 +76,11 @@ func TestAdmissionDCT(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	review := func(image string) (allowed bool, patch, msg string) {
-		body := fmt.Sprintf(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"group":"","version":"v1","kind":"Pod"},
-"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"default","userInfo":{},
-"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"nginx","image":%q}]}}}}`, image)
-		resp, err := client.Post("https://"+addr+"/mutate", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
+		out, body := admissiontest.Send(t, client, "https://"+addr+"/mutate", admissiontest.PodReview("u", "default", image))
+		if out.UID != "u" {
+			t.Fatalf("response %s: uid %q", body, out.UID)
 		}
-		data, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		var out struct {
-			Response struct {
-				UID     string
-				Allowed bool
-				Patch   []byte
-				Status  struct{ Message string }
-			}
-		}
-		if err := json.Unmarshal(data, &out); err != nil || out.Response.UID != "u" {
-			t.Fatalf("response %s: %v", data, err)
-		}
-		return out.Response.Allowed, string(out.Response.Patch), out.Response.Status.Message
+		return out.Allowed, string(out.Patch), out.Status.Message
 	}
 	if ok, patch, msg := review(e.repo + ":signed"); !ok || !strings.Contains(patch, `"path":"/spec/containers/0/image","value":"`+e.repo+"@"+d1+`"`) {
 		t.Errorf("signed: allowed %v, patch %s: %s", ok, patch, msg)
@@ -115,35 +90,4 @@ func TestAdmissionDCT(t *testing.T) {
 	} else {
 		t.Log(msg)
 	}
-}
-
-// servingCert writes a self-signed certificate for 127.0.0.1 and its key
-// into dir.
-func servingCert(t *testing.T, dir string) (string, string, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "toto-admission"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	write(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	write(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
 }

@@ -1,19 +1,18 @@
 package image
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/toto-dev/toto/internal/jsonobj"
 	"github.com/toto-dev/toto/keys"
+	"github.com/toto-dev/toto/simplesigning"
 )
 
 // The simple-signing payload ("containers/image signature" format), as
 // cosign v2 signs it in .sig tags and as Red Hat's simple signing signs it
-// with OpenPGP. This file is the one reader of that payload: the cosign
-// .sig reader (cosigntags.go) uses it, and so will an OpenPGP
-// simple-signing reader.
+// with OpenPGP. The payload itself is read by package simplesigning; this
+// file checks it as a cosign .sig signature (cosigntags.go).
 
 const (
 	// MediaTypeSimpleSigning is the media type of a cosign v2 .sig layer:
@@ -55,91 +54,35 @@ func (e *OtherImageError) Error() string {
 // Is makes errors.Is(err, ErrOtherImage) hold.
 func (e *OtherImageError) Is(target error) bool { return target == ErrOtherImage }
 
-// ParseSimpleSigning reads a simple-signing payload strictly: exactly the
-// members critical (identity.docker-reference, image.docker-manifest-digest,
-// type, all strings) and optionally optional (an object or null); no
-// duplicate members, no member differing from a known one only in case,
-// nothing unknown in critical. containers/image reads the payload as
-// strictly; cosign is looser, so a payload cosign accepts with junk in
-// critical is refused here. Errors wrap ErrSimpleSigning.
+// ParseSimpleSigning reads a simple-signing payload strictly with the one
+// reader of that document, simplesigning.ParseDocument (see there for what
+// is refused; containers/image reads the payload as strictly, cosign is
+// looser, so a payload cosign accepts with junk in critical is refused
+// here). The type is checked by Check. Errors wrap ErrSimpleSigning.
 func ParseSimpleSigning(data []byte) (*SimpleSigning, error) {
 	if len(data) > maxSimpleSigning {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrSimpleSigning, maxSimpleSigning)
 	}
-	bad := func(err error) error { return fmt.Errorf("%w: %w", ErrSimpleSigning, err) }
-	top, err := jsonobj.Split(data)
+	d, err := simplesigning.ParseDocument(data)
 	if err != nil {
-		return nil, bad(err)
+		return nil, fmt.Errorf("%w: %w", ErrSimpleSigning, err)
 	}
-	var critRaw, optRaw json.RawMessage
-	if err := top.Take("critical", &critRaw, true); err != nil {
-		return nil, bad(err)
-	}
-	if err := top.Take("optional", &optRaw, false); err != nil {
-		return nil, bad(err)
-	}
-	if err := noneLeft(top, ""); err != nil {
-		return nil, bad(err)
-	}
-	crit, err := jsonobj.Split(critRaw)
-	if err != nil {
-		return nil, bad(fmt.Errorf("critical: %w", err))
-	}
-	var idRaw, imgRaw json.RawMessage
 	ss := &SimpleSigning{}
-	if err := crit.Take("identity", &idRaw, true); err != nil {
-		return nil, bad(fmt.Errorf("critical: %w", err))
-	}
-	if err := crit.Take("image", &imgRaw, true); err != nil {
-		return nil, bad(fmt.Errorf("critical: %w", err))
-	}
-	if err := crit.Take("type", &ss.Critical.Type, true); err != nil {
-		return nil, bad(fmt.Errorf("critical: %w", err))
-	}
-	if err := noneLeft(crit, "critical."); err != nil {
-		return nil, bad(err)
-	}
-	for _, m := range []struct {
-		what, member string
-		raw          json.RawMessage
-		into         *string
-	}{
-		{"critical.identity", "docker-reference", idRaw, &ss.Critical.Identity.DockerReference},
-		{"critical.image", "docker-manifest-digest", imgRaw, &ss.Critical.Image.DockerManifestDigest},
-	} {
-		f, err := jsonobj.Split(m.raw)
-		if err != nil {
-			return nil, bad(fmt.Errorf("%s: %w", m.what, err))
-		}
-		if err := f.Take(m.member, m.into, true); err != nil {
-			return nil, bad(fmt.Errorf("%s: %w", m.what, err))
-		}
-		if err := noneLeft(f, m.what+"."); err != nil {
-			return nil, bad(err)
-		}
-	}
-	if len(optRaw) > 0 && string(optRaw) != "null" {
-		opt, err := jsonobj.Split(optRaw)
-		if err != nil {
-			return nil, bad(fmt.Errorf("optional: %w", err))
-		}
+	ss.Critical.Type = d.Type
+	ss.Critical.Identity.DockerReference = d.DockerReference
+	ss.Critical.Image.DockerManifestDigest = d.ManifestDigest
+	if d.Optional != nil {
+		opt := jsonobj.Fields(d.Optional)
 		ss.Optional = make(map[string]any, len(opt))
 		for k := range opt {
-			var v any
+			var v any // numbers stay exact (json.Number)
 			if err := opt.Take(k, &v, true); err != nil {
-				return nil, bad(fmt.Errorf("optional: %w", err))
+				return nil, fmt.Errorf("%w: optional: %w", ErrSimpleSigning, err)
 			}
 			ss.Optional[k] = v
 		}
 	}
 	return ss, nil
-}
-
-func noneLeft(f jsonobj.Fields, prefix string) error {
-	for name := range f {
-		return fmt.Errorf("unknown member %s%q", prefix, name)
-	}
-	return nil
 }
 
 // Check says whether the payload is of type typ (SimpleSigningType for

@@ -24,6 +24,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"github.com/toto-dev/toto/internal/jsonobj"
 )
 
 // Type is the critical.type of a simple signing payload.
@@ -85,124 +87,120 @@ func (p *Payload) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// ParsePayload reads a payload strictly, as containers/image does: the
-// critical section must have exactly type, image and identity, with the
-// type above; unknown members of critical are refused (a signer may have
-// meant a constraint this reader would ignore), those of optional are not.
-func ParsePayload(data []byte) (*Payload, error) {
-	var top map[string]json.RawMessage
-	if err := strictUnmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrPayload, err)
-	}
-	for k := range top {
-		if k != "critical" && k != "optional" {
-			return nil, fmt.Errorf("%w: unexpected member %q", ErrPayload, k)
-		}
-	}
-	var critical struct {
-		Type     *string                    `json:"type"`
-		Image    map[string]json.RawMessage `json:"image"`
-		Identity map[string]json.RawMessage `json:"identity"`
-	}
-	raw, ok := top["critical"]
-	if !ok {
-		return nil, fmt.Errorf("%w: no critical section", ErrPayload)
-	}
-	var members map[string]json.RawMessage
-	if err := strictUnmarshal(raw, &members); err != nil {
-		return nil, fmt.Errorf("%w: critical: %v", ErrPayload, err)
-	}
-	for k := range members {
-		if k != "type" && k != "image" && k != "identity" {
-			return nil, fmt.Errorf("%w: critical: unexpected member %q", ErrPayload, k)
-		}
-	}
-	if err := json.Unmarshal(raw, &critical); err != nil {
-		return nil, fmt.Errorf("%w: critical: %v", ErrPayload, err)
-	}
-	if critical.Type == nil || *critical.Type != Type {
-		return nil, fmt.Errorf("%w: critical.type is not %q", ErrPayload, Type)
-	}
-	p := &Payload{}
-	var err error
-	if p.ManifestDigest, err = onlyString(critical.Image, "docker-manifest-digest"); err != nil {
-		return nil, fmt.Errorf("%w: critical.image: %v", ErrPayload, err)
-	}
-	if p.DockerReference, err = onlyString(critical.Identity, "docker-reference"); err != nil {
-		return nil, fmt.Errorf("%w: critical.identity: %v", ErrPayload, err)
-	}
-	if raw, ok := top["optional"]; ok {
-		var optional struct {
-			Creator   *string `json:"creator"`
-			Timestamp *int64  `json:"timestamp"`
-		}
-		if err := json.Unmarshal(raw, &optional); err != nil {
-			return nil, fmt.Errorf("%w: optional: %v", ErrPayload, err)
-		}
-		if optional.Creator != nil {
-			p.Creator = *optional.Creator
-		}
-		if optional.Timestamp != nil {
-			p.Timestamp = *optional.Timestamp
-		}
-	}
-	return p, nil
+// Document is a simple-signing payload of any type: Red Hat's (Type) and
+// cosign v2's .sig payloads ("cosign container image signature") are the
+// same document.
+type Document struct {
+	// Type is critical.type.
+	Type string
+	// DockerReference is critical.identity.docker-reference.
+	DockerReference string
+	// ManifestDigest is critical.image.docker-manifest-digest.
+	ManifestDigest string
+	// Optional holds the members of "optional" as they were written; nil
+	// when it is absent or null.
+	Optional map[string]json.RawMessage
 }
 
-// strictUnmarshal decodes a JSON object, refusing duplicate members (Go
-// would keep the last, containers/image refuses).
-func strictUnmarshal(data []byte, v *map[string]json.RawMessage) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	tok, err := dec.Token()
+// ParseDocument reads a payload strictly, as containers/image does:
+// exactly critical (identity.docker-reference, image.docker-manifest-digest
+// and type, all strings) and optionally optional (an object or null); no
+// duplicate members, no member differing from a known one only in case,
+// nothing unknown in critical (a signer may have meant a constraint this
+// reader would ignore). The type is not checked. Errors wrap ErrPayload.
+func ParseDocument(data []byte) (*Document, error) {
+	bad := func(err error) error { return fmt.Errorf("%w: %w", ErrPayload, err) }
+	top, err := jsonobj.Split(data)
 	if err != nil {
-		return err
+		return nil, bad(err)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return errors.New("not a JSON object")
+	var critRaw, optRaw json.RawMessage
+	if err := top.Take("critical", &critRaw, true); err != nil {
+		return nil, bad(err)
 	}
-	out := map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
+	if err := top.Take("optional", &optRaw, false); err != nil {
+		return nil, bad(err)
+	}
+	if err := noneLeft(top, ""); err != nil {
+		return nil, bad(err)
+	}
+	crit, err := jsonobj.Split(critRaw)
+	if err != nil {
+		return nil, bad(fmt.Errorf("critical: %w", err))
+	}
+	var idRaw, imgRaw json.RawMessage
+	d := &Document{}
+	if err := crit.Take("identity", &idRaw, true); err != nil {
+		return nil, bad(fmt.Errorf("critical: %w", err))
+	}
+	if err := crit.Take("image", &imgRaw, true); err != nil {
+		return nil, bad(fmt.Errorf("critical: %w", err))
+	}
+	if err := crit.Take("type", &d.Type, true); err != nil {
+		return nil, bad(fmt.Errorf("critical: %w", err))
+	}
+	if err := noneLeft(crit, "critical."); err != nil {
+		return nil, bad(err)
+	}
+	for _, m := range []struct {
+		what, member string
+		raw          json.RawMessage
+		into         *string
+	}{
+		{"critical.identity", "docker-reference", idRaw, &d.DockerReference},
+		{"critical.image", "docker-manifest-digest", imgRaw, &d.ManifestDigest},
+	} {
+		f, err := jsonobj.Split(m.raw)
 		if err != nil {
-			return err
+			return nil, bad(fmt.Errorf("%s: %w", m.what, err))
 		}
-		name := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return err
+		if err := f.Take(m.member, m.into, true); err != nil {
+			return nil, bad(fmt.Errorf("%s: %w", m.what, err))
 		}
-		if _, dup := out[name]; dup {
-			return fmt.Errorf("member %q appears twice", name)
+		if err := noneLeft(f, m.what+"."); err != nil {
+			return nil, bad(err)
 		}
-		out[name] = raw
 	}
-	if _, err := dec.Token(); err != nil {
-		return err
+	if len(optRaw) > 0 && string(optRaw) != "null" {
+		opt, err := jsonobj.Split(optRaw)
+		if err != nil {
+			return nil, bad(fmt.Errorf("optional: %w", err))
+		}
+		d.Optional = opt
 	}
-	if dec.More() {
-		return errors.New("trailing data")
+	return d, nil
+}
+
+func noneLeft(f jsonobj.Fields, prefix string) error {
+	for name := range f {
+		return fmt.Errorf("unknown member %s%q", prefix, name)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data")
-	}
-	*v = out
 	return nil
 }
 
-// onlyString reads an object that must have exactly one member, a string.
-func onlyString(m map[string]json.RawMessage, name string) (string, error) {
-	if len(m) != 1 {
-		return "", fmt.Errorf("want exactly the member %q", name)
+// ParsePayload reads a Red Hat simple-signing payload: ParseDocument, then
+// critical.type must be Type; of optional, creator (a string) and
+// timestamp (an integer) are read and other members ignored.
+func ParsePayload(data []byte) (*Payload, error) {
+	d, err := ParseDocument(data)
+	if err != nil {
+		return nil, err
 	}
-	raw, ok := m[name]
-	if !ok {
-		return "", fmt.Errorf("want exactly the member %q", name)
+	if d.Type != Type {
+		return nil, fmt.Errorf("%w: critical.type is not %q", ErrPayload, Type)
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("%q: %v", name, err)
+	p := &Payload{DockerReference: d.DockerReference, ManifestDigest: d.ManifestDigest}
+	if raw, ok := d.Optional["creator"]; ok {
+		if err := json.Unmarshal(raw, &p.Creator); err != nil {
+			return nil, fmt.Errorf("%w: optional.creator: %v", ErrPayload, err)
+		}
 	}
-	return s, nil
+	if raw, ok := d.Optional["timestamp"]; ok {
+		if err := json.Unmarshal(raw, &p.Timestamp); err != nil {
+			return nil, fmt.Errorf("%w: optional.timestamp: %v", ErrPayload, err)
+		}
+	}
+	return p, nil
 }
 
 // ReadKeyring reads OpenPGP keys, armored ("-----BEGIN PGP PUBLIC KEY

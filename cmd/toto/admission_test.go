@@ -98,20 +98,7 @@ func TestAdmissionServeDeployArgs(t *testing.T) {
 		}
 	}()
 	client := st.Client()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + metrics + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	oracle.WaitHTTP(t, http.DefaultClient, "toto admission serve", "http://"+metrics+"/readyz", nil, stderr.String)
 	down := freePort(t)
 	out, body := admissiontest.Send(t, client, "https://"+webhook+"/mutate?timeout=10s", admissiontest.PodReview("u-1", "apps", down+"/app:1"))
 	if out.UID != "u-1" || out.Allowed || !strings.Contains(out.Status.Message, down+"/app:1") {

@@ -85,9 +85,23 @@ func start(t testing.TB, dir, bin string, args ...string) *process {
 // waitHTTP polls url until it answers 200, the process exits or 30 s pass.
 func (p *process) waitHTTP(t testing.TB, name, url string) {
 	t.Helper()
+	WaitHTTP(t, http.DefaultClient, name, url, p.done, p.logs.String)
+}
+
+// WaitHTTP polls url with client until it answers 200, fails the test if
+// exited is closed first (nil: never) or 30 s pass; logs, if not nil,
+// gives the server's output for the failure message.
+func WaitHTTP(t testing.TB, client *http.Client, name, url string, exited <-chan struct{}, logs func() string) {
+	t.Helper()
+	out := func() string {
+		if logs == nil {
+			return ""
+		}
+		return logs()
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(url)
+		resp, err := client.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -96,12 +110,12 @@ func (p *process) waitHTTP(t testing.TB, name, url string) {
 			err = fmt.Errorf("HTTP %d", resp.StatusCode)
 		}
 		select {
-		case <-p.done:
-			t.Fatalf("%s exited: %s", name, p.logs.String())
+		case <-exited:
+			t.Fatalf("%s exited: %s", name, out())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s at %s did not answer: %v\n%s", name, url, err, p.logs.String())
+			t.Fatalf("%s at %s did not answer: %v\n%s", name, url, err, out())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/toto-dev/toto/admission/admissiontest"
 
@@ -63,18 +62,7 @@ func TestAdmissionDCT(t *testing.T) {
 		}
 	})
 	client := st.Client()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := client.Get("https://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	oracle.WaitHTTP(t, client, "toto admission serve", "https://"+addr+"/readyz", nil, stderr.String)
 	review := func(image string) (allowed bool, patch, msg string) {
 		out, body := admissiontest.Send(t, client, "https://"+addr+"/mutate", admissiontest.PodReview("u", "default", image))
 		if out.UID != "u" {

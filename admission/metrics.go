@@ -25,6 +25,12 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	const ns = "toto_admission"
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: name, Help: help})
+	}
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: name, Help: help})
+	}
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -40,30 +46,14 @@ func newMetrics() *metrics {
 			Namespace: ns, Name: "image_verdicts_total",
 			Help: "Images judged, by outcome: allowed, denied, or error (could not be verified: registry unreachable, deadline).",
 		}, []string{"outcome"}),
-		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: ns, Name: "cache_hits_total", Help: "Image verdicts served from the cache.",
-		}),
-		cacheMisses: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: ns, Name: "cache_misses_total", Help: "Image verdicts not in the cache (verified, or joined a verification in flight).",
-		}),
-		verifications: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: ns, Name: "verifications_total", Help: "Image verifications run against registries (cache misses less those that joined one in flight).",
-		}),
-		reloads: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: ns, Name: "policy_reloads_total", Help: "Policy loads that succeeded after a change of its files.",
-		}),
-		reloadFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: ns, Name: "policy_reload_failures_total", Help: "Policy loads that failed; the last good policy stays in force.",
-		}),
-		reloadFailing: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: ns, Name: "policy_reload_failing", Help: "1 while the policy files on disk do not load (the last good policy is in force), else 0.",
-		}),
-		generation: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: ns, Name: "policy_generation", Help: "Generation of the policy in force (1 at start, +1 per successful reload).",
-		}),
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: ns, Name: "requests_in_flight", Help: "Admission reviews being answered.",
-		}),
+		cacheHits:      counter("cache_hits_total", "Image verdicts served from the cache."),
+		cacheMisses:    counter("cache_misses_total", "Image verdicts not in the cache (verified, or joined a verification in flight)."),
+		verifications:  counter("verifications_total", "Image verifications run against registries (cache misses less those that joined one in flight)."),
+		reloads:        counter("policy_reloads_total", "Policy loads that succeeded after a change of its files."),
+		reloadFailures: counter("policy_reload_failures_total", "Policy loads that failed; the last good policy stays in force."),
+		reloadFailing:  gauge("policy_reload_failing", "1 while the policy files on disk do not load (the last good policy is in force), else 0."),
+		generation:     gauge("policy_generation", "Generation of the policy in force (1 at start, +1 per successful reload)."),
+		inFlight:       gauge("requests_in_flight", "Admission reviews being answered."),
 	}
 	m.reg.MustRegister(m.decisions, m.duration, m.images, m.cacheHits, m.cacheMisses, m.verifications,
 		m.reloads, m.reloadFailures, m.reloadFailing, m.generation, m.inFlight,

@@ -20,12 +20,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"time"
 
 	dtimestamp "github.com/digitorus/timestamp"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/toto-dev/toto/internal/endpoint"
 	"github.com/toto-dev/toto/keys"
 )
 
@@ -140,15 +140,8 @@ func readResponse(body io.Reader, url string) ([]byte, error) {
 }
 
 func checkURL(raw string) error {
-	if raw == "" {
-		return fmt.Errorf("%w: no URL", ErrConfig)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
+	if err := endpoint.Check(raw); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-		return fmt.Errorf("%w: %q is not an http(s) URL", ErrConfig, raw)
 	}
 	return nil
 }

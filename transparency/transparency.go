@@ -33,6 +33,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/options"
+
+	"github.com/toto-dev/toto/internal/endpoint"
 )
 
 // ErrLog wraps every failure to record a signature in a log (the log is
@@ -163,15 +165,8 @@ func hashedRekord(e Entry) (*rekorpb.HashedRekordRequestV002, error) {
 }
 
 func checkURL(raw string) error {
-	if raw == "" {
-		return fmt.Errorf("%w: no URL", ErrConfig)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
+	if err := endpoint.Check(raw); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-		return fmt.Errorf("%w: %q is not an http(s) URL", ErrConfig, raw)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package image
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -11,7 +10,6 @@ import (
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/toto-dev/toto/envelope"
 	"github.com/toto-dev/toto/verifier"
@@ -75,29 +73,16 @@ func AttachLink(ctx context.Context, t *Target, e LinkEvidence) (v1.Descriptor, 
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
-	eh, esize, err := v1.SHA256(bytes.NewReader(emptyJSON))
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
 	ann := map[string]string{AnnotationLinkStep: e.Step}
 	if e.Sublayout != "" {
 		ann[AnnotationLinkSublayout] = e.Sublayout
 	}
-	m := v1.Manifest{
-		SchemaVersion: 2,
-		MediaType:     types.OCIManifestSchema1,
-		ArtifactType:  ArtifactTypeLink,
-		Config:        v1.Descriptor{MediaType: MediaTypeEmpty, Digest: eh, Size: esize},
-		Layers: []v1.Descriptor{{
-			MediaType:   ArtifactTypeLink,
-			Digest:      lh,
-			Size:        lsize,
-			Annotations: map[string]string{AnnotationTitle: e.Name},
-		}},
-		Annotations: ann,
-		Subject:     &v1.Descriptor{MediaType: t.Descriptor.MediaType, Digest: t.Descriptor.Digest, Size: t.Descriptor.Size},
-	}
-	raw, err := json.Marshal(m)
+	raw, _, err := artifactManifest(t.Descriptor, v1.Descriptor{
+		MediaType:   ArtifactTypeLink,
+		Digest:      lh,
+		Size:        lsize,
+		Annotations: map[string]string{AnnotationTitle: e.Name},
+	}, ann)
 	if err != nil {
 		return v1.Descriptor{}, err
 	}

@@ -136,14 +136,36 @@ func Attest(ctx context.Context, t *Target, k *keys.Key, predicateType string, p
 	return &Attached{Manifest: a.desc, PredicateType: predicateType, KeyID: k.ID()}, nil
 }
 
+// artifactManifest is the OCI 1.1 artifact manifest, marshalled, of one
+// layer referring to subject: the empty descriptor as config and the
+// layer's media type as the artifact type, as both cosign's bundle
+// specification and toto's link referrers lay them out. emptyDigest is
+// the config blob's digest, for the caller to push emptyJSON under.
+func artifactManifest(subject, layer v1.Descriptor, ann map[string]string) (raw []byte, emptyDigest v1.Hash, err error) {
+	eh, esize, err := v1.SHA256(bytes.NewReader(emptyJSON))
+	if err != nil {
+		return nil, v1.Hash{}, err
+	}
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		ArtifactType:  string(layer.MediaType),
+		Config:        v1.Descriptor{MediaType: MediaTypeEmpty, Digest: eh, Size: esize},
+		Layers:        []v1.Descriptor{layer},
+		Annotations:   ann,
+		Subject:       &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
+	}
+	raw, err = json.Marshal(m)
+	if err != nil {
+		return nil, v1.Hash{}, err
+	}
+	return raw, eh, nil
+}
+
 // newArtifact builds the referrer manifest of cosign's bundle
 // specification around bundleJSON.
 func newArtifact(subject v1.Descriptor, bundleJSON []byte, predicateType string, now time.Time) (*artifact, error) {
 	bh, bsize, err := v1.SHA256(bytes.NewReader(bundleJSON))
-	if err != nil {
-		return nil, err
-	}
-	eh, esize, err := v1.SHA256(bytes.NewReader(emptyJSON))
 	if err != nil {
 		return nil, err
 	}
@@ -152,21 +174,12 @@ func newArtifact(subject v1.Descriptor, bundleJSON []byte, predicateType string,
 		AnnotationPredicateType: predicateType,
 		AnnotationCreated:       now.UTC().Format(time.RFC3339),
 	}
-	m := v1.Manifest{
-		SchemaVersion: 2,
-		MediaType:     types.OCIManifestSchema1,
-		ArtifactType:  ArtifactTypeBundle,
-		Config:        v1.Descriptor{MediaType: MediaTypeEmpty, Digest: eh, Size: esize},
-		Layers: []v1.Descriptor{{
-			MediaType:   ArtifactTypeBundle,
-			Digest:      bh,
-			Size:        bsize,
-			Annotations: map[string]string{AnnotationTitle: strings.Replace(bh.String(), ":", "-", 1) + ".sigstore.json"},
-		}},
-		Annotations: ann,
-		Subject:     &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
-	}
-	raw, err := json.Marshal(m)
+	raw, eh, err := artifactManifest(subject, v1.Descriptor{
+		MediaType:   ArtifactTypeBundle,
+		Digest:      bh,
+		Size:        bsize,
+		Annotations: map[string]string{AnnotationTitle: strings.Replace(bh.String(), ":", "-", 1) + ".sigstore.json"},
+	}, ann)
 	if err != nil {
 		return nil, err
 	}

@@ -425,19 +425,9 @@ var htmlTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 		}
 		return m
 	},
-	"word": htmlWord,
-	"name": func(h *htmlInfo, id string) string { return h.keyName(id) },
-	"names": func(h *htmlInfo, ids []string) string {
-		if len(ids) == 0 {
-			return "none"
-		}
-		out := make([]string, len(ids))
-		for i, id := range ids {
-			out[i] = h.keyName(id)
-		}
-		sort.Strings(out)
-		return strings.Join(out, ", ")
-	},
+	"word":  htmlWord,
+	"name":  func(h *htmlInfo, id string) string { return h.keyName(id) },
+	"names": func(h *htmlInfo, ids []string) string { return namedList(ids, h.keyName) },
 	// functionaries are the keys that signed accepted evidence.
 	"functionaries": func(r *Report) []string {
 		seen := map[string]bool{}

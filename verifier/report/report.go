@@ -588,13 +588,17 @@ func (it *Item) text(b *strings.Builder, max int, indent string) {
 	}
 }
 
-func shortList(ids []string) string {
+func shortList(ids []string) string { return namedList(ids, keys.ShortID) }
+
+// namedList names each key id, sorted and comma-separated, or "none":
+// the text report by short id, the HTML by functionary name.
+func namedList(ids []string, name func(id string) string) string {
 	if len(ids) == 0 {
 		return "none"
 	}
 	out := make([]string, len(ids))
 	for i, id := range ids {
-		out[i] = keys.ShortID(id)
+		out[i] = name(id)
 	}
 	sort.Strings(out)
 	return strings.Join(out, ", ")

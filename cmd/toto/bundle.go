@@ -87,6 +87,18 @@ func (f *logFlags) options() (bundle.CreateOptions, error) {
 	return o, nil
 }
 
+// signingWith is what image sign, attest and migrate sign with: the
+// bundle options the flags ask for, then the private key at keyPath (a
+// bad --rekor-url fails before a password prompt).
+func (f *logFlags) signingWith(keyPath string) (bundle.CreateOptions, *keys.Key, error) {
+	bo, err := f.options()
+	if err != nil {
+		return bo, nil, err
+	}
+	k, err := loadPrivateKey(keyPath)
+	return bo, k, err
+}
+
 // requireFlags are the verifier's requirements on log entries and
 // timestamps.
 type requireFlags struct {

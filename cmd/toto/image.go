@@ -171,11 +171,7 @@ Flags of the other formats are a usage error.`,
 			if err := flagsNotFor(cmd, "to --format sigstore (they are for the other formats)", slices.Concat(simpleSignFlagNames, notationSignFlagNames)...); err != nil {
 				return err
 			}
-			bo, err := lf.options()
-			if err != nil {
-				return err
-			}
-			k, err := loadPrivateKey(keyPath)
+			bo, k, err := lf.signingWith(keyPath)
 			if err != nil {
 				return err
 			}
@@ -219,11 +215,7 @@ https://slsa.dev/provenance/v1, https://in-toto.io/attestation/link/v0.3.`,
 			if predType == "" || predPath == "" {
 				return errors.New("--predicate-type and --predicate are required")
 			}
-			bo, err := lf.options()
-			if err != nil {
-				return err
-			}
-			k, err := loadPrivateKey(keyPath)
+			bo, k, err := lf.signingWith(keyPath)
 			if err != nil {
 				return err
 			}

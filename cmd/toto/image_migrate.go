@@ -112,11 +112,7 @@ Exit codes: 0 every signed tag verified and was re-signed, 1 some did not,
 					return nil
 				}
 			default:
-				bo, err := lf.options()
-				if err != nil {
-					return err
-				}
-				k, err := loadPrivateKey(keyPath)
+				bo, k, err := lf.signingWith(keyPath)
 				if err != nil {
 					return err
 				}

@@ -73,3 +73,30 @@ func TestCertificatesFromPEM(t *testing.T) {
 		})
 	}
 }
+
+// FuzzCertificatesFromPEM: trust stores and root certificates are read
+// from files and servers; any input gives certificates or an error, never
+// a panic, and what is returned holds together: an error comes alone,
+// certificates are non-empty, and the rest is a suffix of the input.
+func FuzzCertificatesFromPEM(f *testing.F) {
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nAQI=\n-----END CERTIFICATE-----\ntrailing"), false)
+	f.Add([]byte("-----BEGIN PUBLIC KEY-----\nAQ==\n-----END PUBLIC KEY-----\n"), true)
+	f.Add([]byte("no pem here"), false)
+	f.Fuzz(func(t *testing.T, data []byte, skipOther bool) {
+		certs, rest, err := CertificatesFromPEM(data, skipOther)
+		if err != nil {
+			if certs != nil || rest != nil {
+				t.Fatalf("error %v with results", err)
+			}
+			return
+		}
+		if !strings.HasSuffix(string(data), string(rest)) {
+			t.Fatalf("rest %q is not a suffix of the input", rest)
+		}
+		for _, c := range certs {
+			if c == nil || len(c.Raw) == 0 {
+				t.Fatal("nil or empty certificate returned")
+			}
+		}
+	})
+}

@@ -95,7 +95,7 @@ func (f *logFlags) signingWith(keyPath string) (bundle.CreateOptions, *keys.Key,
 	if err != nil {
 		return bo, nil, err
 	}
-	k, err := loadPrivateKey(keyPath)
+	k, err := loadPrivate(keyPath)
 	return bo, k, err
 }
 

@@ -66,13 +66,6 @@ func warnTag(cmd *cobra.Command, t *image.Target) {
 	fmt.Fprintf(cmd.ErrOrStderr(), "toto: warning: %s was named by tag %q, not by digest: what is signed is the image the tag named when it was resolved, which may not be the one you built. Sign %s to be sure.\n", t.Reference, t.Tag, t)
 }
 
-// loadPrivateKey loads the signing key of image sign and attest; an
-// encrypted key (cosign's format, encrypted PKCS#8) takes its password
-// from TOTO_PASSWORD, then COSIGN_PASSWORD, then a terminal prompt.
-func loadPrivateKey(path string) (*keys.Key, error) {
-	return loadPrivate(path)
-}
-
 // attachFailed gives exit code 1 to a signature or attestation that was
 // written but could not be recorded where readers list referrers (the
 // registry's sha256-HEX index, or index.json): the command did not do what
